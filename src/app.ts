@@ -1,0 +1,45 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { demoSiteRoutes } from "../routes/demo-site.ts";
+import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
+import { overviewRoutes } from "../routes/overview.ts";
+import type { FootprintEvent } from "./footprint/event.ts";
+import { footprint } from "./footprint/middleware.ts";
+import type { Logger } from "./log.ts";
+import type { Store } from "./store/store.ts";
+
+export type AppDeps = {
+  record: (event: FootprintEvent) => unknown;
+  timeZone: string;
+  skipPaths: readonly string[];
+  stores: readonly Store[];
+  checks: Record<string, ReadinessCheck>;
+  logger: Logger;
+  /** Mount the demo site's routes (for `serve --demo`). */
+  demo?: boolean;
+};
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use(
+    footprint({
+      record: deps.record,
+      timeZone: deps.timeZone,
+      skipPaths: deps.skipPaths,
+      onError: (err) => deps.logger.error("footprint not recorded", { err }),
+    }),
+  );
+  app.route("/", healthRoutes(deps.checks));
+  app.route("/", overviewRoutes(deps.stores));
+  if (deps.demo) app.route("/", demoSiteRoutes());
+
+  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      return c.json({ error: { code: "HTTP_ERROR", message: err.message } }, err.status);
+    }
+    deps.logger.error("request failed", { err, method: c.req.method, path: c.req.path });
+    return c.json({ error: { code: "INTERNAL", message: "internal error" } }, 500);
+  });
+  return app;
+}

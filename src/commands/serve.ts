@@ -1,0 +1,62 @@
+import { createApp } from "../app.ts";
+import type { Config } from "../config.ts";
+import type { FootprintEvent } from "../footprint/event.ts";
+import { startProducerLoop } from "../footprint/producer.ts";
+import { createEventQueue } from "../footprint/queue.ts";
+import { createKafka, createKafkaSender } from "../kafka.ts";
+import type { Logger } from "../log.ts";
+import { type RunningConsumer, startPipelineConsumer } from "./consume.ts";
+import { onShutdownSignal, openStores } from "./context.ts";
+
+export type ServeFlags = { consumer: boolean; demo: boolean };
+
+/**
+ * `eft-footprint serve`: HTTP first (the site must answer even while Kafka or a store is down),
+ * then migrations and the consumer in the background.
+ */
+export async function runServe(config: Config, logger: Logger, flags: ServeFlags): Promise<void> {
+  const stores = openStores(config);
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
+  const sender = createKafkaSender(kafka, config.kafka.topic);
+  const producer = startProducerLoop({ queue, send: sender, logger: logger.child({ component: "producer" }) });
+  const admin = kafka.admin();
+
+  const app = createApp({
+    record: (event) => queue.offer(event),
+    timeZone: config.timeZone,
+    skipPaths: config.footprint.skipPaths,
+    stores,
+    logger,
+    demo: flags.demo,
+    checks: {
+      kafka: async () => {
+        await admin.connect();
+        await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
+      },
+      ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
+    },
+  });
+
+  const server = Bun.serve({ hostname: config.http.host, port: config.http.port, fetch: app.fetch });
+  logger.info("listening", { url: `http://${config.http.host}:${server.port}/`, consumer: flags.consumer, demo: flags.demo });
+
+  const aborted = new AbortController();
+  const consumer: Promise<RunningConsumer | undefined> = flags.consumer
+    ? startPipelineConsumer(config, stores, logger, aborted.signal)
+    : Promise.resolve(undefined);
+
+  // Order matters: stop taking requests, send what they produced, then let the consumer finish
+  // its batch (it may be storing those very events), then close the stores.
+  onShutdownSignal(async (signal) => {
+    logger.info("stopping", { signal });
+    await server.stop();
+    const { unsent } = await producer.stop(10_000);
+    await sender.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+    aborted.abort();
+    await (await consumer)?.stop();
+    await Promise.all(stores.map((s) => s.close()));
+    logger.info("stopped", { unsent });
+  }, logger);
+}

@@ -1,0 +1,150 @@
+import { describe, expect, test } from "bun:test";
+import { AppError } from "./errors.ts";
+import { type ConfigProblem, loadConfig, parseEnvFile } from "./config.ts";
+
+const minimal = { KAFKA_BROKERS: "127.0.0.1:9092", DATABASE_URL: "postgres://u:p@127.0.0.1:5433/eft" };
+
+function problemsOf(env: Record<string, string>): ConfigProblem[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("CONFIG_INVALID");
+    return (err as AppError).details as ConfigProblem[];
+  }
+  throw new Error("expected the configuration to be rejected");
+}
+
+describe("loadConfig", () => {
+  test("defaults follow the old system", () => {
+    const c = loadConfig(minimal);
+    expect(c.kafka).toEqual({
+      brokers: ["127.0.0.1:9092"],
+      topic: "web-logs-topic",
+      groupId: "eft-footprint",
+      fromBeginning: true,
+      clientId: "eft-footprint",
+    });
+    expect(c.clickhouse).toEqual({ url: "http://localhost:8123", username: "default", password: "", database: "prd" });
+    expect(c.timeZone).toBe("Asia/Seoul");
+    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(c.consumer).toEqual({ batchSize: 5000, flushMs: 1000 });
+    expect(c.log).toEqual({ level: "info", dir: undefined });
+  });
+
+  test("accepts every name of the old system", () => {
+    const c = loadConfig({
+      BOOTSTRAP_SERVER: "kafka1:9092, kafka2:9092",
+      TOPIC: "web-logs-topic",
+      GROUP_ID: "web-logs-group",
+      OFFSET_RESET_CONFIG: "latest",
+      DB_HOST: "db.internal",
+      DB_PORT: "6543",
+      DB_NAME: "eft",
+      DB_USER: "eft user",
+      DB_PASSWORD: "p@ss:w/rd",
+      CH_HOST: "ch.internal",
+      CH_PORT: "18123",
+      CH_USER: "writer",
+      CH_PASSWORD: "secret",
+      LOG_DIR: "./logs",
+    });
+    expect(c.kafka.brokers).toEqual(["kafka1:9092", "kafka2:9092"]);
+    expect(c.kafka.groupId).toBe("web-logs-group");
+    expect(c.kafka.fromBeginning).toBe(false);
+    const pg = new URL(c.postgres.url);
+    expect([pg.hostname, pg.port, pg.pathname]).toEqual(["db.internal", "6543", "/eft"]);
+    expect(decodeURIComponent(pg.username)).toBe("eft user");
+    expect(decodeURIComponent(pg.password)).toBe("p@ss:w/rd");
+    expect(c.clickhouse).toEqual({ url: "http://ch.internal:18123", username: "writer", password: "secret", database: "prd" });
+    expect(c.log.dir).toBe("./logs");
+  });
+
+  test("URL forms win over the old names; ClickHouse credentials move out of the URL", () => {
+    const c = loadConfig({
+      ...minimal,
+      BOOTSTRAP_SERVER: "old:9092",
+      DB_NAME: "old",
+      DB_USER: "old",
+      CH_HOST: "old",
+      CLICKHOUSE_URL: "https://reader:s%40cret@ch.example.com:8443/",
+      CLICKHOUSE_DATABASE: "analytics",
+    });
+    expect(c.kafka.brokers).toEqual(["127.0.0.1:9092"]);
+    expect(c.postgres.url).toBe(minimal.DATABASE_URL);
+    expect(c.clickhouse).toEqual({
+      url: "https://ch.example.com:8443",
+      username: "reader",
+      password: "s@cret",
+      database: "analytics",
+    });
+  });
+
+  test("the result is frozen", () => {
+    const c = loadConfig(minimal);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.kafka.brokers)).toBe(true);
+  });
+
+  test("missing settings are all reported, by variable name", () => {
+    expect(problemsOf({}).map((p) => p.variable)).toEqual(["KAFKA_BROKERS", "DATABASE_URL"]);
+  });
+
+  test.each([
+    ["PORT", "http"],
+    ["PORT", "70000"],
+    ["DB_PORT", "-1"],
+    ["CH_PORT", "8123.5"],
+    ["KAFKA_BROKERS", "localhost"],
+    ["BOOTSTRAP_SERVER", "a:1,b"],
+    ["TOPIC", "no spaces allowed"],
+    ["OFFSET_RESET_CONFIG", "smallest"],
+    ["DATABASE_URL", "mysql://x/y"],
+    ["DATABASE_URL", "not a url"],
+    ["CLICKHOUSE_URL", "tcp://ch:9000"],
+    ["CLICKHOUSE_DATABASE", "prd; drop"],
+    ["TZ", "Asia/Nowhere"],
+    ["LOG_LEVEL", "verbose"],
+    ["BATCH_SIZE", "0"],
+    ["BATCH_FLUSH_MS", "soon"],
+    ["FOOTPRINT_SKIP_PATHS", "healthz"],
+  ])("a bad %s (%p) is named", (variable, value) => {
+    const problems = problemsOf({ ...minimal, [variable]: value });
+    expect(problems.map((p) => p.variable)).toEqual([variable]);
+  });
+
+  test("every problem is listed in one message, one line each", () => {
+    try {
+      loadConfig({ PORT: "x", TZ: "Nowhere", DATABASE_URL: "mysql://a" });
+      throw new Error("not rejected");
+    } catch (err) {
+      const lines = (err as Error).message.split("\n");
+      expect(lines[0]).toContain("cannot start");
+      expect(lines.slice(1).map((l) => l.trim().split(" ")[1])).toEqual(["PORT", "DATABASE_URL", "TZ", "KAFKA_BROKERS"]);
+    }
+  });
+
+  test("empty values count as unset", () => {
+    expect(loadConfig({ ...minimal, PORT: "", TZ: "  " }).http.port).toBe(8080);
+  });
+});
+
+describe("parseEnvFile", () => {
+  test("reads comments, export, quotes and inline comments", () => {
+    const text = [
+      "# settings",
+      "export BOOTSTRAP_SERVER=127.0.0.1:9092",
+      "DB_PASSWORD='it''s # not a comment'",
+      'TOPIC="web-logs-topic"',
+      "GROUP_ID=group-1 # the consumer group",
+      "",
+      "not a setting",
+    ].join("\n");
+    expect(parseEnvFile(text)).toEqual({
+      BOOTSTRAP_SERVER: "127.0.0.1:9092",
+      DB_PASSWORD: "it''s # not a comment",
+      TOPIC: "web-logs-topic",
+      GROUP_ID: "group-1",
+    });
+  });
+});

@@ -1,0 +1,283 @@
+import { z } from "zod";
+import { AppError } from "./errors.ts";
+
+/**
+ * Every setting, read once at start-up from the environment (and an optional .env file).
+ * Names of the Python system (BOOTSTRAP_SERVER, DB_HOST, CH_HOST, …) are accepted beside the URL
+ * forms; when both are given the URL form wins because it is the more explicit one.
+ */
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+
+const port = (fallback: number, min = 1) =>
+  optionalText.pipe(
+    z.coerce
+      .number()
+      .int("must be a whole number")
+      .min(min, `must be a port number between ${min} and 65535`)
+      .max(65535, `must be a port number between ${min} and 65535`)
+      .default(fallback),
+  );
+
+const positiveInt = (fallback: number, max: number) =>
+  optionalText.pipe(
+    z.coerce
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1")
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+
+const urlWithProtocols = (protocols: string[]) =>
+  optionalText.pipe(
+    z
+      .string()
+      .refine((v) => URL.canParse(v), "must be a URL")
+      .refine(
+        (v) => !URL.canParse(v) || protocols.includes(new URL(v).protocol),
+        `must start with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+      )
+      .optional(),
+  );
+
+const brokerList = optionalText.pipe(
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)),
+      "must be a comma-separated list of host:port",
+    )
+    .optional(),
+);
+
+const timeZone = optionalText.pipe(
+  z
+    .string()
+    .default("Asia/Seoul")
+    .refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC"),
+);
+
+export const EnvSchema = z.object({
+  HOST: optionalText.pipe(z.string().default("0.0.0.0")),
+  // 0 asks the system for any free port (tests); the chosen one is logged.
+  PORT: port(8080, 0),
+
+  KAFKA_BROKERS: brokerList,
+  BOOTSTRAP_SERVER: brokerList,
+  TOPIC: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name (letters, digits, . _ -)")
+      .default("web-logs-topic"),
+  ),
+  GROUP_ID: optionalText.pipe(z.string().default("eft-footprint")),
+  OFFSET_RESET_CONFIG: optionalText.pipe(
+    z.enum(["earliest", "latest"], "must be earliest or latest").default("earliest"),
+  ),
+  KAFKA_CLIENT_ID: optionalText.pipe(z.string().default("eft-footprint")),
+
+  DATABASE_URL: urlWithProtocols(["postgres:", "postgresql:"]),
+  DB_HOST: optionalText,
+  DB_PORT: port(5432),
+  DB_NAME: optionalText,
+  DB_USER: optionalText,
+  DB_PASSWORD: optionalText,
+
+  CLICKHOUSE_URL: urlWithProtocols(["http:", "https:"]),
+  CLICKHOUSE_DATABASE: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, "must be a plain identifier (letters, digits, _)")
+      .default("prd"),
+  ),
+  CH_HOST: optionalText.pipe(z.string().default("localhost")),
+  CH_PORT: port(8123),
+  CH_USER: optionalText.pipe(z.string().default("default")),
+  CH_PASSWORD: optionalText.pipe(z.string().default("")),
+
+  TZ: timeZone,
+  LOG_DIR: optionalText,
+  LOG_LEVEL: optionalText.pipe(
+    z.enum(["debug", "info", "warn", "error"], "must be debug, info, warn or error").default("info"),
+  ),
+
+  BATCH_SIZE: positiveInt(5000, 1_000_000),
+  BATCH_FLUSH_MS: positiveInt(1000, 600_000),
+  PRODUCER_QUEUE_MAX: positiveInt(100_000, 10_000_000),
+  FOOTPRINT_SKIP_PATHS: optionalText.pipe(
+    z
+      .string()
+      .default("/healthz,/readyz,/metrics,/favicon.ico,/assets/*")
+      .transform((v) =>
+        v
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((p) => p.startsWith("/")), "every path must start with /"),
+  ),
+});
+
+export type Config = Readonly<{
+  http: Readonly<{ host: string; port: number }>;
+  kafka: Readonly<{
+    brokers: readonly string[];
+    topic: string;
+    groupId: string;
+    fromBeginning: boolean;
+    clientId: string;
+  }>;
+  postgres: Readonly<{ url: string }>;
+  clickhouse: Readonly<{ url: string; username: string; password: string; database: string }>;
+  timeZone: string;
+  log: Readonly<{ level: "debug" | "info" | "warn" | "error"; dir: string | undefined }>;
+  consumer: Readonly<{ batchSize: number; flushMs: number }>;
+  producer: Readonly<{ queueMax: number }>;
+  footprint: Readonly<{ skipPaths: readonly string[] }>;
+}>;
+
+export type ConfigProblem = { variable: string; message: string };
+
+/**
+ * Reads and validates every setting at once, so an operator sees all problems in one start-up.
+ *
+ * @example
+ * const config = loadConfig({ ...parseEnvFile(text), ...process.env });
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  const problems: ConfigProblem[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message }));
+
+  // Checked on the raw values too, so a missing setting is reported beside any malformed one.
+  const given = (name: string) => (env[name] ?? "").trim() !== "";
+  if (!given("KAFKA_BROKERS") && !given("BOOTSTRAP_SERVER")) {
+    problems.push({ variable: "KAFKA_BROKERS", message: "is required (or BOOTSTRAP_SERVER), e.g. 127.0.0.1:9092" });
+  }
+  if (!given("DATABASE_URL") && !(given("DB_NAME") && given("DB_USER"))) {
+    problems.push({
+      variable: "DATABASE_URL",
+      message:
+        "is required (or DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD), e.g. postgres://user:pass@127.0.0.1:5432/eft",
+    });
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  if (problems.length > 0 || !e) throw configError(problems);
+
+  const clickhouse = clickhouseSettings(e);
+  return deepFreeze({
+    http: { host: e.HOST, port: e.PORT },
+    kafka: {
+      brokers: (e.KAFKA_BROKERS ?? e.BOOTSTRAP_SERVER) as string[],
+      topic: e.TOPIC,
+      groupId: e.GROUP_ID,
+      fromBeginning: e.OFFSET_RESET_CONFIG === "earliest",
+      clientId: e.KAFKA_CLIENT_ID,
+    },
+    postgres: { url: e.DATABASE_URL ?? postgresUrlFromParts(e) },
+    clickhouse,
+    timeZone: e.TZ,
+    log: { level: e.LOG_LEVEL, dir: e.LOG_DIR },
+    consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS },
+    producer: { queueMax: e.PRODUCER_QUEUE_MAX },
+    footprint: { skipPaths: e.FOOTPRINT_SKIP_PATHS },
+  });
+}
+
+/** Parses the KEY=VALUE lines of a .env file (comments, `export`, single/double quotes). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1] as string;
+    let value = (m[2] as string).trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+      value = value.slice(1, -1);
+      if (quote === '"') value = value.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
+    } else {
+      value = value.replace(/\s+#.*$/, "");
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Text shown when start-up stops on configuration: one line per problem, naming the variable. */
+export function formatConfigProblems(problems: readonly ConfigProblem[]): string {
+  return [
+    "eft-footprint cannot start: the configuration has problems:",
+    ...problems.map((p) => `  - ${p.variable} ${p.message}`),
+  ].join("\n");
+}
+
+function configError(problems: ConfigProblem[]): AppError {
+  return new AppError("CONFIG_INVALID", formatConfigProblems(problems), problems);
+}
+
+type Env = z.infer<typeof EnvSchema>;
+
+function postgresUrlFromParts(e: Env): string {
+  const url = new URL("postgres://localhost");
+  url.hostname = e.DB_HOST ?? "localhost";
+  url.port = String(e.DB_PORT);
+  url.pathname = `/${encodeURIComponent(e.DB_NAME ?? "")}`;
+  url.username = encodeURIComponent(e.DB_USER ?? "");
+  if (e.DB_PASSWORD) url.password = encodeURIComponent(e.DB_PASSWORD);
+  return url.toString();
+}
+
+function clickhouseSettings(e: Env): Config["clickhouse"] {
+  if (e.CLICKHOUSE_URL) {
+    // Credentials in the URL are moved to the client options: the web client sends them as
+    // Basic auth and would otherwise leak them into every request line.
+    const url = new URL(e.CLICKHOUSE_URL);
+    const username = url.username ? decodeURIComponent(url.username) : e.CH_USER;
+    const password = url.password ? decodeURIComponent(url.password) : e.CH_PASSWORD;
+    url.username = "";
+    url.password = "";
+    return {
+      url: url.toString().replace(/\/$/, ""),
+      username,
+      password,
+      database: e.CLICKHOUSE_DATABASE,
+    };
+  }
+  return {
+    url: `http://${e.CH_HOST}:${e.CH_PORT}`,
+    username: e.CH_USER,
+    password: e.CH_PASSWORD,
+    database: e.CLICKHOUSE_DATABASE,
+  };
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,94 @@
+import postgres from "postgres";
+import { type Migration, postgresMigrations } from "../../sql/index.ts";
+import { AppError } from "../errors.ts";
+import { formatIsoUtc } from "../time.ts";
+import type { FootprintRow, Store } from "./store.ts";
+
+export type PostgresStoreOptions = {
+  url: string;
+  /** Pool size; the consumer writes one batch at a time, the rest serves stats. */
+  max?: number;
+  migrations?: readonly Migration[];
+};
+
+// Any constant works; it only has to be the same in every eft-footprint process.
+const MIGRATION_LOCK = 0x4546_5446; // "EFTF"
+
+export function createPostgresStore(options: PostgresStoreOptions): Store & { sql: postgres.Sql } {
+  const sql = postgres(options.url, {
+    max: options.max ?? 4,
+    onnotice: () => {}, // "relation already exists, skipping" on every IF NOT EXISTS
+    connection: { application_name: "eft-footprint" },
+    connect_timeout: 10,
+  });
+  const migrations = options.migrations ?? postgresMigrations;
+
+  return {
+    name: "postgres",
+    sql,
+
+    async migrate() {
+      try {
+        return await sql.begin(async (tx) => {
+          // Several processes may start at once (serve + consumers); one migrates, the others wait.
+          await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+          await tx`create table if not exists eft_schema_migrations (
+            version text primary key,
+            name text not null,
+            applied_at timestamptz not null default now()
+          )`;
+          const done = new Set((await tx<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version));
+          const applied: string[] = [];
+          for (const m of migrations) {
+            if (done.has(m.version)) continue;
+            await tx.unsafe(m.sql);
+            await tx`insert into eft_schema_migrations (version, name) values (${m.version}, ${m.name})`;
+            applied.push(m.version);
+          }
+          return applied;
+        });
+      } catch (err) {
+        throw new AppError("MIGRATION_FAILED", `PostgreSQL migration failed: ${(err as Error).message}`, undefined, { cause: err });
+      }
+    },
+
+    async insertFootprints(rows) {
+      if (rows.length === 0) return;
+      // One statement with one array per column: constant parameter count whatever the batch
+      // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
+      await sql`
+        insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time)
+        select * from unnest(
+          ${column(rows, (r) => r.eventId)}::uuid[],
+          ${column(rows, (r) => r.method)}::text[],
+          ${column(rows, (r) => r.link)}::text[],
+          ${column(rows, (r) => r.route)}::text[],
+          ${column(rows, (r) => r.status)}::int2[],
+          ${column(rows, (r) => r.durationMs)}::float8[],
+          ${column(rows, (r) => formatIsoUtc(r.footprintTime))}::timestamptz[]
+        )
+        on conflict (event_id) do nothing`;
+    },
+
+    async countFootprints() {
+      const [row] = await sql<{ n: string }[]>`select count(*) as n from user_footprint`;
+      return Number(row?.n ?? 0);
+    },
+
+    async ping() {
+      await sql`select 1`;
+    },
+
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+
+  function column(rows: readonly FootprintRow[], pick: (r: FootprintRow) => string | number | null) {
+    // Sent as text[] and cast in SQL, so nulls and numbers need no per-type array handling.
+    return sql.array(rows.map((r) => {
+      const v = pick(r);
+      return v === null ? null : String(v);
+    }) as string[], 25);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Instants are carried as whole epoch microseconds: the wire format has microsecond precision,
+ * PostgreSQL timestamptz and ClickHouse DateTime64(6) keep it, and JS Date would drop it.
+ */
+export type EpochMicros = number;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Offset of `timeZone` from UTC at the given instant, in minutes (Asia/Seoul → 540). */
+export function offsetMinutes(epochMs: number, timeZone: string): number {
+  const parts: Record<string, number> = {};
+  for (const p of formatterFor(timeZone).formatToParts(new Date(epochMs))) {
+    if (p.type !== "literal") parts[p.type] = Number(p.value);
+  }
+  const local = Date.UTC(
+    parts.year as number,
+    (parts.month as number) - 1,
+    parts.day as number,
+    parts.hour as number,
+    parts.minute as number,
+    parts.second as number,
+  );
+  return Math.round((local - Math.floor(epochMs / 1000) * 1000) / 60_000);
+}
+
+/**
+ * The wire format's timestamp: local time in `timeZone`, microseconds, numeric offset.
+ *
+ * @example
+ * formatZoned(1747629930123456, "Asia/Seoul") // "2025-05-19T13:45:30.123456+09:00"
+ */
+export function formatZoned(micros: EpochMicros, timeZone: string): string {
+  const ms = Math.floor(micros / 1000);
+  const offset = offsetMinutes(ms, timeZone);
+  const local = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  return `${local}.${fraction(micros)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: read exactly by ClickHouse DateTime64(6, 'UTC'). */
+export function formatUtc(micros: EpochMicros): string {
+  const ms = Math.floor(micros / 1000);
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${fraction(micros)}`;
+}
+
+/** ISO-8601 in UTC with microseconds and `Z`: read exactly by PostgreSQL timestamptz. */
+export function formatIsoUtc(micros: EpochMicros): string {
+  return `${formatUtc(micros).replace(" ", "T")}Z`;
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * Parses an ISO-8601 timestamp that carries its zone (numeric offset or `Z`); digits beyond
+ * microseconds are truncated. Returns undefined for anything else, including impossible dates.
+ */
+export function parseTimestamp(text: string): EpochMicros | undefined {
+  const m = ISO.exec(text);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(utc);
+  if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return undefined;
+  const zone = m[8] as string;
+  let offset = 0;
+  if (zone !== "Z" && zone !== "z") {
+    const digits = zone.slice(1).replace(":", "");
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2) || "0");
+    if (oh > 23 || om > 59) return undefined;
+    offset = (zone.startsWith("-") ? -1 : 1) * (oh * 60 + om);
+  }
+  const micros = Number((m[7] ?? "").padEnd(6, "0").slice(0, 6));
+  return (utc - offset * 60_000) * 1000 + micros;
+}
+
+function fraction(micros: EpochMicros): string {
+  return String(((micros % 1_000_000) + 1_000_000) % 1_000_000).padStart(6, "0");
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
