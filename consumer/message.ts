@@ -8,11 +8,7 @@ import { parseTimestamp } from "../src/time.ts";
  * and our richer event, which only adds optional fields.
  */
 export const FootprintMessageSchema = z.object({
-  method: z
-    .string()
-    .min(1)
-    .max(32)
-    .regex(/^[A-Za-z_-]+$/, "must be an HTTP method name"),
+  method: z.string().regex(/^[A-Za-z_-]{1,32}$/, "must be an HTTP method name"),
   link: z.string().min(1).max(8192),
   footprint_time: z
     .string()

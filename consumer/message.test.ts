@@ -1,0 +1,91 @@
+import { describe, expect, test } from "bun:test";
+import { eventIdFromOrigin, MAX_MESSAGE_BYTES, parseFootprintMessage } from "./message.ts";
+
+const origin = { topic: "web-logs-topic", partition: 0, offset: "42" };
+const parse = (value: unknown) =>
+  parseFootprintMessage(Buffer.from(typeof value === "string" ? value : JSON.stringify(value)), origin);
+
+describe("parseFootprintMessage", () => {
+  test("the old system's message, Korea time with microseconds", () => {
+    const r = parse({ method: "GET", link: "/api/v1/items", footprint_time: "2025-05-19T13:45:30.123456+09:00" });
+    expect(r).toEqual({
+      ok: true,
+      row: {
+        eventId: eventIdFromOrigin(origin),
+        method: "GET",
+        link: "/api/v1/items",
+        route: null,
+        status: null,
+        durationMs: null,
+        footprintTime: Date.UTC(2025, 4, 19, 4, 45, 30, 123) * 1000 + 456,
+      },
+    });
+  });
+
+  test("a Z suffix is the same instant", () => {
+    const kst = parse({ method: "GET", link: "/a", footprint_time: "2025-05-19T13:45:30.123456+09:00" });
+    const utc = parse({ method: "GET", link: "/a", footprint_time: "2025-05-19T04:45:30.123456Z" });
+    expect(kst.ok && utc.ok && kst.row.footprintTime === utc.row.footprintTime).toBe(true);
+  });
+
+  test("the rich format keeps its id and extra fields", () => {
+    const r = parse({
+      method: "POST",
+      link: "/api/v1/items/123",
+      footprint_time: "2025-05-19T13:45:30.5+09:00",
+      event_id: "0190B2F8-0000-7000-8000-00000000000A",
+      route: "/api/v1/items/:id",
+      status: 201,
+      duration_ms: 12.75,
+    });
+    expect(r.ok && r.row).toMatchObject({
+      eventId: "0190b2f8-0000-7000-8000-00000000000a",
+      route: "/api/v1/items/:id",
+      status: 201,
+      durationMs: 12.75,
+      footprintTime: Date.UTC(2025, 4, 19, 4, 45, 30, 500) * 1000,
+    });
+  });
+
+  test("unknown extra fields are ignored, not rejected", () => {
+    expect(parse({ method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30+09:00", extra: 1 }).ok).toBe(true);
+  });
+
+  test.each([
+    ["not JSON", "{method: GET", "MESSAGE_NOT_JSON"],
+    ["a JSON string", '"GET /"', "MESSAGE_INVALID"],
+    ["no time", { method: "GET", link: "/" }, "MESSAGE_INVALID"],
+    ["time without zone", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30.123456" }, "MESSAGE_INVALID"],
+    ["impossible date", { method: "GET", link: "/", footprint_time: "2025-02-30T00:00:00Z" }, "MESSAGE_INVALID"],
+    ["empty link", { method: "GET", link: "", footprint_time: "2025-05-19T13:45:30Z" }, "MESSAGE_INVALID"],
+    ["method with spaces", { method: "GET /x", link: "/", footprint_time: "2025-05-19T13:45:30Z" }, "MESSAGE_INVALID"],
+    ["status out of range", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", status: 99 }, "MESSAGE_INVALID"],
+    ["bad event id", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", event_id: "1" }, "MESSAGE_INVALID"],
+    ["negative duration", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", duration_ms: -1 }, "MESSAGE_INVALID"],
+  ])("garbage is rejected with a code: %s", (_name, value, code) => {
+    const r = parse(value);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.code).toBe(code as "MESSAGE_INVALID");
+  });
+
+  test("an empty or oversized value is rejected without parsing", () => {
+    expect(parseFootprintMessage(null, origin)).toMatchObject({ ok: false, code: "MESSAGE_EMPTY" });
+    const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x20);
+    expect(parseFootprintMessage(big, origin)).toMatchObject({ ok: false, code: "MESSAGE_INVALID" });
+  });
+
+  test("invalid fields are named in the issues", () => {
+    const r = parse({ method: "", link: "/", footprint_time: "yesterday" });
+    expect(!r.ok && (r.issues as { path: string }[]).map((i) => i.path)).toEqual(["method", "footprint_time"]);
+  });
+});
+
+describe("eventIdFromOrigin", () => {
+  test("is a stable UUID per topic/partition/offset", () => {
+    const a = eventIdFromOrigin(origin);
+    expect(a).toBe(eventIdFromOrigin({ ...origin }));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a).not.toBe(eventIdFromOrigin({ ...origin, offset: "43" }));
+    expect(a).not.toBe(eventIdFromOrigin({ ...origin, partition: 1 }));
+  });
+});

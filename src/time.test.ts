@@ -1,0 +1,46 @@
+import { describe, expect, test } from "bun:test";
+import { formatIsoUtc, formatUtc, formatZoned, offsetMinutes, parseTimestamp } from "./time.ts";
+
+const instant = Date.UTC(2025, 4, 19, 4, 45, 30, 123) * 1000 + 456;
+
+describe("time", () => {
+  test("formats the wire format in Korea time with microseconds", () => {
+    expect(formatZoned(instant, "Asia/Seoul")).toBe("2025-05-19T13:45:30.123456+09:00");
+  });
+
+  test("formats zones west of UTC, half-hour zones and DST", () => {
+    expect(formatZoned(instant, "America/New_York")).toBe("2025-05-19T00:45:30.123456-04:00");
+    expect(formatZoned(Date.UTC(2025, 0, 1) * 1000, "America/New_York")).toBe("2024-12-31T19:00:00.000000-05:00");
+    expect(formatZoned(instant, "Asia/Kolkata")).toBe("2025-05-19T10:15:30.123456+05:30");
+    expect(offsetMinutes(Date.UTC(2025, 2, 9, 6, 59, 59), "America/New_York")).toBe(-300);
+    expect(offsetMinutes(Date.UTC(2025, 2, 9, 7, 0, 0), "America/New_York")).toBe(-240);
+  });
+
+  test("round-trips through parse for many instants", () => {
+    for (let i = 0; i < 1000; i++) {
+      const t = Math.floor(Math.random() * 4e15);
+      for (const zone of ["Asia/Seoul", "UTC", "America/Los_Angeles"]) {
+        expect(parseTimestamp(formatZoned(t, zone))).toBe(t);
+      }
+      expect(parseTimestamp(formatIsoUtc(t))).toBe(t);
+    }
+  });
+
+  test("parses offsets without colon, lower-case z, and truncates nanoseconds", () => {
+    expect(parseTimestamp("2025-05-19T13:45:30.123456+0900")).toBe(instant);
+    expect(parseTimestamp("2025-05-19T04:45:30.123456789z")).toBe(instant);
+    expect(parseTimestamp("2025-05-19 04:45:30.123456Z")).toBe(instant);
+  });
+
+  test("rejects timestamps without a zone or with impossible fields", () => {
+    for (const bad of ["2025-05-19T13:45:30", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2025-05-19T24:00:00Z", "2025-05-19T13:45:30+25:00", "", "now"]) {
+      expect(parseTimestamp(bad)).toBeUndefined();
+    }
+    expect(parseTimestamp("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29) * 1000);
+  });
+
+  test("formats UTC for ClickHouse and PostgreSQL", () => {
+    expect(formatUtc(instant)).toBe("2025-05-19 04:45:30.123456");
+    expect(formatIsoUtc(instant)).toBe("2025-05-19T04:45:30.123456Z");
+  });
+});
