@@ -30,7 +30,11 @@ export function createBatchWriter(deps: BatchWriterDeps): (rows: readonly Footpr
         pending.map(async (store) => {
           const started = performance.now();
           await store.insertFootprints(rows);
-          deps.logger.debug("batch stored", { store: store.name, rows: rows.length, ms: Math.round(performance.now() - started) });
+          deps.logger.debug("batch stored", {
+            store: store.name,
+            rows: rows.length,
+            ms: Math.round(performance.now() - started),
+          });
         }),
       );
       const failed = pending.filter((store, i) => {
@@ -41,7 +45,12 @@ export function createBatchWriter(deps: BatchWriterDeps): (rows: readonly Footpr
         }
         // Logged on the first failure and then every 10th attempt, not on every retry.
         if (attempt === 1 || attempt % 10 === 0) {
-          deps.logger.error("store rejected batch; will retry", { store: store.name, attempt, rows: rows.length, err: r.reason });
+          deps.logger.error("store rejected batch; will retry", {
+            store: store.name,
+            attempt,
+            rows: rows.length,
+            err: r.reason,
+          });
         }
         return true;
       });

@@ -70,7 +70,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<{ stop():
     bufferedSince = 0;
     const started = performance.now();
     if (rows.length > 0 && !(await writeBatch(rows))) {
-      log.warn("shutting down during a store outage: batch not committed, it will be redelivered", { rows: rows.length });
+      log.warn("shutting down during a store outage: batch not committed, it will be redelivered", {
+        rows: rows.length,
+      });
       return;
     }
     try {
@@ -113,7 +115,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<{ stop():
           const origin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
           const parsed = parseFootprintMessage(message.value, origin);
           if (parsed.ok) buffer.push(parsed.row);
-          else log.warn("invalid message skipped", { ...origin, code: parsed.code, error: parsed.message, issues: parsed.issues });
+          else
+            log.warn("invalid message skipped", {
+              ...origin,
+              code: parsed.code,
+              error: parsed.message,
+              issues: parsed.issues,
+            });
           bufferedSince ||= Date.now();
           toCommit.set(`${batch.topic}:${batch.partition}`, {
             topic: batch.topic,

@@ -55,13 +55,29 @@ describe("parseFootprintMessage", () => {
     ["not JSON", "{method: GET", "MESSAGE_NOT_JSON"],
     ["a JSON string", '"GET /"', "MESSAGE_INVALID"],
     ["no time", { method: "GET", link: "/" }, "MESSAGE_INVALID"],
-    ["time without zone", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30.123456" }, "MESSAGE_INVALID"],
+    [
+      "time without zone",
+      { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30.123456" },
+      "MESSAGE_INVALID",
+    ],
     ["impossible date", { method: "GET", link: "/", footprint_time: "2025-02-30T00:00:00Z" }, "MESSAGE_INVALID"],
     ["empty link", { method: "GET", link: "", footprint_time: "2025-05-19T13:45:30Z" }, "MESSAGE_INVALID"],
     ["method with spaces", { method: "GET /x", link: "/", footprint_time: "2025-05-19T13:45:30Z" }, "MESSAGE_INVALID"],
-    ["status out of range", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", status: 99 }, "MESSAGE_INVALID"],
-    ["bad event id", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", event_id: "1" }, "MESSAGE_INVALID"],
-    ["negative duration", { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", duration_ms: -1 }, "MESSAGE_INVALID"],
+    [
+      "status out of range",
+      { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", status: 99 },
+      "MESSAGE_INVALID",
+    ],
+    [
+      "bad event id",
+      { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", event_id: "1" },
+      "MESSAGE_INVALID",
+    ],
+    [
+      "negative duration",
+      { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", duration_ms: -1 },
+      "MESSAGE_INVALID",
+    ],
   ])("garbage is rejected with a code: %s", (_name, value, code) => {
     const r = parse(value);
     expect(r.ok).toBe(false);

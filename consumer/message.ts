@@ -10,9 +10,7 @@ import { parseTimestamp } from "../src/time.ts";
 export const FootprintMessageSchema = z.object({
   method: z.string().regex(/^[A-Za-z_-]{1,32}$/, "must be an HTTP method name"),
   link: z.string().min(1).max(8192),
-  footprint_time: z
-    .string()
-    .refine((v) => parseTimestamp(v) !== undefined, "must be ISO-8601 with a UTC offset or Z"),
+  footprint_time: z.string().refine((v) => parseTimestamp(v) !== undefined, "must be ISO-8601 with a UTC offset or Z"),
   event_id: z.uuid().optional(),
   route: z.string().max(8192).nullish(),
   status: z.int().min(100).max(599).nullish(),
@@ -31,7 +29,11 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export function parseFootprintMessage(value: Buffer | null, origin: MessageOrigin): ParsedMessage {
   if (!value || value.length === 0) return { ok: false, code: "MESSAGE_EMPTY", message: "empty message value" };
   if (value.length > MAX_MESSAGE_BYTES) {
-    return { ok: false, code: "MESSAGE_INVALID", message: `message is ${value.length} bytes, over ${MAX_MESSAGE_BYTES}` };
+    return {
+      ok: false,
+      code: "MESSAGE_INVALID",
+      message: `message is ${value.length} bytes, over ${MAX_MESSAGE_BYTES}`,
+    };
   }
   let json: unknown;
   try {

@@ -33,7 +33,9 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", overviewRoutes(deps.stores));
   if (deps.demo) app.route("/", demoSiteRoutes());
 
-  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       return c.json({ error: { code: "HTTP_ERROR", message: err.message } }, err.status);

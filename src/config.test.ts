@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { AppError } from "./errors.ts";
 import { type ConfigProblem, loadConfig, parseEnvFile } from "./config.ts";
+import { AppError } from "./errors.ts";
 
 const minimal = { KAFKA_BROKERS: "127.0.0.1:9092", DATABASE_URL: "postgres://u:p@127.0.0.1:5433/eft" };
 
@@ -56,7 +56,12 @@ describe("loadConfig", () => {
     expect([pg.hostname, pg.port, pg.pathname]).toEqual(["db.internal", "6543", "/eft"]);
     expect(decodeURIComponent(pg.username)).toBe("eft user");
     expect(decodeURIComponent(pg.password)).toBe("p@ss:w/rd");
-    expect(c.clickhouse).toEqual({ url: "http://ch.internal:18123", username: "writer", password: "secret", database: "prd" });
+    expect(c.clickhouse).toEqual({
+      url: "http://ch.internal:18123",
+      username: "writer",
+      password: "secret",
+      database: "prd",
+    });
     expect(c.log.dir).toBe("./logs");
   });
 
@@ -120,7 +125,12 @@ describe("loadConfig", () => {
     } catch (err) {
       const lines = (err as Error).message.split("\n");
       expect(lines[0]).toContain("cannot start");
-      expect(lines.slice(1).map((l) => l.trim().split(" ")[1])).toEqual(["PORT", "DATABASE_URL", "TZ", "KAFKA_BROKERS"]);
+      expect(lines.slice(1).map((l) => l.trim().split(" ")[1])).toEqual([
+        "PORT",
+        "DATABASE_URL",
+        "TZ",
+        "KAFKA_BROKERS",
+      ]);
     }
   });
 

@@ -15,7 +15,7 @@ const optionalText = z
 const port = (fallback: number, min = 1) =>
   optionalText.pipe(
     z.coerce
-      .number()
+      .number<string | undefined>()
       .int("must be a whole number")
       .min(min, `must be a port number between ${min} and 65535`)
       .max(65535, `must be a port number between ${min} and 65535`)
@@ -25,7 +25,7 @@ const port = (fallback: number, min = 1) =>
 const positiveInt = (fallback: number, max: number) =>
   optionalText.pipe(
     z.coerce
-      .number()
+      .number<string | undefined>()
       .int("must be a whole number")
       .min(1, "must be at least 1")
       .max(max, `must be at most ${max}`)
@@ -53,18 +53,12 @@ const brokerList = optionalText.pipe(
         .map((b) => b.trim())
         .filter(Boolean),
     )
-    .refine(
-      (list) => list.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)),
-      "must be a comma-separated list of host:port",
-    )
+    .refine((list) => list.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)), "must be a comma-separated list of host:port")
     .optional(),
 );
 
 const timeZone = optionalText.pipe(
-  z
-    .string()
-    .default("Asia/Seoul")
-    .refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC"),
+  z.string().default("Asia/Seoul").refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC"),
 );
 
 export const EnvSchema = z.object({

@@ -1,10 +1,5 @@
 /** Stable error codes: tests and operators match on these, never on message text. */
-export type ErrorCode =
-  | "CONFIG_INVALID"
-  | "USAGE"
-  | "MESSAGE_INVALID"
-  | "MIGRATION_FAILED"
-  | "STORE_UNAVAILABLE";
+export type ErrorCode = "CONFIG_INVALID" | "USAGE" | "MESSAGE_INVALID" | "MIGRATION_FAILED" | "STORE_UNAVAILABLE";
 
 export class AppError extends Error {
   readonly code: ErrorCode;

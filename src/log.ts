@@ -28,9 +28,7 @@ export function createLogger(options: LoggerOptions = {}, bindings: LogFields = 
   const write = options.write ?? writerFor(options.dir);
   const log = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (rank[level] < min) return;
-    write(
-      `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...bindings, ...serialize(fields) })}\n`,
-    );
+    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...bindings, ...serialize(fields) })}\n`);
   };
   return {
     debug: (msg, fields) => log("debug", msg, fields),

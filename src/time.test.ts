@@ -33,7 +33,15 @@ describe("time", () => {
   });
 
   test("rejects timestamps without a zone or with impossible fields", () => {
-    for (const bad of ["2025-05-19T13:45:30", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2025-05-19T24:00:00Z", "2025-05-19T13:45:30+25:00", "", "now"]) {
+    for (const bad of [
+      "2025-05-19T13:45:30",
+      "2025-13-01T00:00:00Z",
+      "2025-02-29T00:00:00Z",
+      "2025-05-19T24:00:00Z",
+      "2025-05-19T13:45:30+25:00",
+      "",
+      "now",
+    ]) {
       expect(parseTimestamp(bad)).toBeUndefined();
     }
     expect(parseTimestamp("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29) * 1000);

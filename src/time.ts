@@ -67,8 +67,7 @@ export function formatIsoUtc(micros: EpochMicros): string {
   return `${formatUtc(micros).replace(" ", "T")}Z`;
 }
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
 
 /**
  * Parses an ISO-8601 timestamp that carries its zone (numeric offset or `Z`); digits beyond

@@ -39,7 +39,11 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   });
 
   const server = Bun.serve({ hostname: config.http.host, port: config.http.port, fetch: app.fetch });
-  logger.info("listening", { url: `http://${config.http.host}:${server.port}/`, consumer: flags.consumer, demo: flags.demo });
+  logger.info("listening", {
+    url: `http://${config.http.host}:${server.port}/`,
+    consumer: flags.consumer,
+    demo: flags.demo,
+  });
 
   const aborted = new AbortController();
   const consumer: Promise<RunningConsumer | undefined> = flags.consumer

@@ -19,7 +19,12 @@ describe("producer loop", () => {
     const queue = createEventQueue<FootprintEvent>(100);
     const sent: string[][] = [];
     for (let i = 0; i < 5; i++) queue.offer(event(i));
-    const loop = startProducerLoop({ queue, send: async (v) => void sent.push(v), logger: createMemoryLogger(), batchMax: 2 });
+    const loop = startProducerLoop({
+      queue,
+      send: async (v) => void sent.push(v),
+      logger: createMemoryLogger(),
+      batchMax: 2,
+    });
     await loop.stop();
     expect(sent.map(links)).toEqual([["/p/0", "/p/1"], ["/p/2", "/p/3"], ["/p/4"]]);
     expect(JSON.parse(sent[0]?.[0] as string)).toEqual(event(0));

@@ -40,7 +40,10 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Store & 
             (version String, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
             ENGINE = ReplacingMergeTree ORDER BY version`,
         });
-        const rs = await client.query({ query: "SELECT DISTINCT version FROM eft_schema_migrations", format: "JSONEachRow" });
+        const rs = await client.query({
+          query: "SELECT DISTINCT version FROM eft_schema_migrations",
+          format: "JSONEachRow",
+        });
         const done = new Set((await rs.json<{ version: string }>()).map((r) => r.version));
         const applied: string[] = [];
         for (const m of migrations) {
@@ -55,7 +58,9 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Store & 
         }
         return applied;
       } catch (err) {
-        throw new AppError("MIGRATION_FAILED", `ClickHouse migration failed: ${(err as Error).message}`, undefined, { cause: err });
+        throw new AppError("MIGRATION_FAILED", `ClickHouse migration failed: ${(err as Error).message}`, undefined, {
+          cause: err,
+        });
       }
     },
 

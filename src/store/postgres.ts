@@ -37,7 +37,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
             name text not null,
             applied_at timestamptz not null default now()
           )`;
-          const done = new Set((await tx<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version));
+          const done = new Set(
+            (await tx<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version),
+          );
           const applied: string[] = [];
           for (const m of migrations) {
             if (done.has(m.version)) continue;
@@ -48,7 +50,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
           return applied;
         });
       } catch (err) {
-        throw new AppError("MIGRATION_FAILED", `PostgreSQL migration failed: ${(err as Error).message}`, undefined, { cause: err });
+        throw new AppError("MIGRATION_FAILED", `PostgreSQL migration failed: ${(err as Error).message}`, undefined, {
+          cause: err,
+        });
       }
     },
 
@@ -86,9 +90,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
 
   function column(rows: readonly FootprintRow[], pick: (r: FootprintRow) => string | number | null) {
     // Sent as text[] and cast in SQL, so nulls and numbers need no per-type array handling.
-    return sql.array(rows.map((r) => {
-      const v = pick(r);
-      return v === null ? null : String(v);
-    }) as string[], 25);
+    return sql.array(
+      rows.map((r) => {
+        const v = pick(r);
+        return v === null ? null : String(v);
+      }) as string[],
+      25,
+    );
   }
 }

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
+import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
+import { sampleRows } from "./store-fixtures.ts";
+
+describe("ClickHouse store (real engine over HTTP)", () => {
+  let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let store: ReturnType<typeof createClickhouseStore>;
+
+  beforeAll(async () => {
+    db = await createTestClickhouseDatabase();
+    // The store creates its database itself: drop the helper's so creation is exercised too.
+    await fetch(db.url, { method: "POST", body: `DROP DATABASE IF EXISTS ${db.database}` });
+    store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  test("migrations apply once, then are a no-op", async () => {
+    expect(await store.migrate()).toEqual(["0001"]);
+    expect(await store.migrate()).toEqual([]);
+  });
+
+  test("the seed's table keeps its columns, engine, partitioning and order", async () => {
+    const rs = await store.client.query({
+      query:
+        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'user_footprint' ORDER BY position",
+      query_params: { db: db.database },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([
+      { name: "id", type: "UUID" },
+      { name: "link", type: "String" },
+      { name: "request", type: "LowCardinality(String)" },
+      { name: "footprint_time", type: "DateTime64(6, 'UTC')" },
+      { name: "execute_time", type: "DateTime64(3, 'UTC')" },
+      { name: "event_id", type: "UUID" },
+      { name: "route", type: "LowCardinality(Nullable(String))" },
+      { name: "status", type: "Nullable(UInt16)" },
+      { name: "duration_ms", type: "Nullable(Float64)" },
+    ]);
+    const t = await store.client.query({
+      query:
+        "SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'user_footprint'",
+      query_params: { db: db.database },
+      format: "JSONEachRow",
+    });
+    expect(await t.json()).toEqual([
+      { engine: "MergeTree", partition_key: "toYYYYMM(footprint_time)", sorting_key: "footprint_time" },
+    ]);
+  });
+
+  test("a batch lands with the right values and the exact instants", async () => {
+    const rows = sampleRows();
+    await store.insertFootprints(rows);
+    const rs = await store.client.query({
+      query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms,
+                toString(toUnixTimestamp64Micro(footprint_time)) AS micros,
+                formatDateTime(toTimeZone(footprint_time, 'Asia/Seoul'), '%Y-%m-%dT%H:%i:%S.%f') AS kst,
+                execute_time > now64(3) - INTERVAL 1 MINUTE AS fresh,
+                id != toUUID('00000000-0000-0000-0000-000000000000') AS has_id
+              FROM user_footprint ORDER BY event_id`,
+      format: "JSONEachRow",
+    });
+    const stored = await rs.json<Record<string, unknown>>();
+    expect(stored).toEqual(
+      rows.map((r) => ({
+        event_id: r.eventId,
+        request: r.method,
+        link: r.link,
+        route: r.route,
+        status: r.status,
+        duration_ms: r.durationMs,
+        micros: String(r.footprintTime),
+        kst: expect.any(String),
+        fresh: true,
+        has_id: true,
+      })),
+    );
+    expect(stored[0]?.kst).toBe("2025-05-19T13:45:30.123456");
+    expect(stored[1]?.kst).toBe("2025-05-19T00:00:00.000001");
+    expect(await store.countFootprints()).toBe(rows.length);
+  });
+
+  test("a store on an unreachable server fails its ping", async () => {
+    const dead = createClickhouseStore({ url: "http://127.0.0.1:9", username: "default", password: "", database: "x" });
+    await expect(dead.ping()).rejects.toBeDefined();
+    await dead.close();
+  });
+});
+
+test("splitStatements drops comment lines and splits on statement ends", () => {
+  expect(splitStatements("-- a; comment\nCREATE TABLE a (x String COMMENT 'x;y');\n\nSELECT 1;\n")).toEqual([
+    "CREATE TABLE a (x String COMMENT 'x;y')",
+    "SELECT 1",
+  ]);
+});
