@@ -94,10 +94,10 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
     const pgIds = await pg.sql`select count(distinct event_id)::int as n from user_footprint`;
     expect(pgIds[0]?.n).toBe(1000);
     const chIds = await ch.client.query({
-      query: "SELECT uniqExact(event_id) AS n FROM user_footprint",
+      query: "SELECT toUInt32(uniqExact(event_id)) AS n FROM user_footprint",
       format: "JSONEachRow",
     });
-    expect(await chIds.json()).toEqual([{ n: "1000" }]);
+    expect(await chIds.json()).toEqual([{ n: 1000 }]);
   }, 120_000);
 
   test("seed-format messages from another producer are stored with the right method, path and time; garbage does not stop them", async () => {

@@ -76,8 +76,8 @@ describe("ClickHouse store (real engine over HTTP)", () => {
         duration_ms: r.durationMs,
         micros: String(r.footprintTime),
         kst: expect.any(String),
-        fresh: true,
-        has_id: true,
+        fresh: 1, // ClickHouse booleans are UInt8
+        has_id: 1,
       })),
     );
     expect(stored[0]?.kst).toBe("2025-05-19T13:45:30.123456");
