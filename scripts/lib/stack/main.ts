@@ -1,0 +1,55 @@
+import { resolve } from "node:path";
+import { down } from "./down.ts";
+import { printEnv } from "./env.ts";
+import { loadStackOptions } from "./options.ts";
+import { status } from "./status.ts";
+import { up } from "./up.ts";
+
+const USAGE = `usage: ./scripts/stack up | down [--purge] | status | env
+
+Local Kafka, PostgreSQL and ClickHouse (chdb) for development, tests and the demo.
+  up       start what is not running yet and wait until it answers (idempotent)
+  down     stop what up started; data is kept unless --purge (removes the state dir)
+  status   one line per service; exit 0 when all answer, else 3
+  env      export lines for: eval "$(./scripts/stack env)"
+
+Environment:
+  EFT_STACK_DIR          state, data and logs (default /tmp/eft-footprint-stack)
+  EFT_CACHE_DIR          downloads (default \${XDG_CACHE_HOME:-~/.cache}/eft-footprint)
+  KAFKA_BROKERS, DATABASE_URL, CLICKHOUSE_URL
+                         use these services instead of starting them (only checked)
+  EFT_STACK_CHDB_SERVER  another ClickHouse HTTP endpoint script to run
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const repoRoot = resolve(import.meta.dir, "../../..");
+  const options = loadStackOptions(process.env, repoRoot);
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "up":
+      return up(options);
+    case "down":
+      return down(options, { purge: rest.includes("--purge") });
+    case "status":
+      return status(options);
+    case "env":
+      return printEnv(options);
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(USAGE);
+      return 2;
+  }
+}
+
+// kafkajs 2.2.4 schedules a negative timeout on every connection (kafkajs #1751): harmless, but
+// Bun prints a TimeoutNegativeWarning for it. Other warnings still show.
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name !== "TimeoutNegativeWarning") process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
+process.exit(await main(process.argv.slice(2)));
