@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createMemoryLogger } from "../src/log.ts";
-import type { FootprintRow, Store, StoreName } from "../src/store/store.ts";
+import { type FootprintRow, NO_RICH_FIELDS, type Store, type StoreName } from "../src/store/store.ts";
 import { createBatchWriter } from "./batch-writer.ts";
 
 function fakeStore(name: StoreName, failuresBeforeSuccess = 0): Store & { batches: FootprintRow[][] } {
@@ -20,9 +20,7 @@ function fakeStore(name: StoreName, failuresBeforeSuccess = 0): Store & { batche
   };
 }
 
-const rows: FootprintRow[] = [
-  { eventId: "a", method: "GET", link: "/", route: null, status: null, durationMs: null, footprintTime: 1 },
-];
+const rows: FootprintRow[] = [{ ...NO_RICH_FIELDS, eventId: "a", method: "GET", link: "/", footprintTime: 1 }];
 
 describe("batch writer", () => {
   test("the contract: true only once every store holds the batch", async () => {

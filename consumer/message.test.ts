@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { NO_RICH_FIELDS } from "../src/store/store.ts";
 import { eventIdFromOrigin, MAX_MESSAGE_BYTES, parseFootprintMessage } from "./message.ts";
 
 const origin = { topic: "web-logs-topic", partition: 0, offset: "42" };
@@ -14,9 +15,7 @@ describe("parseFootprintMessage", () => {
         eventId: eventIdFromOrigin(origin),
         method: "GET",
         link: "/api/v1/items",
-        route: null,
-        status: null,
-        durationMs: null,
+        ...NO_RICH_FIELDS,
         footprintTime: Date.UTC(2025, 4, 19, 4, 45, 30, 123) * 1000 + 456,
       },
     });
@@ -37,12 +36,26 @@ describe("parseFootprintMessage", () => {
       route: "/api/v1/items/:id",
       status: 201,
       duration_ms: 12.75,
+      query: "ref=home",
+      host: "eft.example.com",
+      user_agent: "Mozilla/5.0",
+      referrer: "https://google.com/",
+      ip_hash: "a".repeat(64),
+      is_bot: false,
+      bytes_out: 1234,
     });
     expect(r.ok && r.row).toMatchObject({
       eventId: "0190b2f8-0000-7000-8000-00000000000a",
       route: "/api/v1/items/:id",
       status: 201,
       durationMs: 12.75,
+      query: "ref=home",
+      host: "eft.example.com",
+      userAgent: "Mozilla/5.0",
+      referrer: "https://google.com/",
+      ipHash: "a".repeat(64),
+      isBot: false,
+      bytesOut: 1234,
       footprintTime: Date.UTC(2025, 4, 19, 4, 45, 30, 500) * 1000,
     });
   });
@@ -71,6 +84,16 @@ describe("parseFootprintMessage", () => {
     [
       "bad event id",
       { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", event_id: "1" },
+      "MESSAGE_INVALID",
+    ],
+    [
+      "raw IP instead of a hash",
+      { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", ip_hash: "10.0.0.1" },
+      "MESSAGE_INVALID",
+    ],
+    [
+      "is_bot as text",
+      { method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", is_bot: "yes" },
       "MESSAGE_INVALID",
     ],
     [

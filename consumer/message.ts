@@ -15,6 +15,16 @@ export const FootprintMessageSchema = z.object({
   route: z.string().max(8192).nullish(),
   status: z.int().min(100).max(599).nullish(),
   duration_ms: z.number().min(0).max(86_400_000).nullish(),
+  query: z.string().max(8192).nullish(),
+  host: z.string().max(255).nullish(),
+  user_agent: z.string().max(2048).nullish(),
+  referrer: z.string().max(8192).nullish(),
+  ip_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest")
+    .nullish(),
+  is_bot: z.boolean().nullish(),
+  bytes_out: z.int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
 });
 
 export type MessageOrigin = { topic: string; partition: number; offset: string };
@@ -61,6 +71,13 @@ export function parseFootprintMessage(value: Buffer | null, origin: MessageOrigi
       status: m.status ?? null,
       durationMs: m.duration_ms ?? null,
       footprintTime: parseTimestamp(m.footprint_time) as number,
+      query: m.query ?? null,
+      host: m.host ?? null,
+      userAgent: m.user_agent ?? null,
+      referrer: m.referrer ?? null,
+      ipHash: m.ip_hash ?? null,
+      isBot: m.is_bot ?? null,
+      bytesOut: m.bytes_out ?? null,
     },
   };
 }

@@ -5,7 +5,7 @@ import type { Store } from "../src/store/store.ts";
  * How many footprints each store holds and how long each took to say so. A first look at the
  * pipeline; the statistics API and dashboard build on the same idea.
  */
-export function overviewRoutes(stores: readonly Store[]): Hono {
+export function overviewRoutes(stores: readonly Store[], pathPrefix: string): Hono {
   return new Hono()
     .get("/api/v1/overview", async (c) => {
       const results = await Promise.all(
@@ -21,7 +21,7 @@ export function overviewRoutes(stores: readonly Store[]): Hono {
       );
       return c.json({ stores: results });
     })
-    .get("/", (c) => c.html(PAGE));
+    .get("/", (c) => c.html(PAGE.replace("__API__", `${pathPrefix}/api/v1/overview`)));
 }
 
 function round(ms: number): number {
@@ -41,7 +41,7 @@ body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:40rem;padding:0
 <script>
 async function refresh(){
   try{
-    const r=await fetch('api/v1/overview');const {stores}=await r.json();
+    const r=await fetch('__API__');const {stores}=await r.json();
     document.getElementById('stores').innerHTML=stores.map(s=>'<div class="card"><h2>'+s.store+'</h2>'+
       (s.error?'<div class="err">'+s.error.replace(/</g,'&lt;')+'</div>':'<div class="n">'+s.total.toLocaleString()+'</div>')+
       '<div class="ms">query '+s.ms+' ms</div></div>').join('');

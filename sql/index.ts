@@ -1,14 +1,18 @@
 // The SQL files are imported as text so `bun build --compile` embeds them in the binary.
 import chUserFootprint from "./clickhouse/0001_user_footprint.sql" with { type: "text" };
+import chRichEventFields from "./clickhouse/0002_rich_event_fields.sql" with { type: "text" };
 import pgUserFootprint from "./postgres/0001_user_footprint.sql" with { type: "text" };
+import pgRichEventFields from "./postgres/0002_rich_event_fields.sql" with { type: "text" };
 
 export type Migration = { version: string; name: string; sql: string };
 
 /** In the order they must be applied; never edit or renumber one that has shipped. */
 export const postgresMigrations: readonly Migration[] = [
   { version: "0001", name: "user_footprint", sql: pgUserFootprint },
+  { version: "0002", name: "rich_event_fields", sql: pgRichEventFields },
 ];
 
 export const clickhouseMigrations: readonly Migration[] = [
   { version: "0001", name: "user_footprint", sql: chUserFootprint },
+  { version: "0002", name: "rich_event_fields", sql: chRichEventFields },
 ];

@@ -15,23 +15,28 @@ export type AppDeps = {
   stores: readonly Store[];
   checks: Record<string, ReadinessCheck>;
   logger: Logger;
+  /** Our own pages and API live under this prefix (e.g. `/_footprint`) and are not recorded. */
+  pathPrefix: string;
   /** Mount the demo site's routes (for `serve --demo`). */
   demo?: boolean;
 };
 
 export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  // Not strict: `/_footprint` and `/_footprint/` are the same page.
+  const app = new Hono({ strict: false });
   app.use(
     footprint({
       record: deps.record,
       timeZone: deps.timeZone,
-      skipPaths: deps.skipPaths,
+      skipPaths: [...deps.skipPaths, deps.pathPrefix, `${deps.pathPrefix}/*`],
       onError: (err) => deps.logger.error("footprint not recorded", { err }),
     }),
   );
+  // Health stays at the root: load balancers and systemd probe fixed paths.
   app.route("/", healthRoutes(deps.checks));
-  app.route("/", overviewRoutes(deps.stores));
+  app.route(deps.pathPrefix, overviewRoutes(deps.stores, deps.pathPrefix));
   if (deps.demo) app.route("/", demoSiteRoutes());
+  else app.get("/", (c) => c.redirect(`${deps.pathPrefix}/`));
 
   app.notFound((c) =>
     c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

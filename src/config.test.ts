@@ -30,6 +30,7 @@ describe("loadConfig", () => {
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.consumer).toEqual({ batchSize: 5000, flushMs: 1000 });
     expect(c.log).toEqual({ level: "info", dir: undefined });
+    expect(c.pathPrefix).toBe("/_footprint");
   });
 
   test("accepts every name of the old system", () => {
@@ -113,6 +114,8 @@ describe("loadConfig", () => {
     ["BATCH_SIZE", "0"],
     ["BATCH_FLUSH_MS", "soon"],
     ["FOOTPRINT_SKIP_PATHS", "healthz"],
+    ["PATH_PREFIX", "/_footprint/"],
+    ["PATH_PREFIX", "stats"],
   ])("a bad %s (%p) is named", (variable, value) => {
     const problems = problemsOf({ ...minimal, [variable]: value });
     expect(problems.map((p) => p.variable)).toEqual([variable]);

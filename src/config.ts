@@ -108,6 +108,13 @@ export const EnvSchema = z.object({
   BATCH_SIZE: positiveInt(5000, 1_000_000),
   BATCH_FLUSH_MS: positiveInt(1000, 600_000),
   PRODUCER_QUEUE_MAX: positiveInt(100_000, 10_000_000),
+  // Where eft-footprint's own pages and API live, apart from the recorded site's paths.
+  PATH_PREFIX: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "must be a path such as /_footprint (no trailing /)")
+      .default("/_footprint"),
+  ),
   FOOTPRINT_SKIP_PATHS: optionalText.pipe(
     z
       .string()
@@ -138,6 +145,8 @@ export type Config = Readonly<{
   consumer: Readonly<{ batchSize: number; flushMs: number }>;
   producer: Readonly<{ queueMax: number }>;
   footprint: Readonly<{ skipPaths: readonly string[] }>;
+  /** Prefix of our own pages and API, e.g. `/_footprint`. */
+  pathPrefix: string;
 }>;
 
 export type ConfigProblem = { variable: string; message: string };
@@ -186,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS },
     producer: { queueMax: e.PRODUCER_QUEUE_MAX },
     footprint: { skipPaths: e.FOOTPRINT_SKIP_PATHS },
+    pathPrefix: e.PATH_PREFIX,
   });
 }
 

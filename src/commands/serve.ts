@@ -29,6 +29,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     stores,
     logger,
     demo: flags.demo,
+    pathPrefix: config.pathPrefix,
     checks: {
       kafka: async () => {
         await admin.connect();
@@ -41,6 +42,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const server = Bun.serve({ hostname: config.http.host, port: config.http.port, fetch: app.fetch });
   logger.info("listening", {
     url: `http://${config.http.host}:${server.port}/`,
+    dashboard: `http://${config.http.host}:${server.port}${config.pathPrefix}/`,
     consumer: flags.consumer,
     demo: flags.demo,
   });

@@ -14,4 +14,13 @@ export type FootprintEvent = {
   route?: string;
   status: number;
   duration_ms: number;
+  /** Query string without `?`; only when recording it is enabled (it may hold personal data). */
+  query?: string;
+  host?: string;
+  user_agent?: string;
+  referrer?: string;
+  /** SHA-256 hex of client IP + user agent + a daily salt; never the raw IP. */
+  ip_hash?: string;
+  is_bot?: boolean;
+  bytes_out?: number;
 };

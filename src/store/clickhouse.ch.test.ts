@@ -20,7 +20,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
   });
 
   test("migrations apply once, then are a no-op", async () => {
-    expect(await store.migrate()).toEqual(["0001"]);
+    expect(await store.migrate()).toEqual(["0001", "0002"]);
     expect(await store.migrate()).toEqual([]);
   });
 
@@ -41,6 +41,13 @@ describe("ClickHouse store (real engine over HTTP)", () => {
       { name: "route", type: "LowCardinality(Nullable(String))" },
       { name: "status", type: "Nullable(UInt16)" },
       { name: "duration_ms", type: "Nullable(Float64)" },
+      { name: "query", type: "Nullable(String)" },
+      { name: "host", type: "LowCardinality(Nullable(String))" },
+      { name: "user_agent", type: "Nullable(String)" },
+      { name: "referrer", type: "Nullable(String)" },
+      { name: "ip_hash", type: "Nullable(String)" },
+      { name: "is_bot", type: "Nullable(Bool)" },
+      { name: "bytes_out", type: "Nullable(UInt64)" },
     ]);
     const t = await store.client.query({
       query:
@@ -58,6 +65,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
     await store.insertFootprints(rows);
     const rs = await store.client.query({
       query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms,
+                query, host, user_agent, referrer, ip_hash, is_bot, toString(bytes_out) AS bytes_out,
                 toString(toUnixTimestamp64Micro(footprint_time)) AS micros,
                 formatDateTime(toTimeZone(footprint_time, 'Asia/Seoul'), '%Y-%m-%dT%H:%i:%S.%f') AS kst,
                 execute_time > now64(3) - INTERVAL 1 MINUTE AS fresh,
@@ -74,6 +82,13 @@ describe("ClickHouse store (real engine over HTTP)", () => {
         route: r.route,
         status: r.status,
         duration_ms: r.durationMs,
+        query: r.query,
+        host: r.host,
+        user_agent: r.userAgent,
+        referrer: r.referrer,
+        ip_hash: r.ipHash,
+        is_bot: r.isBot,
+        bytes_out: r.bytesOut === null ? null : String(r.bytesOut),
         micros: String(r.footprintTime),
         kst: expect.any(String),
         fresh: 1, // ClickHouse booleans are UInt8

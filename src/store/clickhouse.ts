@@ -79,6 +79,13 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Store & 
           status: r.status,
           duration_ms: r.durationMs,
           footprint_time: formatUtc(r.footprintTime),
+          query: r.query,
+          host: r.host,
+          user_agent: r.userAgent,
+          referrer: r.referrer,
+          ip_hash: r.ipHash,
+          is_bot: r.isBot,
+          bytes_out: r.bytesOut,
         })),
       });
     },

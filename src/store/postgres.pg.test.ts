@@ -18,10 +18,10 @@ describe("PostgreSQL store (real server)", () => {
   });
 
   test("migrations apply once, then are a no-op", async () => {
-    expect(await store.migrate()).toEqual(["0001"]);
+    expect(await store.migrate()).toEqual(["0001", "0002"]);
     expect(await store.migrate()).toEqual([]);
     const versions = await store.sql`select version from eft_schema_migrations order by version`;
-    expect(versions.map((r) => r.version)).toEqual(["0001"]);
+    expect(versions.map((r) => r.version)).toEqual(["0001", "0002"]);
   });
 
   test("the seed's table keeps its columns, and every column has a comment", async () => {
@@ -38,6 +38,13 @@ describe("PostgreSQL store (real server)", () => {
       "route",
       "status",
       "duration_ms",
+      "query",
+      "host",
+      "user_agent",
+      "referrer",
+      "ip_hash",
+      "is_bot",
+      "bytes_out",
     ]);
     expect(cols.filter((c) => !c.comment)).toEqual([]);
   });
@@ -47,6 +54,7 @@ describe("PostgreSQL store (real server)", () => {
     await store.insertFootprints(rows);
     const stored = await store.sql`
       select event_id::text as event_id, request, link, route, status, duration_ms,
+             query, host, user_agent, referrer, ip_hash, is_bot, bytes_out::text as bytes_out,
              (extract(epoch from footprint_time) * 1000000)::bigint::text as micros,
              to_char(footprint_time at time zone 'Asia/Seoul', 'YYYY-MM-DD"T"HH24:MI:SS.US') as kst,
              execute_time > now() - interval '1 minute' as fresh
@@ -59,6 +67,13 @@ describe("PostgreSQL store (real server)", () => {
         route: r.route,
         status: r.status,
         duration_ms: r.durationMs,
+        query: r.query,
+        host: r.host,
+        user_agent: r.userAgent,
+        referrer: r.referrer,
+        ip_hash: r.ipHash,
+        is_bot: r.isBot,
+        bytes_out: r.bytesOut === null ? null : String(r.bytesOut),
         micros: String(r.footprintTime),
         kst: expect.any(String),
         fresh: true,
@@ -79,7 +94,7 @@ describe("PostgreSQL store (real server)", () => {
     const stores = Array.from({ length: 3 }, () => createPostgresStore({ url: fresh.url }));
     try {
       const applied = await Promise.all(stores.map((s) => s.migrate()));
-      expect(applied.flat()).toEqual(["0001"]);
+      expect(applied.flat()).toEqual(["0001", "0002"]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await fresh.drop();

@@ -61,7 +61,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
       // One statement with one array per column: constant parameter count whatever the batch
       // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
       await sql`
-        insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time)
+        insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time,
+                                    query, host, user_agent, referrer, ip_hash, is_bot, bytes_out)
         select * from unnest(
           ${column(rows, (r) => r.eventId)}::uuid[],
           ${column(rows, (r) => r.method)}::text[],
@@ -69,7 +70,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
           ${column(rows, (r) => r.route)}::text[],
           ${column(rows, (r) => r.status)}::int2[],
           ${column(rows, (r) => r.durationMs)}::float8[],
-          ${column(rows, (r) => formatIsoUtc(r.footprintTime))}::timestamptz[]
+          ${column(rows, (r) => formatIsoUtc(r.footprintTime))}::timestamptz[],
+          ${column(rows, (r) => r.query)}::text[],
+          ${column(rows, (r) => r.host)}::text[],
+          ${column(rows, (r) => r.userAgent)}::text[],
+          ${column(rows, (r) => r.referrer)}::text[],
+          ${column(rows, (r) => r.ipHash)}::text[],
+          ${column(rows, (r) => r.isBot)}::bool[],
+          ${column(rows, (r) => r.bytesOut)}::int8[]
         )
         on conflict (event_id) do nothing`;
     },
@@ -88,7 +96,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
     },
   };
 
-  function column(rows: readonly FootprintRow[], pick: (r: FootprintRow) => string | number | null) {
+  function column(rows: readonly FootprintRow[], pick: (r: FootprintRow) => string | number | boolean | null) {
     // Sent as text[] and cast in SQL, so nulls and numbers need no per-type array handling.
     return sql.array(
       rows.map((r) => {

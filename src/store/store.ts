@@ -12,7 +12,29 @@ export type FootprintRow = {
   status: number | null;
   durationMs: number | null;
   footprintTime: EpochMicros;
+  query: string | null;
+  host: string | null;
+  userAgent: string | null;
+  referrer: string | null;
+  /** SHA-256 hex of IP + user agent + daily salt; the raw IP is never stored. */
+  ipHash: string | null;
+  isBot: boolean | null;
+  bytesOut: number | null;
 };
+
+/** The optional columns, all null: what a seed-format message carries. */
+export const NO_RICH_FIELDS = {
+  route: null,
+  status: null,
+  durationMs: null,
+  query: null,
+  host: null,
+  userAgent: null,
+  referrer: null,
+  ipHash: null,
+  isBot: null,
+  bytesOut: null,
+} as const satisfies Partial<FootprintRow>;
 
 export type Store = {
   readonly name: StoreName;

@@ -1,0 +1,65 @@
+import { describe, expect, test } from "bun:test";
+import { createApp } from "./app.ts";
+import type { FootprintEvent } from "./footprint/event.ts";
+import { createMemoryLogger } from "./log.ts";
+import type { Store } from "./store/store.ts";
+
+function fakeStore(name: Store["name"], total: number): Store {
+  return {
+    name,
+    countFootprints: async () => total,
+    insertFootprints: async () => {},
+    migrate: async () => [],
+    ping: async () => {},
+    close: async () => {},
+  };
+}
+
+function app(demo: boolean) {
+  const events: FootprintEvent[] = [];
+  const a = createApp({
+    record: (e) => events.push(e),
+    timeZone: "Asia/Seoul",
+    skipPaths: ["/healthz"],
+    stores: [fakeStore("postgres", 3), fakeStore("clickhouse", 3)],
+    checks: {},
+    logger: createMemoryLogger(),
+    pathPrefix: "/_footprint",
+    demo,
+  });
+  return { a, events };
+}
+
+describe("createApp", () => {
+  test("our own pages live under the prefix and are not recorded", async () => {
+    const { a, events } = app(false);
+    const res = await a.request("/_footprint/api/v1/overview");
+    expect(await res.json()).toMatchObject({
+      stores: [
+        { store: "postgres", total: 3 },
+        { store: "clickhouse", total: 3 },
+      ],
+    });
+    expect((await a.request("/_footprint/")).headers.get("content-type")).toContain("text/html");
+    expect(await (await a.request("/_footprint")).text()).toContain("fetch('/_footprint/api/v1/overview')");
+    expect(events).toEqual([]);
+  });
+
+  test("without the demo site the root leads to the overview; unknown paths are JSON 404s and recorded", async () => {
+    const { a, events } = app(false);
+    expect((await a.request("/")).headers.get("location")).toBe("/_footprint/");
+    const res = await a.request("/missing");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "NOT_FOUND", message: "no route for GET /missing" } });
+    expect(events.map((e) => [e.link, e.status])).toEqual([
+      ["/", 302],
+      ["/missing", 404],
+    ]);
+  });
+
+  test("the demo site's requests are recorded with their routes", async () => {
+    const { a, events } = app(true);
+    await a.request("/api/v1/items/ledx");
+    expect(events.map((e) => [e.link, e.route, e.status])).toEqual([["/api/v1/items/ledx", "/api/v1/items/:id", 200]]);
+  });
+});
