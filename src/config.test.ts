@@ -161,3 +161,59 @@ describe("parseEnvFile", () => {
     });
   });
 });
+
+describe("capture and ingest settings", () => {
+  test("defaults: no proxy, recording on, no query, no trusted proxy, ingest disabled", () => {
+    const c = loadConfig(minimal);
+    expect(c.capture).toEqual({
+      upstream: undefined,
+      record: true,
+      recordQuery: false,
+      trustProxyHops: 0,
+      ipHashSecret: undefined,
+    });
+    expect(c.ingest).toEqual({ keys: [], maxEvents: 1000, maxBytes: 1024 * 1024, timeoutMs: 10_000 });
+  });
+
+  test("reads every setting", () => {
+    const c = loadConfig({
+      ...minimal,
+      UPSTREAM_URL: "http://127.0.0.1:8000",
+      RECORD: "false",
+      RECORD_QUERY: "yes",
+      TRUST_PROXY: "2",
+      IP_HASH_SECRET: "s".repeat(16),
+      INGEST_KEYS: ` ${"k".padEnd(17, "1")}, ${"k".padEnd(20, "2")}`,
+      INGEST_MAX_EVENTS: "50",
+      INGEST_MAX_BYTES: "2048",
+      INGEST_TIMEOUT_MS: "500",
+    });
+    expect(c.capture).toEqual({
+      upstream: "http://127.0.0.1:8000",
+      record: false,
+      recordQuery: true,
+      trustProxyHops: 2,
+      ipHashSecret: "s".repeat(16),
+    });
+    expect(c.ingest).toEqual({
+      keys: ["k".padEnd(17, "1"), "k".padEnd(20, "2")],
+      maxEvents: 50,
+      maxBytes: 2048,
+      timeoutMs: 500,
+    });
+    expect(loadConfig({ ...minimal, TRUST_PROXY: "true" }).capture.trustProxyHops).toBe(1);
+  });
+
+  test("bad values name their variable", () => {
+    expect(
+      problemsOf({
+        ...minimal,
+        UPSTREAM_URL: "ftp://site",
+        RECORD: "maybe",
+        TRUST_PROXY: "all",
+        INGEST_KEYS: "short",
+        INGEST_MAX_EVENTS: "0",
+      }).map((p) => p.variable),
+    ).toEqual(["UPSTREAM_URL", "RECORD", "TRUST_PROXY", "INGEST_KEYS", "INGEST_MAX_EVENTS"]);
+  });
+});

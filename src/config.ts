@@ -57,6 +57,26 @@ const brokerList = optionalText.pipe(
     .optional(),
 );
 
+const flag = (fallback: boolean) =>
+  optionalText.pipe(
+    z
+      .enum(["true", "false", "1", "0", "yes", "no"], "must be true or false")
+      .optional()
+      .transform((v) => (v === undefined ? fallback : ["true", "1", "yes"].includes(v))),
+  );
+
+const commaList = optionalText.pipe(
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+);
+
 const timeZone = optionalText.pipe(
   z.string().default("Asia/Seoul").refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC"),
 );
@@ -127,6 +147,26 @@ export const EnvSchema = z.object({
       )
       .refine((list) => list.every((p) => p.startsWith("/")), "every path must start with /"),
   ),
+  // Capture (issue 4): the site to proxy, what a footprint carries, and the HTTP ingest endpoint.
+  UPSTREAM_URL: urlWithProtocols(["http:", "https:"]),
+  RECORD: flag(true),
+  RECORD_QUERY: flag(false),
+  // Proxies in front of us whose X-Forwarded-For we believe: false (none), true (one) or a count.
+  TRUST_PROXY: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(true|false|\d{1,2})$/, "must be true, false or a number of proxy hops (0-99)")
+      .optional()
+      .transform((v) => (v === undefined || v === "false" ? 0 : v === "true" ? 1 : Number(v))),
+  ),
+  IP_HASH_SECRET: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  INGEST_KEYS: commaList.refine(
+    (keys) => keys.every((k) => k.length >= 16),
+    "every key must be at least 16 characters (comma-separated)",
+  ),
+  INGEST_MAX_EVENTS: positiveInt(1000, 100_000),
+  INGEST_MAX_BYTES: positiveInt(1024 * 1024, 64 * 1024 * 1024),
+  INGEST_TIMEOUT_MS: positiveInt(10_000, 300_000),
 });
 
 export type Config = Readonly<{
@@ -145,6 +185,19 @@ export type Config = Readonly<{
   consumer: Readonly<{ batchSize: number; flushMs: number }>;
   producer: Readonly<{ queueMax: number }>;
   footprint: Readonly<{ skipPaths: readonly string[] }>;
+  /** How requests reach us and what their footprints carry (reverse proxy, rich fields). */
+  capture: Readonly<{
+    /** `serve` forwards every request outside our own paths here; undefined: no proxy. */
+    upstream: string | undefined;
+    /** false: proxy or serve without producing footprints (for benchmarks). */
+    record: boolean;
+    recordQuery: boolean;
+    /** How many proxies in front of us append to X-Forwarded-For; 0 trusts none. */
+    trustProxyHops: number;
+    ipHashSecret: string | undefined;
+  }>;
+  /** `POST {pathPrefix}/api/v1/footprints`; no keys means the endpoint is disabled. */
+  ingest: Readonly<{ keys: readonly string[]; maxEvents: number; maxBytes: number; timeoutMs: number }>;
   /** Prefix of our own pages and API, e.g. `/_footprint`. */
   pathPrefix: string;
 }>;
@@ -195,6 +248,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS },
     producer: { queueMax: e.PRODUCER_QUEUE_MAX },
     footprint: { skipPaths: e.FOOTPRINT_SKIP_PATHS },
+    capture: {
+      upstream: e.UPSTREAM_URL,
+      record: e.RECORD,
+      recordQuery: e.RECORD_QUERY,
+      trustProxyHops: e.TRUST_PROXY,
+      ipHashSecret: e.IP_HASH_SECRET,
+    },
+    ingest: {
+      keys: e.INGEST_KEYS,
+      maxEvents: e.INGEST_MAX_EVENTS,
+      maxBytes: e.INGEST_MAX_BYTES,
+      timeoutMs: e.INGEST_TIMEOUT_MS,
+    },
     pathPrefix: e.PATH_PREFIX,
   });
 }
