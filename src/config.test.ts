@@ -31,6 +31,32 @@ describe("loadConfig", () => {
     expect(c.consumer).toEqual({ batchSize: 5000, flushMs: 1000 });
     expect(c.log).toEqual({ level: "info", dir: undefined });
     expect(c.pathPrefix).toBe("/_footprint");
+    expect(c.dashboard).toEqual({ token: undefined, user: undefined, password: undefined, sessionSecret: undefined });
+  });
+
+  test("dashboard login settings", () => {
+    const c = loadConfig({
+      ...minimal,
+      DASHBOARD_TOKEN: "t".repeat(16),
+      DASHBOARD_USER: "admin",
+      DASHBOARD_PASSWORD: "correct horse",
+      SESSION_SECRET: "s".repeat(32),
+    });
+    expect(c.dashboard).toEqual({
+      token: "t".repeat(16),
+      user: "admin",
+      password: "correct horse",
+      sessionSecret: "s".repeat(32),
+    });
+  });
+
+  test("a dashboard user needs a password and the other way round", () => {
+    expect(problemsOf({ ...minimal, DASHBOARD_USER: "admin" })).toEqual([
+      { variable: "DASHBOARD_PASSWORD", message: "is required when DASHBOARD_USER is set" },
+    ]);
+    expect(problemsOf({ ...minimal, DASHBOARD_PASSWORD: "correct horse" }).map((p) => p.variable)).toEqual([
+      "DASHBOARD_USER",
+    ]);
   });
 
   test("accepts every name of the old system", () => {
@@ -116,6 +142,8 @@ describe("loadConfig", () => {
     ["FOOTPRINT_SKIP_PATHS", "healthz"],
     ["PATH_PREFIX", "/_footprint/"],
     ["PATH_PREFIX", "stats"],
+    ["DASHBOARD_TOKEN", "too-short"],
+    ["SESSION_SECRET", "short"],
   ])("a bad %s (%p) is named", (variable, value) => {
     const problems = problemsOf({ ...minimal, [variable]: value });
     expect(problems.map((p) => p.variable)).toEqual([variable]);

@@ -135,6 +135,13 @@ export const EnvSchema = z.object({
       .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "must be a path such as /_footprint (no trailing /)")
       .default("/_footprint"),
   ),
+  // Login to the dashboard and stats API: a token, a user and password, or both. With neither,
+  // serve makes up a token at start-up and logs it once (src/auth/credentials.ts).
+  DASHBOARD_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  DASHBOARD_USER: optionalText,
+  DASHBOARD_PASSWORD: optionalText.pipe(z.string().min(8, "must be at least 8 characters").optional()),
+  // HMAC key of the session cookie; random per process when unset (sessions then end on restart).
+  SESSION_SECRET: optionalText.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   FOOTPRINT_SKIP_PATHS: optionalText.pipe(
     z
       .string()
@@ -200,6 +207,13 @@ export type Config = Readonly<{
   ingest: Readonly<{ keys: readonly string[]; maxEvents: number; maxBytes: number; timeoutMs: number }>;
   /** Prefix of our own pages and API, e.g. `/_footprint`. */
   pathPrefix: string;
+  /** Who may log in to the dashboard and stats API; nothing set means serve makes up a token. */
+  dashboard: Readonly<{
+    token: string | undefined;
+    user: string | undefined;
+    password: string | undefined;
+    sessionSecret: string | undefined;
+  }>;
 }>;
 
 export type ConfigProblem = { variable: string; message: string };
@@ -227,6 +241,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message:
         "is required (or DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD), e.g. postgres://user:pass@127.0.0.1:5432/eft",
     });
+  }
+  if (given("DASHBOARD_USER") !== given("DASHBOARD_PASSWORD")) {
+    const missing = given("DASHBOARD_USER") ? "DASHBOARD_PASSWORD" : "DASHBOARD_USER";
+    const other = missing === "DASHBOARD_USER" ? "DASHBOARD_PASSWORD" : "DASHBOARD_USER";
+    problems.push({ variable: missing, message: `is required when ${other} is set` });
   }
   const e = parsed.success ? parsed.data : undefined;
   if (problems.length > 0 || !e) throw configError(problems);
@@ -262,6 +281,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.INGEST_TIMEOUT_MS,
     },
     pathPrefix: e.PATH_PREFIX,
+    dashboard: {
+      token: e.DASHBOARD_TOKEN,
+      user: e.DASHBOARD_USER,
+      password: e.DASHBOARD_PASSWORD,
+      sessionSecret: e.SESSION_SECRET,
+    },
   });
 }
 
