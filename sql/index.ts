@@ -1,8 +1,10 @@
 // The SQL files are imported as text so `bun build --compile` embeds them in the binary.
 import chUserFootprint from "./clickhouse/0001_user_footprint.sql" with { type: "text" };
 import chRichEventFields from "./clickhouse/0002_rich_event_fields.sql" with { type: "text" };
+import chMinuteRollup from "./clickhouse/0003_minute_rollup.sql" with { type: "text" };
 import pgUserFootprint from "./postgres/0001_user_footprint.sql" with { type: "text" };
 import pgRichEventFields from "./postgres/0002_rich_event_fields.sql" with { type: "text" };
+import pgMinuteRollup from "./postgres/0003_minute_rollup.sql" with { type: "text" };
 
 export type Migration = { version: string; name: string; sql: string };
 
@@ -10,9 +12,11 @@ export type Migration = { version: string; name: string; sql: string };
 export const postgresMigrations: readonly Migration[] = [
   { version: "0001", name: "user_footprint", sql: pgUserFootprint },
   { version: "0002", name: "rich_event_fields", sql: pgRichEventFields },
+  { version: "0003", name: "minute_rollup", sql: pgMinuteRollup },
 ];
 
 export const clickhouseMigrations: readonly Migration[] = [
   { version: "0001", name: "user_footprint", sql: chUserFootprint },
   { version: "0002", name: "rich_event_fields", sql: chRichEventFields },
+  { version: "0003", name: "minute_rollup", sql: chMinuteRollup },
 ];

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { clickhouseMigrations } from "../../sql/index.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
 import { sampleRows } from "./store-fixtures.ts";
@@ -20,7 +21,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
   });
 
   test("migrations apply once, then are a no-op", async () => {
-    expect(await store.migrate()).toEqual(["0001", "0002"]);
+    expect(await store.migrate()).toEqual(clickhouseMigrations.map((m) => m.version));
     expect(await store.migrate()).toEqual([]);
   });
 

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { postgresMigrations } from "../../sql/index.ts";
 import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createPostgresStore } from "./postgres.ts";
 import { sampleRows } from "./store-fixtures.ts";
+
+const ALL_VERSIONS = postgresMigrations.map((m) => m.version);
 
 describe("PostgreSQL store (real server)", () => {
   let db: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
@@ -18,10 +21,10 @@ describe("PostgreSQL store (real server)", () => {
   });
 
   test("migrations apply once, then are a no-op", async () => {
-    expect(await store.migrate()).toEqual(["0001", "0002"]);
+    expect(await store.migrate()).toEqual(ALL_VERSIONS);
     expect(await store.migrate()).toEqual([]);
     const versions = await store.sql`select version from eft_schema_migrations order by version`;
-    expect(versions.map((r) => r.version)).toEqual(["0001", "0002"]);
+    expect(versions.map((r) => r.version)).toEqual(ALL_VERSIONS);
   });
 
   test("the seed's table keeps its columns, and every column has a comment", async () => {
@@ -94,7 +97,7 @@ describe("PostgreSQL store (real server)", () => {
     const stores = Array.from({ length: 3 }, () => createPostgresStore({ url: fresh.url }));
     try {
       const applied = await Promise.all(stores.map((s) => s.migrate()));
-      expect(applied.flat()).toEqual(["0001", "0002"]);
+      expect(applied.flat()).toEqual(ALL_VERSIONS);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await fresh.drop();

@@ -60,7 +60,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
       if (rows.length === 0) return;
       // One statement with one array per column: constant parameter count whatever the batch
       // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
+      // The per-minute rollup (migration 0003) is counted in the same statement from RETURNING,
+      // which holds only the rows actually inserted: a redelivered batch adds nothing to either.
+      // Its keys are upserted in key order so that concurrent batches lock rollup rows in the
+      // same order and cannot deadlock.
       await sql`
+        with inserted as (
         insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time,
                                     query, host, user_agent, referrer, ip_hash, is_bot, bytes_out)
         select * from unnest(
@@ -79,7 +84,21 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
           ${column(rows, (r) => r.isBot)}::bool[],
           ${column(rows, (r) => r.bytesOut)}::int8[]
         )
-        on conflict (event_id) do nothing`;
+        on conflict (event_id) do nothing
+        returning footprint_time, request, link, route, status, is_bot
+        )
+        insert into user_footprint_minute (minute, method, endpoint, status_class, is_bot, n)
+        select date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00'),
+               request,
+               coalesce(route, link),
+               case when status between 200 and 599 then status / 100 else 0 end,
+               coalesce(is_bot, false),
+               count(*)
+        from inserted
+        group by 1, 2, 3, 4, 5
+        order by 1, 2, 3, 4, 5
+        on conflict (minute, method, endpoint, status_class, is_bot)
+        do update set n = user_footprint_minute.n + excluded.n`;
     },
 
     async countFootprints() {
