@@ -29,7 +29,8 @@ describe("loadConfig", () => {
     expect(c.timeZone).toBe("Asia/Seoul");
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.consumer).toEqual({ batchSize: 5000, flushMs: 1000 });
-    expect(c.log).toEqual({ level: "info", dir: undefined });
+    expect(c.log).toEqual({ level: "info", dir: undefined, maxBytes: 10 * 1024 * 1024, maxFiles: 5 });
+    expect(c.retention).toEqual({ days: undefined });
     expect(c.pathPrefix).toBe("/_footprint");
     expect(c.dashboard).toEqual({ token: undefined, user: undefined, password: undefined, sessionSecret: undefined });
   });
@@ -243,5 +244,29 @@ describe("capture and ingest settings", () => {
         INGEST_MAX_EVENTS: "0",
       }).map((p) => p.variable),
     ).toEqual(["UPSTREAM_URL", "RECORD", "TRUST_PROXY", "INGEST_KEYS", "INGEST_MAX_EVENTS"]);
+  });
+});
+
+describe("operations settings", () => {
+  test("log rotation, retention and the systemd socket", () => {
+    const c = loadConfig({
+      ...minimal,
+      LOG_DIR: "/var/log/eft-footprint",
+      LOG_MAX_BYTES: "1048576",
+      LOG_MAX_FILES: "3",
+      RETENTION_DAYS: "90",
+      NOTIFY_SOCKET: "/run/systemd/notify",
+    });
+    expect(c.log).toEqual({ level: "info", dir: "/var/log/eft-footprint", maxBytes: 1048576, maxFiles: 3 });
+    expect(c.retention).toEqual({ days: 90 });
+    expect(c.systemd).toEqual({ notifySocket: "/run/systemd/notify" });
+  });
+
+  test("bad values name their variable", () => {
+    expect(problemsOf({ ...minimal, LOG_MAX_BYTES: "0", LOG_MAX_FILES: "1.5", RETENTION_DAYS: "0" })).toEqual([
+      { variable: "LOG_MAX_BYTES", message: "must be at least 1" },
+      { variable: "LOG_MAX_FILES", message: "must be a whole number" },
+      { variable: "RETENTION_DAYS", message: "must be at least 1 (leave it unset to keep footprints forever)" },
+    ]);
   });
 });

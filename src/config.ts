@@ -121,6 +121,20 @@ export const EnvSchema = z.object({
 
   TZ: timeZone,
   LOG_DIR: optionalText,
+  // Size-based rotation of LOG_DIR/consumer.log (consumer.log.1 … .N), like the old system's file.
+  LOG_MAX_BYTES: positiveInt(10 * 1024 * 1024, 1024 * 1024 * 1024 * 1024),
+  LOG_MAX_FILES: positiveInt(5, 1000),
+  // Unset keeps footprints forever; see src/store/retention.ts for how each store applies it.
+  RETENTION_DAYS: optionalText.pipe(
+    z.coerce
+      .number<string | undefined>()
+      .int("must be a whole number of days")
+      .min(1, "must be at least 1 (leave it unset to keep footprints forever)")
+      .max(36_500, "must be at most 36500")
+      .optional(),
+  ),
+  // Set by systemd for Type=notify units (the socket that receives READY=1); never set by hand.
+  NOTIFY_SOCKET: optionalText,
   LOG_LEVEL: optionalText.pipe(
     z.enum(["debug", "info", "warn", "error"], "must be debug, info, warn or error").default("info"),
   ),
@@ -188,7 +202,16 @@ export type Config = Readonly<{
   postgres: Readonly<{ url: string }>;
   clickhouse: Readonly<{ url: string; username: string; password: string; database: string }>;
   timeZone: string;
-  log: Readonly<{ level: "debug" | "info" | "warn" | "error"; dir: string | undefined }>;
+  log: Readonly<{
+    level: "debug" | "info" | "warn" | "error";
+    dir: string | undefined;
+    maxBytes: number;
+    maxFiles: number;
+  }>;
+  /** Days footprints are kept in both stores; undefined keeps them forever. */
+  retention: Readonly<{ days: number | undefined }>;
+  /** systemd's notification socket (NOTIFY_SOCKET) when run as a Type=notify unit. */
+  systemd: Readonly<{ notifySocket: string | undefined }>;
   consumer: Readonly<{ batchSize: number; flushMs: number }>;
   producer: Readonly<{ queueMax: number }>;
   footprint: Readonly<{ skipPaths: readonly string[] }>;
@@ -263,7 +286,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     postgres: { url: e.DATABASE_URL ?? postgresUrlFromParts(e) },
     clickhouse,
     timeZone: e.TZ,
-    log: { level: e.LOG_LEVEL, dir: e.LOG_DIR },
+    log: { level: e.LOG_LEVEL, dir: e.LOG_DIR, maxBytes: e.LOG_MAX_BYTES, maxFiles: e.LOG_MAX_FILES },
+    retention: { days: e.RETENTION_DAYS },
+    systemd: { notifySocket: e.NOTIFY_SOCKET },
     consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS },
     producer: { queueMax: e.PRODUCER_QUEUE_MAX },
     footprint: { skipPaths: e.FOOTPRINT_SKIP_PATHS },

@@ -1,5 +1,5 @@
-import { appendFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
@@ -18,6 +18,10 @@ export type LoggerOptions = {
   level?: LogLevel;
   /** When set, lines are also appended to `<dir>/consumer.log`, the old system's file name. */
   dir?: string | undefined;
+  /** consumer.log is rotated before it would grow past this many bytes (10 MiB by default). */
+  maxBytes?: number;
+  /** Rotated files kept: consumer.log.1 (newest) … consumer.log.N (5 by default). */
+  maxFiles?: number;
   /** Where lines go; stdout by default (journald and containers collect it there). */
   write?: (line: string) => void;
 };
@@ -25,7 +29,7 @@ export type LoggerOptions = {
 /** One JSON object per line; created once in main and passed down. */
 export function createLogger(options: LoggerOptions = {}, bindings: LogFields = {}): Logger {
   const min = rank[options.level ?? "info"];
-  const write = options.write ?? writerFor(options.dir);
+  const write = options.write ?? writerFor(options);
   const log = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (rank[level] < min) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...bindings, ...serialize(fields) })}\n`);
@@ -46,14 +50,68 @@ export function createMemoryLogger(): Logger & { lines: LogFields[] } {
   return Object.assign(logger, { lines });
 }
 
-function writerFor(dir: string | undefined): (line: string) => void {
-  if (!dir) return (line) => process.stdout.write(line);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "consumer.log");
+function writerFor(options: LoggerOptions): (line: string) => void {
+  if (!options.dir) return (line) => process.stdout.write(line);
+  const toFile = createRotatingFileWriter(join(options.dir, "consumer.log"), {
+    maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
+    maxFiles: options.maxFiles ?? 5,
+  });
   return (line) => {
     process.stdout.write(line);
-    appendFileSync(file, line);
+    toFile(line);
   };
+}
+
+export type RotationOptions = { maxBytes: number; maxFiles: number };
+
+/**
+ * Appends lines to `file`, rotating it by size as Python's RotatingFileHandler did for the old
+ * consumer: `file` → `file.1` → … → `file.<maxFiles>`, the oldest dropped. A failing disk never
+ * stops the process: the first failure is reported on stderr, stdout keeps every line anyway.
+ *
+ * @example
+ * const write = createRotatingFileWriter("/var/log/eft-footprint/consumer.log", { maxBytes: 1 << 20, maxFiles: 3 });
+ * write('{"msg":"hello"}\n');
+ */
+export function createRotatingFileWriter(file: string, options: RotationOptions): (line: string) => void {
+  mkdirSync(dirname(file), { recursive: true });
+  let size = sizeOf(file);
+  let failed = false;
+  return (line) => {
+    try {
+      const bytes = Buffer.byteLength(line);
+      if (size > 0 && size + bytes > options.maxBytes) {
+        // Another process logging to the same directory may have rotated the file already.
+        size = sizeOf(file);
+        if (size > 0 && size + bytes > options.maxBytes) {
+          rotate(file, options.maxFiles);
+          size = 0;
+        }
+      }
+      appendFileSync(file, line);
+      size += bytes;
+      failed = false;
+    } catch (err) {
+      if (!failed) process.stderr.write(`eft-footprint: cannot write ${file}: ${(err as Error).message}\n`);
+      failed = true;
+    }
+  };
+}
+
+function rotate(file: string, maxFiles: number): void {
+  rmSync(`${file}.${maxFiles}`, { force: true });
+  for (let i = maxFiles - 1; i >= 1; i--) {
+    if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+  }
+  renameSync(file, `${file}.1`);
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 function serialize(fields: LogFields | undefined): LogFields | undefined {

@@ -24,7 +24,12 @@ export function readConfig(env: Record<string, string | undefined>, envFile: str
 }
 
 export function createRootLogger(config: Config): Logger {
-  return createLogger({ level: config.log.level, dir: config.log.dir });
+  return createLogger({
+    level: config.log.level,
+    dir: config.log.dir,
+    maxBytes: config.log.maxBytes,
+    maxFiles: config.log.maxFiles,
+  });
 }
 
 export function openStores(config: Config): Store[] {
