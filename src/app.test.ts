@@ -15,6 +15,9 @@ function fakeStore(name: Store["name"], total: number): Store {
   };
 }
 
+const TOKEN = "a-token-of-16-chars-or-more";
+const withToken = { headers: { authorization: `Bearer ${TOKEN}` } };
+
 function app(demo: boolean) {
   const events: FootprintEvent[] = [];
   const a = createApp({
@@ -25,6 +28,7 @@ function app(demo: boolean) {
     checks: {},
     logger: createMemoryLogger(),
     pathPrefix: "/_footprint",
+    auth: { credentials: { token: TOKEN }, sessionSecret: "s".repeat(32) },
     demo,
   });
   return { a, events };
@@ -33,16 +37,25 @@ function app(demo: boolean) {
 describe("createApp", () => {
   test("our own pages live under the prefix and are not recorded", async () => {
     const { a, events } = app(false);
-    const res = await a.request("/_footprint/api/v1/overview");
+    const res = await a.request("/_footprint/api/v1/overview", withToken);
     expect(await res.json()).toMatchObject({
       stores: [
         { store: "postgres", total: 3 },
         { store: "clickhouse", total: 3 },
       ],
     });
-    expect((await a.request("/_footprint/")).headers.get("content-type")).toContain("text/html");
-    expect(await (await a.request("/_footprint")).text()).toContain("fetch('/_footprint/api/v1/overview')");
+    expect((await a.request("/_footprint/", withToken)).headers.get("content-type")).toContain("text/html");
+    expect(await (await a.request("/_footprint", withToken)).text()).toContain("fetch('/_footprint/api/v1/overview')");
     expect(events).toEqual([]);
+  });
+
+  test("our pages and API need a login; health and the ingest endpoint do not", async () => {
+    const { a } = app(false);
+    expect((await a.request("/_footprint/api/v1/overview")).status).toBe(401);
+    expect((await a.request("/_footprint/")).headers.get("location")).toBe("/_footprint/login?next=%2F_footprint%2F");
+    expect((await a.request("/_footprint/login")).status).toBe(200);
+    expect((await a.request("/healthz")).status).toBe(200);
+    expect((await a.request("/_footprint/api/v1/footprints", { method: "POST" })).status).not.toBe(401);
   });
 
   test("without the demo site the root leads to the overview; unknown paths are JSON 404s and recorded", async () => {

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { overviewRoutes } from "../routes/overview.ts";
+import { type AuthOptions, authRoutes, requireLogin } from "./auth/index.ts";
 import type { FootprintEvent } from "./footprint/event.ts";
 import { footprint } from "./footprint/middleware.ts";
 import type { Logger } from "./log.ts";
@@ -17,6 +18,8 @@ export type AppDeps = {
   logger: Logger;
   /** Our own pages and API live under this prefix (e.g. `/_footprint`) and are not recorded. */
   pathPrefix: string;
+  /** Who may log in to our pages and API (everything under `pathPrefix` but the ingest endpoint). */
+  auth: Omit<AuthOptions, "pathPrefix" | "publicPaths">;
   /** Mount the demo site's routes (for `serve --demo`). */
   demo?: boolean;
 };
@@ -34,6 +37,15 @@ export function createApp(deps: AppDeps): Hono {
   );
   // Health stays at the root: load balancers and systemd probe fixed paths.
   app.route("/", healthRoutes(deps.checks));
+  // Before every route under the prefix. The ingest endpoint checks its own key instead.
+  const auth: AuthOptions = {
+    logger: deps.logger,
+    ...deps.auth,
+    pathPrefix: deps.pathPrefix,
+    publicPaths: [`${deps.pathPrefix}/api/v1/footprints`],
+  };
+  app.use(requireLogin(auth));
+  app.route("/", authRoutes(auth));
   app.route(deps.pathPrefix, overviewRoutes(deps.stores, deps.pathPrefix));
   if (deps.demo) app.route("/", demoSiteRoutes());
   else app.get("/", (c) => c.redirect(`${deps.pathPrefix}/`));

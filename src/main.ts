@@ -29,6 +29,10 @@ Serves HTTP on HOST:PORT (default 0.0.0.0:8080), records a footprint of every re
 (TOPIC) without waiting for it, and runs the consumer that stores footprints in PostgreSQL and
 ClickHouse in the same process.
 
+Our pages under PATH_PREFIX (the dashboard) need a login: DASHBOARD_TOKEN, or DASHBOARD_USER with
+DASHBOARD_PASSWORD; with neither, a token is made up and a login link is logged once. SESSION_SECRET
+keeps sessions valid across restarts.
+
   --no-consumer  do not run the consumer here (run 'eft-footprint consume' elsewhere)
   --demo         also serve a small demo site under /api/v1/ (items, quests, ...) to record
   --env-file     read settings from this file

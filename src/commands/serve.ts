@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { createApp } from "../app.ts";
+import { resolveCredentials } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import type { FootprintEvent } from "../footprint/event.ts";
 import { startProducerLoop } from "../footprint/producer.ts";
@@ -22,6 +24,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const producer = startProducerLoop({ queue, send: sender, logger: logger.child({ component: "producer" }) });
   const admin = kafka.admin();
 
+  const login = resolveCredentials(config.dashboard);
   const app = createApp({
     record: (event) => queue.offer(event),
     timeZone: config.timeZone,
@@ -30,6 +33,11 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     logger,
     demo: flags.demo,
     pathPrefix: config.pathPrefix,
+    // Without SESSION_SECRET sessions are valid in this process only and end on restart.
+    auth: {
+      credentials: login.credentials,
+      sessionSecret: config.dashboard.sessionSecret ?? randomBytes(32).toString("base64url"),
+    },
     checks: {
       kafka: async () => {
         await admin.connect();
@@ -46,6 +54,14 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     consumer: flags.consumer,
     demo: flags.demo,
   });
+  if (login.generatedToken) {
+    // Like Jupyter: the dashboard is never open by accident, and the operator gets a link once.
+    const host = ["0.0.0.0", "::", ""].includes(config.http.host) ? "localhost" : config.http.host;
+    logger.info("dashboard login", {
+      url: `http://${host}:${server.port}${config.pathPrefix}/login?token=${login.generatedToken}`,
+      note: "no DASHBOARD_TOKEN or DASHBOARD_USER/DASHBOARD_PASSWORD set: this token was made up at start-up and works until restart",
+    });
+  }
 
   const aborted = new AbortController();
   const consumer: Promise<RunningConsumer | undefined> = flags.consumer
