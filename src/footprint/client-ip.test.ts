@@ -1,0 +1,42 @@
+import { describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import { clientIp, socketIp } from "./client-ip.ts";
+
+/** Runs one request through a Hono app whose env is a Bun-like server with the given peer. */
+async function ipsFor(peer: string | undefined, headers: Record<string, string>, hops: number) {
+  let seen: { socket?: string; client?: string } = {};
+  const app = new Hono().get("/", (c) => {
+    seen = { socket: socketIp(c), client: clientIp(c, hops) };
+    return c.text("ok");
+  });
+  const server = { requestIP: () => (peer ? { address: peer, family: "IPv4", port: 1 } : null) };
+  await app.fetch(new Request("http://x/", { headers }), server);
+  return seen;
+}
+
+describe("clientIp", () => {
+  test("the socket peer, whatever X-Forwarded-For claims, when no proxy is trusted", async () => {
+    expect(await ipsFor("198.51.100.1", { "x-forwarded-for": "1.2.3.4" }, 0)).toEqual({
+      socket: "198.51.100.1",
+      client: "198.51.100.1",
+    });
+  });
+
+  test.each([
+    // [X-Forwarded-For, trusted hops, client]
+    ["203.0.113.7", 1, "203.0.113.7"],
+    ["6.6.6.6, 203.0.113.7", 1, "203.0.113.7"], // a forged left entry is ignored
+    ["6.6.6.6, 203.0.113.7, 10.0.0.2", 2, "203.0.113.7"],
+    ["203.0.113.7", 5, "203.0.113.7"], // fewer entries than hops: the leftmost
+    ["", 1, "198.51.100.1"],
+  ])("X-Forwarded-For %p with %p trusted hops → %p", async (xff, hops, client) => {
+    const headers: Record<string, string> = xff ? { "x-forwarded-for": xff } : {};
+    expect((await ipsFor("198.51.100.1", headers, hops)).client).toBe(client);
+  });
+
+  test("IPv4-mapped IPv6 peers are plain IPv4; no server means no address", async () => {
+    expect((await ipsFor("::ffff:127.0.0.1", {}, 0)).client).toBe("127.0.0.1");
+    expect((await ipsFor("::1", {}, 0)).client).toBe("::1");
+    expect(await ipsFor(undefined, {}, 0)).toEqual({ socket: undefined, client: undefined });
+  });
+});
