@@ -3,6 +3,7 @@ import type { Config } from "../config.ts";
 import { createKafka } from "../kafka.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
+import { createSystemdNotifier } from "../systemd.ts";
 import { migrateStores, onShutdownSignal, openStores, retryUntil } from "./context.ts";
 
 export type RunningConsumer = { stop(): Promise<void> };
@@ -43,13 +44,18 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
   const stores = openStores(config);
   const aborted = new AbortController();
   let consumer: Promise<RunningConsumer | undefined> | undefined;
+  const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
   onShutdownSignal(async (signal) => {
     logger.info("stopping", { signal });
+    systemd.stopping();
     aborted.abort();
     await (await consumer)?.stop();
     await Promise.all(stores.map((s) => s.close()));
     logger.info("stopped");
   }, logger);
+  // Ready at once: the consumer waits for Kafka and the stores by itself, and systemd must not
+  // time the start out (and restart it over and over) while they are down.
+  systemd.ready("starting: migrating, then joining the consumer group");
   consumer = startPipelineConsumer(config, stores, logger, aborted.signal);
-  await consumer;
+  if (await consumer) systemd.status(`consuming ${config.kafka.topic} as group ${config.kafka.groupId}`);
 }

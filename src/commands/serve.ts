@@ -7,6 +7,7 @@ import { startProducerLoop } from "../footprint/producer.ts";
 import { createEventQueue } from "../footprint/queue.ts";
 import { createKafka, createKafkaSender } from "../kafka.ts";
 import type { Logger } from "../log.ts";
+import { createSystemdNotifier } from "../systemd.ts";
 import { type RunningConsumer, startPipelineConsumer } from "./consume.ts";
 import { onShutdownSignal, openStores } from "./context.ts";
 
@@ -54,6 +55,8 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     consumer: flags.consumer,
     demo: flags.demo,
   });
+  const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
+  systemd.ready(`listening on ${config.http.host}:${server.port}`);
   if (login.generatedToken) {
     // Like Jupyter: the dashboard is never open by accident, and the operator gets a link once.
     const host = ["0.0.0.0", "::", ""].includes(config.http.host) ? "localhost" : config.http.host;
@@ -72,6 +75,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   // its batch (it may be storing those very events), then close the stores.
   onShutdownSignal(async (signal) => {
     logger.info("stopping", { signal });
+    systemd.stopping();
     await server.stop();
     const { unsent } = await producer.stop(10_000);
     await sender.disconnect().catch(() => {});
