@@ -2,6 +2,7 @@
 import chUserFootprint from "./clickhouse/0001_user_footprint.sql" with { type: "text" };
 import chRichEventFields from "./clickhouse/0002_rich_event_fields.sql" with { type: "text" };
 import chMinuteRollup from "./clickhouse/0003_minute_rollup.sql" with { type: "text" };
+import chInsertDeduplication from "./clickhouse/0005_insert_deduplication.sql" with { type: "text" };
 import pgUserFootprint from "./postgres/0001_user_footprint.sql" with { type: "text" };
 import pgRichEventFields from "./postgres/0002_rich_event_fields.sql" with { type: "text" };
 import pgMinuteRollup from "./postgres/0003_minute_rollup.sql" with { type: "text" };
@@ -19,4 +20,5 @@ export const clickhouseMigrations: readonly Migration[] = [
   { version: "0001", name: "user_footprint", sql: chUserFootprint },
   { version: "0002", name: "rich_event_fields", sql: chRichEventFields },
   { version: "0003", name: "minute_rollup", sql: chMinuteRollup },
+  { version: "0005", name: "insert_deduplication", sql: chInsertDeduplication },
 ];

@@ -114,3 +114,61 @@ test("splitStatements drops comment lines and splits on statement ends", () => {
     "SELECT 1",
   ]);
 });
+
+describe("ClickHouse store: a batch written twice is stored once (migration 0005)", () => {
+  let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let store: ReturnType<typeof createClickhouseStore>;
+  const rollupTotal = async () => {
+    const rs = await store.client.query({
+      query: "SELECT sum(n) AS n FROM user_footprint_minute",
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<{ n: string | number }>();
+    return Number(row?.n ?? 0);
+  };
+
+  beforeAll(async () => {
+    db = await createTestClickhouseDatabase();
+    store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
+    await store.migrate();
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  test("no migration is pending after migrate", async () => {
+    expect(await store.pendingMigrations()).toEqual([]);
+  });
+
+  test("the same token is dropped, in the table and in the per-minute view; another token is not", async () => {
+    const rows = sampleRows();
+    await store.insertFootprints(rows, { token: "t/0/0-2" });
+    await store.insertFootprints(rows, { token: "t/0/0-2" });
+    expect(await store.countFootprints()).toBe(3);
+    expect(await rollupTotal()).toBe(3);
+    // The token alone decides: a redelivered batch is dropped even if it were cut differently.
+    await store.insertFootprints(rows.slice(0, 1), { token: "t/0/0-2" });
+    expect(await store.countFootprints()).toBe(3);
+    // Different messages with equal per-minute aggregates are both counted.
+    const other = sampleRows().map((r, i) => ({ ...r, eventId: `0190b2f8-0000-7000-8000-00000000010${i}` }));
+    await store.insertFootprints(other, { token: "t/0/3-5" });
+    expect(await store.countFootprints()).toBe(6);
+    expect(await rollupTotal()).toBe(6);
+  });
+
+  test("a store with an unmigrated database reports every migration pending", async () => {
+    const fresh = createClickhouseStore({
+      url: db.url,
+      username: "default",
+      password: "",
+      database: `${db.database}_never`,
+    });
+    try {
+      expect(await fresh.pendingMigrations()).toEqual(clickhouseMigrations.map((m) => m.version));
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -64,13 +64,43 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Store & 
       }
     },
 
-    async insertFootprints(rows) {
+    async pendingMigrations() {
+      // Through the database-less client: a database not created yet is "everything pending".
+      const rs = await server.query({
+        query: "SELECT name FROM system.tables WHERE database = {db:String} AND name = 'eft_schema_migrations'",
+        query_params: { db: options.database },
+        format: "JSONEachRow",
+      });
+      let done = new Set<string>();
+      if ((await rs.json()).length > 0) {
+        const versions = await client.query({
+          query: "SELECT DISTINCT version FROM eft_schema_migrations",
+          format: "JSONEachRow",
+        });
+        done = new Set((await versions.json<{ version: string }>()).map((r) => r.version));
+      }
+      return migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+    },
+
+    async insertFootprints(rows, batch) {
       if (rows.length === 0) return;
       // One INSERT per batch: each insert becomes a part, and many small parts were what made the
       // old row-by-row consumer fall behind on merges.
       await client.insert({
         table: "user_footprint",
         format: "JSONEachRow",
+        // Idempotence (migration 0005): ClickHouse cannot check event_id uniqueness on insert, so a
+        // batch is identified by the Kafka messages it holds, and a repeat of it is dropped whole,
+        // at insert time, here and in every materialized view fed by this table.
+        ...(batch
+          ? {
+              clickhouse_settings: {
+                insert_deduplicate: 1,
+                insert_deduplication_token: batch.token,
+                deduplicate_blocks_in_dependent_materialized_views: 1,
+              },
+            }
+          : {}),
         values: rows.map((r) => ({
           event_id: r.eventId,
           request: r.method,

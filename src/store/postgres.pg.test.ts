@@ -104,3 +104,16 @@ describe("PostgreSQL store (real server)", () => {
     }
   });
 });
+
+test("pendingMigrations: all before migrate, none after", async () => {
+  const fresh = await createTestPostgresDatabase();
+  const store = createPostgresStore({ url: fresh.url });
+  try {
+    expect(await store.pendingMigrations()).toEqual(postgresMigrations.map((m) => m.version));
+    await store.migrate();
+    expect(await store.pendingMigrations()).toEqual([]);
+  } finally {
+    await store.close();
+    await fresh.drop();
+  }
+});

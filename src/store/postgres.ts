@@ -56,6 +56,16 @@ export function createPostgresStore(options: PostgresStoreOptions): Store & { sq
       }
     },
 
+    async pendingMigrations() {
+      const [table] = await sql<{ ok: boolean }[]>`select to_regclass('eft_schema_migrations') is not null as ok`;
+      const done = new Set(
+        table?.ok
+          ? (await sql<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version)
+          : [],
+      );
+      return migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+    },
+
     async insertFootprints(rows) {
       if (rows.length === 0) return;
       // One statement with one array per column: constant parameter count whatever the batch

@@ -36,13 +36,22 @@ export const NO_RICH_FIELDS = {
   bytesOut: null,
 } as const satisfies Partial<FootprintRow>;
 
+/** Where a batch came from: the same messages always give the same token (see consumer/). */
+export type BatchIdentity = { token: string };
+
 export type Store = {
   readonly name: StoreName;
   /** Applies pending migrations in order; returns the versions applied now. */
   migrate(): Promise<string[]>;
-  /** Writes all rows or none; rows whose event_id is already stored are not written again. */
-  insertFootprints(rows: readonly FootprintRow[]): Promise<void>;
+  /**
+   * Writes all rows or none; rows whose event_id is already stored are not written again. `batch`
+   * names the exact Kafka messages the rows came from: a store that cannot look up every event_id
+   * on insert (ClickHouse) drops a batch it has already stored by that identity instead.
+   */
+  insertFootprints(rows: readonly FootprintRow[], batch?: BatchIdentity): Promise<void>;
   countFootprints(): Promise<number>;
+  /** Versions this binary ships that the store has not applied yet (for /readyz). */
+  pendingMigrations?(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };
