@@ -13,7 +13,9 @@ export type ClickhouseStoreOptions = {
   requestTimeoutMs?: number;
 };
 
-export function createClickhouseStore(options: ClickhouseStoreOptions): Store & { client: ClickHouseClient } {
+export function createClickhouseStore(
+  options: ClickhouseStoreOptions,
+): Store & { client: ClickHouseClient; pendingMigrations(): Promise<string[]> } {
   const base = {
     url: options.url,
     username: options.username,

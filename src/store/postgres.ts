@@ -14,7 +14,9 @@ export type PostgresStoreOptions = {
 // Any constant works; it only has to be the same in every eft-footprint process.
 const MIGRATION_LOCK = 0x4546_5446; // "EFTF"
 
-export function createPostgresStore(options: PostgresStoreOptions): Store & { sql: postgres.Sql } {
+export function createPostgresStore(
+  options: PostgresStoreOptions,
+): Store & { sql: postgres.Sql; pendingMigrations(): Promise<string[]> } {
   const sql = postgres(options.url, {
     max: options.max ?? 4,
     onnotice: () => {}, // "relation already exists, skipping" on every IF NOT EXISTS
