@@ -1,5 +1,11 @@
 /** Stable error codes: tests and operators match on these, never on message text. */
-export type ErrorCode = "CONFIG_INVALID" | "USAGE" | "MESSAGE_INVALID" | "MIGRATION_FAILED" | "STORE_UNAVAILABLE";
+export type ErrorCode =
+  | "CONFIG_INVALID"
+  | "USAGE"
+  | "MESSAGE_INVALID"
+  | "MIGRATION_FAILED"
+  | "STORE_UNAVAILABLE"
+  | "INSTALL_FAILED";
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -1,6 +1,8 @@
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { runConsume } from "./commands/consume.ts";
 import { createRootLogger, readConfig } from "./commands/context.ts";
+import { hostSystem, runInstall, runUninstall } from "./commands/install.ts";
 import { runMigrate } from "./commands/migrate.ts";
 import { runServe } from "./commands/serve.ts";
 import { AppError } from "./errors.ts";
@@ -16,6 +18,8 @@ Commands:
   serve     HTTP app (footprint middleware, overview, health) and the consumer in one process
   consume   the consumer alone; run several with one GROUP_ID to scale out
   migrate   apply pending schema migrations to PostgreSQL and ClickHouse, then exit
+  install   (root) install the binary, systemd units, service user, env template, directories
+  uninstall (root) stop and remove what install put in place; --purge also data, env and user
 
 Options:
   --env-file <path>  read settings from this file (default: ./.env when present);
@@ -23,7 +27,7 @@ Options:
   --version          print version and commit
   -h, --help         help for a command: eft-footprint <command> --help
 `,
-  serve: `Usage: eft-footprint serve [--no-consumer] [--demo] [--env-file <path>]
+  serve: `Usage: eft-footprint serve [--no-consumer] [--demo | --upstream <url>] [--env-file <path>]
 
 Serves HTTP on HOST:PORT (default 0.0.0.0:8080), records a footprint of every request to Kafka
 (TOPIC) without waiting for it, and runs the consumer that stores footprints in PostgreSQL and
@@ -35,6 +39,12 @@ keeps sessions valid across restarts.
 
   --no-consumer  do not run the consumer here (run 'eft-footprint consume' elsewhere)
   --demo         also serve a small demo site under /api/v1/ (items, quests, ...) to record
+  --upstream <url>
+                 reverse-proxy mode (or UPSTREAM_URL): forward every request outside PATH_PREFIX
+                 and /healthz, /readyz to this site and record it; WebSocket upgrades get a 501.
+                 RECORD=false proxies without recording; RECORD_QUERY=true also records query
+                 strings; TRUST_PROXY=<hops> believes X-Forwarded-For from proxies in front.
+                 INGEST_KEYS enables POST PATH_PREFIX/api/v1/footprints (header X-Footprint-Key)
   --env-file     read settings from this file
 `,
   consume: `Usage: eft-footprint consume [--env-file <path>]
@@ -42,6 +52,25 @@ keeps sessions valid across restarts.
 Reads footprints from Kafka (TOPIC, GROUP_ID) and writes them in batches (BATCH_SIZE rows or
 BATCH_FLUSH_MS, whichever first) to PostgreSQL and ClickHouse. Offsets are committed only after
 both stores hold a batch. Stops cleanly on SIGTERM/SIGINT.
+`,
+  install: `Usage: eft-footprint install [--prefix <root>]
+
+Installs this binary as /usr/local/bin/eft-footprint, the systemd units eft-footprint.service
+(serve) and eft-footprint-consume@.service (extra consumers), the system user eft-footprint,
+/etc/eft-footprint/env (a template with every setting; never overwritten, env.example beside it is
+refreshed), /var/lib/eft-footprint and /var/log/eft-footprint. Safe to run again (upgrades the
+binary and units). Needs root; it does not start anything.
+
+  --prefix <root>  write the files under <root> instead of /, and only print the commands a real
+                   install would run (useradd, chown, systemctl): for packaging and checking
+`,
+  uninstall: `Usage: eft-footprint uninstall [--purge] [--prefix <root>]
+
+Stops and disables the units (consume@ instances too), removes them and the binary. Keeps
+/etc/eft-footprint/env, /var/lib/eft-footprint, /var/log/eft-footprint and the user unless --purge.
+
+  --purge          also remove the env file, the data and log directories and the user
+  --prefix <root>  as for install
 `,
   migrate: `Usage: eft-footprint migrate [--env-file <path>]
 
@@ -61,6 +90,9 @@ async function main(argv: string[]): Promise<number> {
       "env-file": { type: "string" },
       "no-consumer": { type: "boolean" },
       demo: { type: "boolean" },
+      upstream: { type: "string" },
+      prefix: { type: "string" },
+      purge: { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -74,11 +106,30 @@ async function main(argv: string[]): Promise<number> {
     return command && !HELP[command] ? 2 : 0;
   }
   if (!HELP[command] || command === "main") throw new AppError("USAGE", `unknown command: ${command}`);
-  if (command !== "serve" && (values["no-consumer"] || values.demo)) {
-    throw new AppError("USAGE", `--no-consumer and --demo are options of serve, not ${command}`);
+  if (command !== "serve" && (values["no-consumer"] || values.demo || values.upstream !== undefined)) {
+    throw new AppError("USAGE", `--no-consumer, --demo and --upstream are options of serve, not ${command}`);
   }
 
-  const config = readConfig(process.env, values["env-file"]);
+  if ((values.prefix !== undefined || values.purge) && command !== "install" && command !== "uninstall") {
+    throw new AppError("USAGE", `--prefix and --purge are options of install and uninstall, not ${command}`);
+  }
+  if (command === "install" || command === "uninstall") {
+    if (!Bun.main.startsWith("/$bunfs/")) {
+      throw new AppError("USAGE", `${command} works from the compiled binary only: build it with ./compile.sh`);
+    }
+    const root = resolve(values.prefix ?? "/");
+    const target = { root, live: root === "/", system: hostSystem(), print: (line: string) => console.log(line) };
+    if (command === "install") runInstall({ ...target, binary: process.execPath });
+    else runUninstall({ ...target, purge: Boolean(values.purge) });
+    return 0;
+  }
+
+  // --upstream is UPSTREAM_URL given on the command line, validated the same way.
+  const env = values.upstream === undefined ? process.env : { ...process.env, UPSTREAM_URL: values.upstream };
+  const config = readConfig(env, values["env-file"]);
+  if (values.demo && config.capture.upstream) {
+    throw new AppError("USAGE", "--demo and --upstream (UPSTREAM_URL) are exclusive: the demo site is not proxied");
+  }
   const logger = createRootLogger(config);
   switch (command) {
     case "migrate":
