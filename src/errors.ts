@@ -5,6 +5,8 @@ export type ErrorCode =
   | "MESSAGE_INVALID"
   | "MIGRATION_FAILED"
   | "STORE_UNAVAILABLE"
+  | "BAD_REQUEST"
+  | "ROLLUP_UNAVAILABLE"
   | "INSTALL_FAILED";
 
 export class AppError extends Error {
