@@ -1,11 +1,15 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
+import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
 import { overviewRoutes } from "../routes/overview.ts";
+import { proxyRoutes } from "../routes/proxy.ts";
 import { type AuthOptions, authRoutes, requireLogin } from "./auth/index.ts";
 import type { FootprintEvent } from "./footprint/event.ts";
-import { footprint } from "./footprint/middleware.ts";
+import { createIpHasher } from "./footprint/ip-hash.ts";
+import { footprint, matchedRoute } from "./footprint/middleware.ts";
+import { inferRoutePattern } from "./footprint/route-pattern.ts";
 import type { Logger } from "./log.ts";
 import type { Store } from "./store/store.ts";
 
@@ -22,19 +26,38 @@ export type AppDeps = {
   auth: Omit<AuthOptions, "pathPrefix" | "publicPaths">;
   /** Mount the demo site's routes (for `serve --demo`). */
   demo?: boolean;
+  /** Reverse-proxy mode and what a footprint carries (Config.capture); recording is on by default. */
+  capture?: {
+    /** Forward every request outside our own paths to this site (`serve --upstream`). */
+    upstream?: string | undefined;
+    record?: boolean;
+    recordQuery?: boolean;
+    trustProxyHops?: number;
+    ipHashSecret?: string | undefined;
+  };
+  /** `POST {pathPrefix}/api/v1/footprints`; disabled (404 saying so) when absent or without keys. */
+  ingest?: Omit<IngestOptions, "logger">;
 };
 
 export function createApp(deps: AppDeps): Hono {
   // Not strict: `/_footprint` and `/_footprint/` are the same page.
   const app = new Hono({ strict: false });
-  app.use(
-    footprint({
-      record: deps.record,
-      timeZone: deps.timeZone,
-      skipPaths: [...deps.skipPaths, deps.pathPrefix, `${deps.pathPrefix}/*`],
-      onError: (err) => deps.logger.error("footprint not recorded", { err }),
-    }),
-  );
+  const capture = deps.capture ?? {};
+  if (capture.record !== false) {
+    app.use(
+      footprint({
+        record: deps.record,
+        timeZone: deps.timeZone,
+        skipPaths: [...deps.skipPaths, deps.pathPrefix, `${deps.pathPrefix}/*`],
+        onError: (err) => deps.logger.error("footprint not recorded", { err }),
+        recordQuery: capture.recordQuery ?? false,
+        trustProxyHops: capture.trustProxyHops ?? 0,
+        ipHash: createIpHasher({ secret: capture.ipHashSecret }),
+        // A proxied path matched only the catch-all: its pattern is guessed from the path.
+        routePattern: capture.upstream ? proxiedRoute : matchedRoute,
+      }),
+    );
+  }
   // Health stays at the root: load balancers and systemd probe fixed paths.
   app.route("/", healthRoutes(deps.checks));
   // Before every route under the prefix. The ingest endpoint checks its own key instead.
@@ -42,12 +65,23 @@ export function createApp(deps: AppDeps): Hono {
     logger: deps.logger,
     ...deps.auth,
     pathPrefix: deps.pathPrefix,
-    publicPaths: [`${deps.pathPrefix}/api/v1/footprints`],
+    publicPaths: [`${deps.pathPrefix}${INGEST_PATH}`],
   };
   app.use(requireLogin(auth));
   app.route("/", authRoutes(auth));
   app.route(deps.pathPrefix, overviewRoutes(deps.stores, deps.pathPrefix));
-  if (deps.demo) app.route("/", demoSiteRoutes());
+  app.route(
+    deps.pathPrefix,
+    ingestRoutes({
+      ...(deps.ingest ?? { keys: [], maxEvents: 1, maxBytes: 1, timeoutMs: 1, publish: async () => {} }),
+      logger: deps.logger.child({ component: "ingest" }),
+    }),
+  );
+  if (capture.upstream) {
+    // Everything that is not ours is the site's; our prefix never reaches it, even where we 404.
+    app.all(`${deps.pathPrefix}/*`, (c) => c.notFound());
+    app.route("/", proxyRoutes({ upstream: capture.upstream, trustProxyHops: capture.trustProxyHops ?? 0 }));
+  } else if (deps.demo) app.route("/", demoSiteRoutes());
   else app.get("/", (c) => c.redirect(`${deps.pathPrefix}/`));
 
   app.notFound((c) =>
@@ -61,4 +95,9 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ error: { code: "INTERNAL", message: "internal error" } }, 500);
   });
   return app;
+}
+
+function proxiedRoute(c: Context): string | undefined {
+  const route = matchedRoute(c);
+  return route && !route.includes("*") ? route : inferRoutePattern(c.req.path);
 }

@@ -23,6 +23,9 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
   const sender = createKafkaSender(kafka, config.kafka.topic);
   const producer = startProducerLoop({ queue, send: sender, logger: logger.child({ component: "producer" }) });
+  // Ingest awaits Kafka's acknowledgement per request: a producer of its own keeps those waits
+  // (and their timeouts) apart from the queue the footprint middleware feeds.
+  const ingestSender = createKafkaSender(kafka, config.kafka.topic);
   const admin = kafka.admin();
 
   const login = resolveCredentials(config.dashboard);
@@ -34,6 +37,8 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     logger,
     demo: flags.demo,
     pathPrefix: config.pathPrefix,
+    capture: config.capture,
+    ingest: { ...config.ingest, publish: ingestSender },
     // Without SESSION_SECRET sessions are valid in this process only and end on restart.
     auth: {
       credentials: login.credentials,
@@ -54,6 +59,9 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     dashboard: `http://${config.http.host}:${server.port}${config.pathPrefix}/`,
     consumer: flags.consumer,
     demo: flags.demo,
+    upstream: config.capture.upstream,
+    recording: config.capture.record,
+    ingest: config.ingest.keys.length > 0,
   });
   const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
   systemd.ready(`listening on ${config.http.host}:${server.port}`);
@@ -79,6 +87,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     await server.stop();
     const { unsent } = await producer.stop(10_000);
     await sender.disconnect().catch(() => {});
+    await ingestSender.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
     aborted.abort();
     await (await consumer)?.stop();

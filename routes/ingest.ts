@@ -1,0 +1,190 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { type Context, Hono } from "hono";
+import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../consumer/message.ts";
+import type { Logger } from "../src/log.ts";
+
+/** Where the endpoint lives under PATH_PREFIX; the dashboard login leaves it to its own key. */
+export const INGEST_PATH = "/api/v1/footprints";
+export const INGEST_KEY_HEADER = "x-footprint-key";
+
+export type IngestOptions = {
+  /** Accepted keys; none means the endpoint is disabled. */
+  keys: readonly string[];
+  maxEvents: number;
+  maxBytes: number;
+  /** How long to wait for Kafka's acknowledgement before answering 503. */
+  timeoutMs: number;
+  /** Sends message values to Kafka; resolves once the broker acknowledged every one. */
+  publish: (values: string[]) => Promise<void>;
+  logger: Logger;
+  newId?: () => string;
+};
+
+export type IngestIssue = { path: string; message: string };
+
+/** Kafka requests are kept well under the broker's default 1 MB batch limit. */
+const PUBLISH_CHUNK = 500;
+
+type Problem = { status: 400 | 401 | 404 | 413 | 503; code: string; message: string; details?: unknown };
+
+/**
+ * `POST {prefix}/api/v1/footprints`: events from producers that cannot reach Kafka, in the seed's
+ * three-field format or the rich one, one object or an array. The same schema as the consumer's,
+ * so whatever is accepted here is stored. A batch is all or nothing: one bad field and nothing is
+ * sent. 202 means Kafka acknowledged every event (acks=all), not merely that it was queued in
+ * memory, so an HTTP producer can retry on anything else.
+ */
+export function ingestRoutes(options: IngestOptions): Hono {
+  const newId = options.newId ?? (() => Bun.randomUUIDv7());
+  const keyDigests = options.keys.map(digest);
+
+  return new Hono().post(INGEST_PATH, async (c) => {
+    if (keyDigests.length === 0) {
+      return problem(c, {
+        status: 404,
+        code: "INGEST_DISABLED",
+        message: "the ingest endpoint is disabled: set INGEST_KEYS to enable it",
+      });
+    }
+    const key = c.req.header(INGEST_KEY_HEADER);
+    if (!key) {
+      return problem(c, { status: 401, code: "INGEST_KEY_MISSING", message: "send an ingest key in X-Footprint-Key" });
+    }
+    if (!isKnownKey(keyDigests, key)) {
+      return problem(c, { status: 401, code: "INGEST_KEY_INVALID", message: "the X-Footprint-Key is not valid" });
+    }
+
+    const read = await readLimited(c.req.raw, options.maxBytes);
+    if (read === "too large") {
+      return problem(c, {
+        status: 413,
+        code: "PAYLOAD_TOO_LARGE",
+        message: `the body is larger than ${options.maxBytes} bytes (INGEST_MAX_BYTES)`,
+      });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(read);
+    } catch (err) {
+      return problem(c, {
+        status: 400,
+        code: "INGEST_NOT_JSON",
+        message: `the body is not JSON: ${(err as Error).message}`,
+      });
+    }
+    const batch = Array.isArray(json);
+    const items: unknown[] = batch ? (json as unknown[]) : [json];
+    if (items.length === 0) {
+      return problem(c, { status: 400, code: "INGEST_INVALID", message: "the array holds no events" });
+    }
+    if (items.length > options.maxEvents) {
+      return problem(c, {
+        status: 413,
+        code: "TOO_MANY_EVENTS",
+        message: `${items.length} events in one request; at most ${options.maxEvents} (INGEST_MAX_EVENTS)`,
+      });
+    }
+
+    const { values, eventIds, issues } = validate(items, batch, newId);
+    if (issues.length > 0) {
+      return problem(c, {
+        status: 400,
+        code: "INGEST_INVALID",
+        message: `${issues.length} invalid field${issues.length === 1 ? "" : "s"}; nothing was accepted`,
+        details: { issues },
+      });
+    }
+
+    try {
+      await withTimeout(publishInChunks(options.publish, values), options.timeoutMs);
+    } catch (err) {
+      options.logger.error("ingest: events not acknowledged by Kafka", { err, events: values.length });
+      return problem(c, {
+        status: 503,
+        code: "KAFKA_UNAVAILABLE",
+        message:
+          "Kafka did not acknowledge the events in time; retry later. Some may have been stored: " +
+          "resend with the event_ids given here so that retries are not counted twice",
+        details: { event_ids: eventIds },
+      });
+    }
+    return c.json({ accepted: values.length, event_ids: eventIds }, 202);
+  });
+}
+
+/** Every event checked against the consumer's schema, every problem named by its path. */
+function validate(
+  items: unknown[],
+  batch: boolean,
+  newId: () => string,
+): { values: string[]; eventIds: string[]; issues: IngestIssue[] } {
+  const values: string[] = [];
+  const eventIds: string[] = [];
+  const issues: IngestIssue[] = [];
+  items.forEach((item, index) => {
+    const at = (path: readonly PropertyKey[]) => formatPath(batch ? [index, ...path] : path);
+    const parsed = FootprintMessageSchema.safeParse(item);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues) issues.push({ path: at(i.path), message: i.message });
+      return;
+    }
+    const event = { ...parsed.data, event_id: parsed.data.event_id ?? newId() };
+    const value = JSON.stringify(event);
+    if (Buffer.byteLength(value) > MAX_MESSAGE_BYTES) {
+      issues.push({ path: at([]), message: `the event is over ${MAX_MESSAGE_BYTES} bytes as JSON` });
+    }
+    values.push(value);
+    eventIds.push(event.event_id);
+  });
+  return { values, eventIds, issues };
+}
+
+/** `[3].status`, `status`, or `[3]` for the whole event. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out === "" ? "(event)" : out;
+}
+
+async function publishInChunks(publish: IngestOptions["publish"], values: string[]): Promise<void> {
+  for (let i = 0; i < values.length; i += PUBLISH_CHUNK) await publish(values.slice(i, i + PUBLISH_CHUNK));
+}
+
+/** The body as text, or "too large" as soon as it passes `max` bytes (never read whole first). */
+async function readLimited(request: Request, max: number): Promise<string | "too large"> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > max) return "too large";
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > max) return "too large";
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function digest(key: string): Buffer {
+  return createHash("sha256").update(key).digest();
+}
+
+/** Compares digests in constant time, against every key, so timing tells nothing about any. */
+function isKnownKey(known: readonly Buffer[], key: string): boolean {
+  const given = digest(key);
+  let found = false;
+  for (const k of known) found = timingSafeEqual(k, given) || found;
+  return found;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function problem(c: Context, { status, code, message, details }: Problem): Response {
+  return c.json({ error: details === undefined ? { code, message } : { code, message, details } }, status);
+}
