@@ -77,3 +77,52 @@ describe("createApp", () => {
     expect(events.map((e) => [e.link, e.route, e.status])).toEqual([["/api/v1/items/ledx", "/api/v1/items/:id", 200]]);
   });
 });
+
+describe("createApp in reverse-proxy mode", () => {
+  function proxyApp(capture: NonNullable<Parameters<typeof createApp>[0]["capture"]>) {
+    const events: FootprintEvent[] = [];
+    const a = createApp({
+      record: (e) => events.push(e),
+      timeZone: "Asia/Seoul",
+      skipPaths: ["/healthz", "/readyz"],
+      stores: [fakeStore("postgres", 3), fakeStore("clickhouse", 3)],
+      checks: {},
+      logger: createMemoryLogger(),
+      pathPrefix: "/_footprint",
+      auth: { credentials: { token: TOKEN }, sessionSecret: "s".repeat(32) },
+      capture,
+    });
+    return { a, events };
+  }
+
+  test("the site gets everything but our prefix and health; its paths are recorded with inferred routes", async () => {
+    const upstream = Bun.serve({ port: 0, fetch: (req) => new Response(`site:${new URL(req.url).pathname}`) });
+    try {
+      const { a, events } = proxyApp({ upstream: `http://127.0.0.1:${upstream.port}` });
+      expect(await (await a.request("/")).text()).toBe("site:/");
+      expect(await (await a.request("/orders/42")).text()).toBe("site:/orders/42");
+      expect((await a.request("/healthz")).status).toBe(200);
+      expect(await (await a.request("/healthz")).json()).toEqual({ status: "ok" });
+      const ours = await a.request("/_footprint/no/such/page", withToken);
+      expect(ours.status).toBe(404);
+      expect(await ours.text()).not.toContain("site:");
+      expect(events.map((e) => [e.link, e.route, e.status])).toEqual([
+        ["/", "/", 200],
+        ["/orders/42", "/orders/:id", 200],
+      ]);
+    } finally {
+      upstream.stop(true);
+    }
+  });
+
+  test("RECORD=false proxies without recording anything", async () => {
+    const upstream = Bun.serve({ port: 0, fetch: () => new Response("site") });
+    try {
+      const { a, events } = proxyApp({ upstream: `http://127.0.0.1:${upstream.port}`, record: false });
+      expect(await (await a.request("/x")).text()).toBe("site");
+      expect(events).toEqual([]);
+    } finally {
+      upstream.stop(true);
+    }
+  });
+});
