@@ -1,0 +1,72 @@
+import type { ClickHouseClient } from "@clickhouse/client-web";
+import { AppError } from "../errors.ts";
+import { type ChDimension, chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
+import { type PgDimension, pgCounts, pgLocalMinute, type Sql } from "./postgres-counts.ts";
+import { planSlices } from "./slices.ts";
+import type { StatsDb } from "./stats-db.ts";
+import type { StatsQuery } from "./stats-query.ts";
+import { type Bucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";
+import { type ZoneSegment, zoneSegments } from "./zone.ts";
+
+export type TimeseriesPoint = { t: string; count: number };
+/** Requests per bucket, every bucket of the period included (count 0 when empty). */
+export type Timeseries = { bucket: BucketKind; points: TimeseriesPoint[] };
+
+export type TimeseriesQuery = StatsQuery & { bucket: BucketKind };
+
+export function getTimeseries(db: StatsDb, q: TimeseriesQuery): Promise<Timeseries> {
+  return db.kind === "postgres" ? fromPostgres(db.sql, q) : fromClickhouse(db.client, q);
+}
+
+function plan(q: TimeseriesQuery): { segments: ZoneSegment[]; buckets: Bucket[] } {
+  const segments = zoneSegments(q.from, q.to, q.timeZone);
+  const buckets = listBuckets(q.from, q.to, q.bucket, q.timeZone, segments);
+  // The API checks this before asking (it answers 400); a direct caller gets the same rule.
+  if (!buckets) throw new AppError("BAD_REQUEST", `more than ${MAX_POINTS} ${q.bucket} buckets in the period`);
+  return { segments, buckets };
+}
+
+type Row = { bucket: string | number; n: string | number };
+
+function toResult(kind: BucketKind, buckets: readonly Bucket[], rows: readonly Row[]): Timeseries {
+  const counts = new Map(rows.map((r) => [Number(r.bucket), Number(r.n)]));
+  return { bucket: kind, points: buckets.map((b) => ({ t: b.t, count: counts.get(b.key) ?? 0 })) };
+}
+
+function pgBucket(kind: BucketKind, segments: readonly ZoneSegment[]): PgDimension {
+  if (kind === "minute") return (_, c) => c.minute;
+  if (kind === "hour") {
+    return (sql, c) => sql`(${c.minute} - ((${pgLocalMinute(sql, c.minute, segments)} % 60) + 60) % 60)`;
+  }
+  // Local minutes are positive (periods start in 2000 or later): integer division is floor.
+  return (sql, c) => sql`(${pgLocalMinute(sql, c.minute, segments)} / 1440)`;
+}
+
+async function fromPostgres(sql: Sql, q: TimeseriesQuery): Promise<Timeseries> {
+  const { segments, buckets } = plan(q);
+  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source), q.filters, {
+    bucket: pgBucket(q.bucket, segments),
+  });
+  const rows = await sql<Row[]>`select bucket, sum(n)::int8 as n from (${counts}) s group by 1`;
+  return toResult(q.bucket, buckets, rows);
+}
+
+function chBucket(kind: BucketKind, segments: readonly ZoneSegment[]): ChDimension {
+  if (kind === "minute") return (_, c) => c.minute;
+  if (kind === "hour") return (p, c) => `(${c.minute} - ((${chLocalMinute(p, c.minute, segments)} % 60) + 60) % 60)`;
+  return (p, c) => `intDiv(${chLocalMinute(p, c.minute, segments)}, 1440)`;
+}
+
+async function fromClickhouse(client: ClickHouseClient, q: TimeseriesQuery): Promise<Timeseries> {
+  const { segments, buckets } = plan(q);
+  const params = createChParams();
+  const counts = chCounts(params, planSlices(q.from, q.to, q.source), q.filters, {
+    bucket: chBucket(q.bucket, segments),
+  });
+  const rows = await chRows<Row>(
+    client,
+    `SELECT k_bucket AS bucket, sum(c) AS n FROM (${counts}) GROUP BY bucket`,
+    params,
+  );
+  return toResult(q.bucket, buckets, rows);
+}

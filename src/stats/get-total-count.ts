@@ -1,0 +1,44 @@
+import type { ClickHouseClient } from "@clickhouse/client-web";
+import { chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
+import { pgCounts, type Sql } from "./postgres-counts.ts";
+import { planSlices } from "./slices.ts";
+import type { StatsDb } from "./stats-db.ts";
+import type { StatsQuery } from "./stats-query.ts";
+
+/** Requests in the period, and in the period of equal length just before it (for a delta). */
+export type TotalCount = { count: number; previous: number };
+
+export function getTotalCount(db: StatsDb, q: StatsQuery): Promise<TotalCount> {
+  return db.kind === "postgres" ? fromPostgres(db.sql, q) : fromClickhouse(db.client, q);
+}
+
+function periods(q: StatsQuery) {
+  const previousFrom = q.from - (q.to - q.from);
+  return { current: planSlices(q.from, q.to, q.source), previous: planSlices(previousFrom, q.from, q.source) };
+}
+
+type Row = { count: string | number | null; previous: string | number | null };
+
+function toResult(row: Row | undefined): TotalCount {
+  return { count: Number(row?.count ?? 0), previous: Number(row?.previous ?? 0) };
+}
+
+async function fromPostgres(sql: Sql, q: StatsQuery): Promise<TotalCount> {
+  const { current, previous } = periods(q);
+  const [row] = await sql<Row[]>`
+    select (select coalesce(sum(n), 0)::int8 from (${pgCounts(sql, current, q.filters, {})}) a) as count,
+           (select coalesce(sum(n), 0)::int8 from (${pgCounts(sql, previous, q.filters, {})}) b) as previous`;
+  return toResult(row);
+}
+
+async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<TotalCount> {
+  const { current, previous } = periods(q);
+  const params = createChParams();
+  const [row] = await chRows<Row>(
+    client,
+    `SELECT (SELECT sum(c) FROM (${chCounts(params, current, q.filters, {})})) AS count,
+            (SELECT sum(c) FROM (${chCounts(params, previous, q.filters, {})})) AS previous`,
+    params,
+  );
+  return toResult(row);
+}

@@ -1,0 +1,10 @@
+export { getLatencyPercentiles, type LatencyPercentiles } from "./get-latency-percentiles.ts";
+export { getStatusClasses, type StatusClasses } from "./get-status-classes.ts";
+export { getTimeOfDay, type TimeOfDay } from "./get-time-of-day.ts";
+export { getTimeseries, type Timeseries, type TimeseriesQuery } from "./get-timeseries.ts";
+export { getTopEndpoints, type TopEndpoints } from "./get-top-endpoints.ts";
+export { getTotalCount, type TotalCount } from "./get-total-count.ts";
+export { getWeekdayHeatmap, WEEKDAYS, type WeekdayHeatmap } from "./get-weekday-heatmap.ts";
+export { type StatsDb, type StatsStore, statsStoreOf } from "./stats-db.ts";
+export type { StatsFilters, StatsQuery, StatsSource, StatusClass } from "./stats-query.ts";
+export { autoBucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";

@@ -1,0 +1,131 @@
+/**
+ * The PostgreSQL side of every count: rows of the period, filtered and grouped by the query's
+ * dimensions, read from raw rows and/or the per-minute rollup (migration 0003). Every value is a
+ * bound parameter; only fixed SQL text is spliced.
+ */
+import type postgres from "postgres";
+import { type EpochMicros, formatIsoUtc } from "../time.ts";
+import type { Slice } from "./slices.ts";
+import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
+import type { ZoneSegment } from "./zone.ts";
+
+export type Sql = postgres.Sql;
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/** What every source offers, as expressions over that source's row. */
+export type PgColumns = {
+  /** UTC epoch minute of the row, int8. */
+  minute: Fragment;
+  method: Fragment;
+  /** coalesce(route, link). */
+  endpoint: Fragment;
+  /** 2..5, or 0 for unknown and outside 200-599. */
+  statusClass: Fragment;
+};
+
+/** One GROUP BY key of a statistic, written once for both sources. */
+export type PgDimension = (sql: Sql, columns: PgColumns) => Fragment;
+
+const EPOCH = "1970-01-01 00:00:00+00";
+
+function rawColumns(sql: Sql): PgColumns {
+  return {
+    // date_bin is exact integer arithmetic; date_part of a whole minute is an exact integer.
+    minute: sql`(date_part('epoch', date_bin('1 minute', footprint_time, ${EPOCH}::timestamptz))::int8 / 60)`,
+    method: sql`request`,
+    endpoint: sql`coalesce(route, link)`,
+    statusClass: sql`(case when status between 200 and 599 then status / 100 else 0 end)::int2`,
+  };
+}
+
+function rollupColumns(sql: Sql): PgColumns {
+  return {
+    minute: sql`(date_part('epoch', minute)::int8 / 60)`,
+    method: sql`method`,
+    endpoint: sql`endpoint`,
+    statusClass: sql`status_class`,
+  };
+}
+
+function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters): Fragment[] {
+  const c = table === "raw" ? rawColumns(sql) : rollupColumns(sql);
+  const where: Fragment[] = [];
+  if (filters.method !== undefined) where.push(sql`upper(${c.method}) = ${filters.method.toUpperCase()}`);
+  if (filters.route !== undefined) where.push(sql`starts_with(${c.endpoint}, ${filters.route})`);
+  if (filters.status !== undefined) {
+    const [lo, hi] = STATUS_RANGES[filters.status];
+    where.push(
+      table === "raw"
+        ? sql`status between ${lo} and ${hi}`
+        : sql`status_class = ${STATUS_CLASS_NUMBER[filters.status]}`,
+    );
+  }
+  if (filters.excludeBots) where.push(table === "raw" ? sql`is_bot is not true` : sql`not is_bot`);
+  return where;
+}
+
+function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters): Fragment {
+  const time = slice.table === "raw" ? sql`footprint_time` : sql`minute`;
+  const where = [
+    sql`${time} >= ${formatIsoUtc(slice.from)}::timestamptz`,
+    sql`${time} < ${formatIsoUtc(slice.to)}::timestamptz`,
+    ...filterConditions(sql, slice.table, filters),
+  ];
+  return join(sql, where, sql` and `);
+}
+
+/** WHERE conditions for raw rows of [from, to) that pass the filters. */
+export function pgRawConditions(sql: Sql, from: EpochMicros, to: EpochMicros, filters: StatsFilters): Fragment {
+  return periodConditions(sql, { table: "raw", from, to }, filters);
+}
+
+function join(sql: Sql, parts: readonly Fragment[], separator: Fragment): Fragment {
+  return sql`${parts.flatMap((p, i) => (i === 0 ? [p] : [separator, p]))}`;
+}
+
+/**
+ * `select <dims>, n` over the slices: one grouped SELECT per slice, UNION ALL. The caller sums `n`
+ * per key (a key may appear once per slice). Zero slices give no rows.
+ */
+export function pgCounts(
+  sql: Sql,
+  slices: readonly Slice[],
+  filters: StatsFilters,
+  dimensions: Readonly<Record<string, PgDimension>>,
+): Fragment {
+  const names = Object.keys(dimensions);
+  const parts = slices.map((slice) => {
+    const columns = slice.table === "raw" ? rawColumns(sql) : rollupColumns(sql);
+    const where = periodConditions(sql, slice, filters);
+    const keys = names.map((name) => sql`${(dimensions[name] as PgDimension)(sql, columns)} as ${sql(name)}`);
+    const count = slice.table === "raw" ? sql`count(*)` : sql`sum(n)::int8`;
+    const select = join(sql, [...keys, sql`${count} as n`], sql`, `);
+    const groupBy = names.length
+      ? sql` group by ${join(
+          sql,
+          names.map((_, i) => sql.unsafe(String(i + 1))),
+          sql`, `,
+        )}`
+      : sql``;
+    const from = slice.table === "raw" ? sql`user_footprint` : sql`user_footprint_minute`;
+    return sql`select ${select} from ${from} where ${where}${groupBy}`;
+  });
+  if (parts.length === 0) {
+    // Keeps the caller's SQL valid for an empty period: no rows, same columns.
+    const keys = names.map((name) => sql`null::int8 as ${sql(name)}`);
+    return sql`select ${join(sql, [...keys, sql`0::int8 as n`], sql`, `)} where false`;
+  }
+  return join(sql, parts, sql` union all `);
+}
+
+/**
+ * Local epoch minute (UTC epoch minute + the zone's offset then) as an SQL expression: a constant
+ * shift for a zone without transitions in the period, else a CASE over the transitions.
+ */
+export function pgLocalMinute(sql: Sql, minute: Fragment, segments: readonly ZoneSegment[]): Fragment {
+  const [first, ...rest] = segments;
+  if (!first) throw new Error("no zone segments");
+  if (rest.length === 0) return sql`(${minute} + ${first.offset}::int8)`;
+  const whens = [...rest].reverse().map((s) => sql` when ${minute} >= ${s.startMinute}::int8 then ${s.offset}::int8`);
+  return sql`(${minute} + case${whens} else ${first.offset}::int8 end)`;
+}
