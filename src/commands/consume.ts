@@ -2,6 +2,7 @@ import { startConsumer } from "../../consumer/consume.ts";
 import type { Config } from "../config.ts";
 import { createKafka } from "../kafka.ts";
 import type { Logger } from "../log.ts";
+import { startRetentionJob } from "../store/retention.ts";
 import type { Store } from "../store/store.ts";
 import { createSystemdNotifier } from "../systemd.ts";
 import { migrateStores, onShutdownSignal, openStores, retryUntil } from "./context.ts";
@@ -20,6 +21,8 @@ export async function startPipelineConsumer(
 ): Promise<RunningConsumer | undefined> {
   const migrated = await retryUntil("migration", () => migrateStores(stores, logger).then(() => true), logger, signal);
   if (!migrated) return undefined;
+  // Hourly in every serve/consume process; a lock lets one of them delete at a time.
+  startRetentionJob({ stores, days: config.retention.days, logger: logger.child({ component: "retention" }), signal });
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-consumer`, logger });
   return retryUntil(
     "consumer start",

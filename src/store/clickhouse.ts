@@ -2,6 +2,7 @@ import { type ClickHouseClient, createClient } from "@clickhouse/client-web";
 import { clickhouseMigrations, type Migration } from "../../sql/index.ts";
 import { AppError } from "../errors.ts";
 import { formatUtc } from "../time.ts";
+import { applyClickhouseTtl } from "./retention.ts";
 import type { Store } from "./store.ts";
 
 export type ClickhouseStoreOptions = {
@@ -127,6 +128,8 @@ export function createClickhouseStore(
       const [row] = await rs.json<{ n: string }>();
       return Number(row?.n ?? 0); // UInt64 arrives as a string
     },
+
+    applyRetention: (days) => applyClickhouseTtl(client, options.database, days),
 
     async ping() {
       const result = await client.ping();

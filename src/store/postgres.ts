@@ -2,6 +2,7 @@ import postgres from "postgres";
 import { type Migration, postgresMigrations } from "../../sql/index.ts";
 import { AppError } from "../errors.ts";
 import { formatIsoUtc } from "../time.ts";
+import { deleteExpiredPostgres } from "./retention.ts";
 import type { FootprintRow, Store } from "./store.ts";
 
 export type PostgresStoreOptions = {
@@ -117,6 +118,8 @@ export function createPostgresStore(
       const [row] = await sql<{ n: string }[]>`select count(*) as n from user_footprint`;
       return Number(row?.n ?? 0);
     },
+
+    applyRetention: (days) => deleteExpiredPostgres(sql, days),
 
     async ping() {
       await sql`select 1`;

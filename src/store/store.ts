@@ -1,4 +1,5 @@
 import type { EpochMicros } from "../time.ts";
+import type { RetentionOutcome } from "./retention.ts";
 
 export type StoreName = "postgres" | "clickhouse";
 
@@ -52,6 +53,8 @@ export type Store = {
   countFootprints(): Promise<number>;
   /** Versions this binary ships that the store has not applied yet (for /readyz). */
   pendingMigrations?(): Promise<string[]>;
+  /** Enforces RETENTION_DAYS (undefined: keep forever); see retention.ts. */
+  applyRetention?(days: number | undefined): Promise<RetentionOutcome>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };

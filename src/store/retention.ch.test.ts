@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { waitFor } from "../../e2e/support.ts";
+import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
+import { createClickhouseStore } from "./clickhouse.ts";
+import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";
+import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
+
+const DAY_US = 86_400_000_000;
+
+function rowsAged(days: number, count: number, tag: string): FootprintRow[] {
+  const at = Date.now() * 1000 - days * DAY_US;
+  return Array.from({ length: count }, (_, i) => ({
+    ...NO_RICH_FIELDS,
+    eventId: crypto.randomUUID(),
+    method: "GET",
+    link: `/${tag}/${i}`,
+    footprintTime: at - i * 1_000_000,
+  }));
+}
+
+describe("retention on ClickHouse (real engine): TTL set, changed and removed from the setting", () => {
+  let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let store: ReturnType<typeof createClickhouseStore>;
+  const count = async (table: string) => {
+    const rs = await store.client.query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
+    return Number((await rs.json<{ n: string | number }>())[0]?.n);
+  };
+  const rollupSum = async () => {
+    const rs = await store.client.query({
+      query: "SELECT sum(n) AS n FROM user_footprint_minute",
+      format: "JSONEachRow",
+    });
+    return Number((await rs.json<{ n: string | number }>())[0]?.n);
+  };
+
+  beforeAll(async () => {
+    db = await createTestClickhouseDatabase();
+    store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
+    await store.migrate();
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  test("a new schema has no TTL; applying 30 days sets it on the raw table and the rollup", async () => {
+    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(
+      new Map([
+        ["user_footprint", undefined],
+        ["user_footprint_minute", undefined],
+      ]),
+    );
+    expect(await applyClickhouseTtl(store.client, db.database, 30)).toEqual({
+      ttlDays: { before: undefined, after: 30 },
+    });
+    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(
+      new Map([
+        ["user_footprint", 30],
+        ["user_footprint_minute", 30],
+      ]),
+    );
+  });
+
+  test("rows past the TTL go (expired on insert, or by the TTL merge), newer ones stay, the rollup follows", async () => {
+    await store.insertFootprints([...rowsAged(0, 4, "now"), ...rowsAged(29, 3, "new"), ...rowsAged(45, 5, "old")]);
+    // Expired rows may still sit in a part until a merge applies the TTL: force one, then look.
+    await store.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
+    await store.client.command({ query: "OPTIMIZE TABLE user_footprint_minute FINAL" });
+    await waitFor(
+      "expired rows gone",
+      () => count("user_footprint"),
+      (n) => n === 7,
+      30_000,
+    );
+    expect(await rollupSum()).toBe(7);
+  });
+
+  test("a shorter setting rewrites the TTL and removes rows it now expires; unset removes the TTL", async () => {
+    expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 30, after: 10 } });
+    expect((await readClickhouseTtlDays(store.client, db.database)).get("user_footprint")).toBe(10);
+    await store.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
+    await waitFor(
+      "rows older than 10 days gone",
+      () => count("user_footprint"),
+      (n) => n === 4,
+      30_000,
+    );
+
+    expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 10, after: 10 } }); // no ALTER
+    expect(await store.applyRetention?.(undefined)).toEqual({ ttlDays: { before: 10, after: undefined } });
+    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(
+      new Map([
+        ["user_footprint", undefined],
+        ["user_footprint_minute", undefined],
+      ]),
+    );
+    await store.insertFootprints(rowsAged(400, 2, "ancient"));
+    expect(await count("user_footprint")).toBe(6);
+  });
+
+  test("the job applies the setting at once and logs only what changed", async () => {
+    const lines: { msg: string; fields?: object }[] = [];
+    const logger = {
+      info: (msg: string, fields?: object) => lines.push({ msg, fields }),
+      warn: (msg: string, fields?: object) => lines.push({ msg, fields }),
+    };
+    await startRetentionJob({ stores: [store], days: 90, logger, signal: AbortSignal.abort() }).done;
+    expect((await readClickhouseTtlDays(store.client, db.database)).get("user_footprint")).toBe(90);
+    expect(lines.map((l) => l.msg)).toEqual(["retention applied"]);
+  });
+});
+
+describe("ttlDaysOf", () => {
+  test("reads the day count out of ClickHouse's table definition", () => {
+    expect(
+      ttlDaysOf(
+        "MergeTree PARTITION BY toYYYYMM(footprint_time) ORDER BY footprint_time TTL toStartOfMinute(toDateTime(footprint_time)) + toIntervalDay(30) SETTINGS index_granularity = 8192",
+      ),
+    ).toBe(30);
+    expect(ttlDaysOf("MergeTree ORDER BY footprint_time SETTINGS index_granularity = 8192")).toBeUndefined();
+    expect(ttlDaysOf("MergeTree ORDER BY t TTL t + toIntervalMonth(1)")).toBe(-1);
+  });
+});
