@@ -5,12 +5,14 @@ import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
 import { overviewRoutes } from "../routes/overview.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
+import { statsRoutes } from "../routes/stats.ts";
 import { type AuthOptions, authRoutes, requireLogin } from "./auth/index.ts";
 import type { FootprintEvent } from "./footprint/event.ts";
 import { createIpHasher } from "./footprint/ip-hash.ts";
 import { footprint, matchedRoute } from "./footprint/middleware.ts";
 import { inferRoutePattern } from "./footprint/route-pattern.ts";
 import type { Logger } from "./log.ts";
+import { statsStoreOf } from "./stats/stats-db.ts";
 import type { Store } from "./store/store.ts";
 
 export type AppDeps = {
@@ -70,6 +72,15 @@ export function createApp(deps: AppDeps): Hono {
   app.use(requireLogin(auth));
   app.route("/", authRoutes(auth));
   app.route(deps.pathPrefix, overviewRoutes(deps.stores, deps.pathPrefix));
+  // Behind requireLogin above, like everything under the prefix.
+  app.route(
+    `${deps.pathPrefix}/api/v1/stats`,
+    statsRoutes({
+      stores: deps.stores.flatMap((s) => statsStoreOf(s) ?? []),
+      timeZone: deps.timeZone,
+      logger: deps.logger.child({ component: "stats" }),
+    }),
+  );
   app.route(
     deps.pathPrefix,
     ingestRoutes({

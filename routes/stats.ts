@@ -1,0 +1,176 @@
+import { type Context, Hono } from "hono";
+import type { Logger } from "../src/log.ts";
+import {
+  getLatencyPercentiles,
+  getStatusClasses,
+  getTimeOfDay,
+  getTimeseries,
+  getTopEndpoints,
+  getTotalCount,
+  getWeekdayHeatmap,
+  listBuckets,
+  MAX_POINTS,
+  type StatsDb,
+  type StatsQuery,
+  type StatsSource,
+  type StatsStore,
+} from "../src/stats/index.ts";
+import { holdsWholeMinute } from "../src/stats/slices.ts";
+import { formatZonedInstant, ZoneOffsetError, zoneSegments } from "../src/stats/zone.ts";
+import type { StoreName } from "../src/store/store.ts";
+import { type ParamProblem, parseStatsParams, type StatsParams } from "./stats-params.ts";
+
+/** The statistics the API serves; each answers from one store. Tests may replace them. */
+export type StatsQueries = {
+  top(db: StatsDb, q: StatsQuery & { limit: number }): Promise<unknown>;
+  total(db: StatsDb, q: StatsQuery): Promise<unknown>;
+  "time-of-day"(db: StatsDb, q: StatsQuery): Promise<unknown>;
+  heatmap(db: StatsDb, q: StatsQuery): Promise<unknown>;
+  timeseries(db: StatsDb, q: StatsQuery & { bucket: StatsParams["bucket"] }): Promise<unknown>;
+  status(db: StatsDb, q: StatsQuery): Promise<unknown>;
+  latency(db: StatsDb, q: StatsQuery & { limit: number }): Promise<unknown>;
+};
+
+export type StatsEndpoint = keyof StatsQueries;
+
+export const STATS_QUERIES: StatsQueries = {
+  top: getTopEndpoints,
+  total: getTotalCount,
+  "time-of-day": getTimeOfDay,
+  heatmap: getWeekdayHeatmap,
+  timeseries: getTimeseries,
+  status: getStatusClasses,
+  latency: getLatencyPercentiles,
+};
+
+/** Endpoints whose answer the per-minute rollup can give exactly (percentiles it cannot). */
+const ROLLUP_ENDPOINTS: ReadonlySet<StatsEndpoint> = new Set([
+  "top",
+  "total",
+  "time-of-day",
+  "heatmap",
+  "timeseries",
+  "status",
+]);
+
+export type StatsRoutesDeps = {
+  stores: readonly StatsStore[];
+  /** Default zone of the buckets (config TZ). */
+  timeZone: string;
+  logger: Logger;
+  /** Epoch milliseconds; presets (`from=24h`) end here. */
+  now?: () => number;
+  queries?: StatsQueries;
+};
+
+type StoreResult =
+  | { store: StoreName; source: StatsSource; ms: number; data: unknown }
+  | { store: StoreName; source: StatsSource; ms: number; error: { code: string; message: string } };
+
+/**
+ * `GET <mount>/<endpoint>` for every statistic: validated parameters, one result per store asked
+ * (PostgreSQL first), each with its own query time. Mounted at `{prefix}/api/v1/stats`, behind login.
+ *
+ * @example
+ * app.route("/_footprint/api/v1/stats", statsRoutes({ stores, timeZone: "Asia/Seoul", logger }))
+ * // GET /_footprint/api/v1/stats/top?from=7d&store=both
+ */
+export function statsRoutes(deps: StatsRoutesDeps): Hono {
+  const now = deps.now ?? Date.now;
+  const queries = deps.queries ?? STATS_QUERIES;
+  const app = new Hono();
+  for (const endpoint of Object.keys(queries) as StatsEndpoint[]) {
+    app.get(`/${endpoint}`, (c) => answer(c, endpoint));
+  }
+  return app;
+
+  async function answer(c: Context, endpoint: StatsEndpoint): Promise<Response> {
+    const parsed = parseStatsParams(c.req.query(), { timeZone: deps.timeZone, now: now() });
+    if (!parsed.ok) return badRequest(c, parsed.problems);
+    const p = parsed.params;
+
+    let period: { from: string; to: string; tz: string };
+    try {
+      // Also rejects zones with offsets of seconds, before any store is asked.
+      zoneSegments(p.from, p.to, p.timeZone);
+      period = {
+        from: formatZonedInstant(p.from, p.timeZone),
+        to: formatZonedInstant(p.to, p.timeZone),
+        tz: p.timeZone,
+      };
+    } catch (err) {
+      if (err instanceof ZoneOffsetError) return badRequest(c, [{ path: "tz", message: err.message }]);
+      throw err;
+    }
+    if (
+      endpoint === "timeseries" &&
+      !listBuckets(p.from, p.to, p.bucket, p.timeZone, zoneSegments(p.from, p.to, p.timeZone))
+    ) {
+      return badRequest(c, [
+        {
+          path: "bucket",
+          message: `more than ${MAX_POINTS} ${p.bucket} buckets: choose a larger bucket or a shorter period`,
+        },
+      ]);
+    }
+
+    if (p.source === "rollup" && !ROLLUP_ENDPOINTS.has(endpoint)) {
+      return c.json(
+        {
+          error: {
+            code: "ROLLUP_UNAVAILABLE",
+            message: `${endpoint} is computed from raw rows only: the per-minute rollup cannot give exact answers for it`,
+            details: [{ path: "source", message: "use source=auto or source=raw" }],
+          },
+        },
+        400,
+      );
+    }
+    const source: StatsSource =
+      p.source === "auto"
+        ? ROLLUP_ENDPOINTS.has(endpoint) && holdsWholeMinute(p.from, p.to)
+          ? "rollup"
+          : "raw"
+        : p.source;
+    const query = {
+      from: p.from,
+      to: p.to,
+      timeZone: p.timeZone,
+      filters: p.filters,
+      source,
+      limit: p.limit,
+      bucket: p.bucket,
+    };
+
+    // One store after the other: each store's time is its own, not shared with the other's.
+    const results: StoreResult[] = [];
+    for (const name of p.stores) {
+      const store = deps.stores.find((s) => s.name === name);
+      const started = performance.now();
+      try {
+        if (!store) throw new Error(`${name} is not configured`);
+        const data = await queries[endpoint](store.db, query);
+        results.push({ store: name, source, ms: elapsed(started), data });
+      } catch (err) {
+        deps.logger.warn("stats query failed", { err, store: name, endpoint });
+        results.push({
+          store: name,
+          source,
+          ms: elapsed(started),
+          error: { code: "STORE_UNAVAILABLE", message: `${name}: ${(err as Error).message}` },
+        });
+      }
+    }
+    const answered = results.some((r) => "data" in r);
+    return c.json({ endpoint, period, results }, answered ? 200 : 503);
+  }
+}
+
+function badRequest(c: Context, problems: ParamProblem[]): Response {
+  const names = [...new Set(problems.map((p) => p.path))].join(", ");
+  return c.json({ error: { code: "BAD_REQUEST", message: `invalid parameters: ${names}`, details: problems } }, 400);
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
