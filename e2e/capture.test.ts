@@ -1,0 +1,253 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createClickhouseStore } from "../src/store/clickhouse.ts";
+import { createPostgresStore } from "../src/store/postgres.ts";
+import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
+import { type RunningBinary, startBinary, waitFor } from "./support.ts";
+
+const KEY = "e2e-ingest-key-0123456789";
+
+/** The columns a footprint fills, as both stores return them. */
+const COLUMNS = `toString(event_id) AS event_id, request, link, route, status, query, host, user_agent, referrer,
+  ip_hash, is_bot, bytes_out`;
+
+/**
+ * Capture on the real stack with the compiled binary: `serve --upstream` in front of a small site,
+ * and the ingest endpoint, both ending as rows in PostgreSQL and ClickHouse.
+ */
+describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL + ClickHouse", () => {
+  let topic: Awaited<ReturnType<typeof createTestTopic>>;
+  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
+  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let pg: ReturnType<typeof createPostgresStore>;
+  let ch: ReturnType<typeof createClickhouseStore>;
+  let app: RunningBinary | undefined;
+  let site: ReturnType<typeof Bun.serve>;
+
+  const pgRows = async (where: string): Promise<Record<string, unknown>[]> =>
+    await pg.sql.unsafe(
+      `select event_id::text as event_id, request, link, route, status, query, host, user_agent, referrer,
+              ip_hash, is_bot, bytes_out::float8 as bytes_out
+       from user_footprint where ${where} order by link`,
+    );
+  const chRows = async (where: string): Promise<Record<string, unknown>[]> => {
+    const rows = await (
+      await ch.client.query({
+        query: `SELECT ${COLUMNS} FROM user_footprint WHERE ${where} ORDER BY link`,
+        format: "JSONEachRow",
+      })
+    ).json<Record<string, unknown>>();
+    // chdb returns UInt64 as numbers, a real ClickHouse as strings; booleans as true/false.
+    return rows.map((r) => ({ ...r, bytes_out: r.bytes_out === null ? null : Number(r.bytes_out) }));
+  };
+
+  beforeAll(async () => {
+    site = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const url = new URL(req.url);
+        if (url.pathname === "/missing") return new Response("no such page", { status: 404 });
+        const body = await req.text();
+        return new Response(`${req.method} ${url.pathname}${url.search} ${body}`, {
+          status: req.method === "POST" ? 201 : 200,
+        });
+      },
+    });
+    [topic, pgDb, chDb] = await Promise.all([
+      createTestTopic(),
+      createTestPostgresDatabase(),
+      createTestClickhouseDatabase(),
+    ]);
+    app = await startBinary(["serve", "--upstream", `http://127.0.0.1:${site.port}`], {
+      KAFKA_BROKERS: topic.brokers.join(","),
+      TOPIC: topic.topic,
+      GROUP_ID: topic.groupId,
+      DATABASE_URL: pgDb.url,
+      CLICKHOUSE_URL: chDb.url,
+      CLICKHOUSE_DATABASE: chDb.database,
+      BATCH_FLUSH_MS: "200",
+      INGEST_KEYS: `some-other-key-0123456789,${KEY}`,
+      INGEST_MAX_EVENTS: "20",
+      INGEST_MAX_BYTES: "65536",
+      RECORD_QUERY: "true",
+      DASHBOARD_TOKEN: "e2e-dashboard-token-0123456789",
+    });
+    pg = createPostgresStore({ url: pgDb.url });
+    ch = createClickhouseStore({ url: chDb.url, username: "default", password: "", database: chDb.database });
+    const a = app;
+    await waitFor(
+      "readiness",
+      () => fetch(`${a.url}/readyz`).then((r) => r.status),
+      (s) => s === 200,
+      60_000,
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.stop();
+    site?.stop(true);
+    await Promise.all([pg?.close(), ch?.close()]);
+    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+  });
+
+  const ingest = (body: unknown, key: string | null = KEY) =>
+    fetch(`${app?.url}/_footprint/api/v1/footprints`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(key ? { "x-footprint-key": key } : {}) },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  test("proxied requests reach the site unchanged and are stored with the site's status and rich fields", async () => {
+    const a = app as RunningBinary;
+    const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0";
+    const get = await fetch(`${a.url}/orders/42?coupon=SPRING`, {
+      headers: { "user-agent": ua, referer: "https://ref.example/" },
+    });
+    expect([get.status, await get.text()]).toEqual([200, "GET /orders/42?coupon=SPRING "]);
+    const post = await fetch(`${a.url}/orders`, { method: "POST", body: "qty=2", headers: { "user-agent": ua } });
+    expect([post.status, await post.text()]).toEqual([201, "POST /orders qty=2"]);
+    const missing = await fetch(`${a.url}/missing`, { headers: { "user-agent": "Googlebot/2.1" } });
+    expect([missing.status, await missing.text()]).toEqual([404, "no such page"]);
+
+    const where = "link in ('/orders/42', '/orders', '/missing')";
+    const rows = await waitFor(
+      "3 proxied rows in PostgreSQL",
+      () => pgRows(where),
+      (r) => r.length === 3,
+    );
+    const host = new URL(a.url).host;
+    const plain: Record<string, unknown>[] = rows.map(({ event_id: _e, ip_hash, ...r }) => ({
+      ...r,
+      ip_hash: /^[0-9a-f]{64}$/.test(String(ip_hash)),
+    }));
+    expect(plain).toEqual([
+      {
+        request: "GET",
+        link: "/missing",
+        route: "/missing",
+        status: 404,
+        query: null,
+        host,
+        user_agent: "Googlebot/2.1",
+        referrer: null,
+        ip_hash: true,
+        is_bot: true,
+        bytes_out: 12,
+      },
+      {
+        request: "POST",
+        link: "/orders",
+        route: "/orders",
+        status: 201,
+        query: null,
+        host,
+        user_agent: ua,
+        referrer: null,
+        ip_hash: true,
+        is_bot: false,
+        bytes_out: 18,
+      },
+      {
+        request: "GET",
+        link: "/orders/42",
+        route: "/orders/:id",
+        status: 200,
+        query: "coupon=SPRING",
+        host,
+        user_agent: ua,
+        referrer: "https://ref.example/",
+        ip_hash: true,
+        is_bot: false,
+        bytes_out: 29,
+      },
+    ]);
+    // The same client (IP and user agent) gets the same hash the same day.
+    expect(rows[1]?.ip_hash).toBe(rows[2]?.ip_hash);
+    const inClickhouse = await waitFor(
+      "3 proxied rows in ClickHouse",
+      () => chRows(where),
+      (r) => r.length === 3,
+    );
+    expect(inClickhouse).toEqual(rows.map((r) => ({ ...r })));
+  }, 120_000);
+
+  test("ingest: one seed event, a rich array, and verbatim injection-looking text, stored in both stores", async () => {
+    const single = await ingest({
+      method: "GET",
+      link: "/ingest/seed",
+      footprint_time: "2025-05-19T13:45:30.123456+09:00",
+    });
+    expect(single.status).toBe(202);
+    const { event_ids: seedIds } = (await single.json()) as { event_ids: string[] };
+
+    const hostile = {
+      method: "POST",
+      link: "/ingest/x'); DROP TABLE user_footprint; --",
+      footprint_time: "2025-05-19T04:45:31.000001Z",
+      event_id: "0190b2f8-0000-7000-8000-0000000000e2",
+      route: "{link:String} $1 %s \\' \\\\",
+      status: 500,
+      duration_ms: 12.5,
+      query: "q=' OR 1=1 --&x=<script>alert(1)</script>",
+      host: 'evil`host"',
+      user_agent: "<img src=x onerror=alert(1)> '; SELECT 1; --",
+      referrer: "javascript:alert('x')",
+      ip_hash: "0".repeat(64),
+      is_bot: true,
+      bytes_out: 9_007_199_254,
+    };
+    const batch = await ingest([
+      { ...hostile },
+      { method: "GET", link: "/ingest/plain", footprint_time: "2025-05-19T04:45:32Z" },
+    ]);
+    expect(batch.status).toBe(202);
+    const { event_ids: batchIds } = (await batch.json()) as { event_ids: string[] };
+    expect(batchIds[0]).toBe(hostile.event_id);
+
+    const where = "startsWith(link, '/ingest/')";
+    const pgWhere = "link like '/ingest/%'";
+    const rows = await waitFor(
+      "3 ingested rows in PostgreSQL",
+      () => pgRows(pgWhere),
+      (r) => r.length === 3,
+    );
+    expect(rows.map((r) => r.event_id).sort()).toEqual([...seedIds, ...batchIds].sort());
+    const stored = rows.find((r) => r.event_id === hostile.event_id);
+    const { footprint_time: _t, duration_ms: _d, event_id: _id, method, ...text } = hostile;
+    expect({ ...stored }).toEqual({ ...text, event_id: hostile.event_id, request: method });
+    expect(await pg.countFootprints()).toBeGreaterThanOrEqual(3); // the table is still there
+    const inClickhouse = await waitFor(
+      "3 ingested rows in ClickHouse",
+      () => chRows(where),
+      (r) => r.length === 3,
+    );
+    expect(inClickhouse).toEqual(rows.map((r) => ({ ...r })));
+  }, 120_000);
+
+  test("ingest refuses: no key 401, too big 413, each invalid field 400 by path; nothing of a bad batch is stored", async () => {
+    const seed = { method: "GET", link: "/refused/ok", footprint_time: "2025-05-19T13:45:30Z" };
+    expect((await ingest(seed, null)).status).toBe(401);
+    expect((await ingest(seed, "not-a-configured-key-xx")).status).toBe(401);
+    expect((await ingest(Array.from({ length: 21 }, () => seed))).status).toBe(413);
+    expect((await ingest({ ...seed, link: `/${"x".repeat(70_000)}` })).status).toBe(413);
+
+    const bad = await ingest([
+      seed,
+      { ...seed, status: 700 },
+      { ...seed, footprint_time: "2025-13-01T00:00:00Z", method: 7 },
+    ]);
+    expect(bad.status).toBe(400);
+    const { error } = (await bad.json()) as { error: { code: string; details: { issues: { path: string }[] } } };
+    expect(error.code).toBe("INGEST_INVALID");
+    expect(error.details.issues.map((i) => i.path)).toEqual(["[1].status", "[2].method", "[2].footprint_time"]);
+
+    // A marker sent after the refusals: once it is stored, anything sent before it would be too.
+    expect((await ingest({ ...seed, link: "/refused/marker" })).status).toBe(202);
+    await waitFor(
+      "the marker row",
+      () => pgRows("link like '/refused/%'"),
+      (r) => r.length > 0,
+    );
+    expect((await pgRows("link like '/refused/%'")).map((r) => r.link)).toEqual(["/refused/marker"]);
+  }, 120_000);
+});
