@@ -2,6 +2,8 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { runConsume } from "./commands/consume.ts";
 import { createRootLogger, readConfig } from "./commands/context.ts";
+import { checkServices, formatReports } from "./commands/doctor.ts";
+import { runHealthcheck } from "./commands/healthcheck.ts";
 import { hostSystem, runInstall, runUninstall } from "./commands/install.ts";
 import { runMigrate } from "./commands/migrate.ts";
 import { runServe } from "./commands/serve.ts";
@@ -18,6 +20,8 @@ Commands:
   serve     HTTP app (footprint middleware, overview, health) and the consumer in one process
   consume   the consumer alone; run several with one GROUP_ID to scale out
   migrate   apply pending schema migrations to PostgreSQL and ClickHouse, then exit
+  doctor    check every configured service (reachable, version, topic, group, schema, TTL)
+  healthcheck  exit 0 when serve on this host answers /healthz (container HEALTHCHECK)
   install   (root) install the binary, systemd units, service user, env template, directories
   uninstall (root) stop and remove what install put in place; --purge also data, env and user
 
@@ -52,6 +56,20 @@ keeps sessions valid across restarts.
 Reads footprints from Kafka (TOPIC, GROUP_ID) and writes them in batches (BATCH_SIZE rows or
 BATCH_FLUSH_MS, whichever first) to PostgreSQL and ClickHouse. Offsets are committed only after
 both stores hold a batch. Stops cleanly on SIGTERM/SIGINT.
+`,
+  doctor: `Usage: eft-footprint doctor [--env-file <path>]
+
+Connects to Kafka, PostgreSQL and ClickHouse with the configured settings and says, per service,
+what it found (versions, topic partitions, consumer group and lag, schema, rows, retention) and
+what is wrong, in plain words. Changes nothing. Exit status 0 when everything is ready, 1 when
+something is not, 2 when the settings themselves are invalid.
+`,
+  healthcheck: `Usage: eft-footprint healthcheck [--url <url>] [--env-file <path>]
+
+GETs /healthz of serve on this host (HOST, PORT; a wildcard HOST means 127.0.0.1) and exits 0
+when it answers 200, 1 otherwise: a HEALTHCHECK for images without curl.
+
+  --url <url>  check this URL instead
 `,
   install: `Usage: eft-footprint install [--prefix <root>]
 
@@ -93,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
       upstream: { type: "string" },
       prefix: { type: "string" },
       purge: { type: "boolean" },
+      url: { type: "string" },
     },
   });
   const [command, ...rest] = positionals;
@@ -110,6 +129,9 @@ async function main(argv: string[]): Promise<number> {
     throw new AppError("USAGE", `--no-consumer, --demo and --upstream are options of serve, not ${command}`);
   }
 
+  if (values.url !== undefined && command !== "healthcheck") {
+    throw new AppError("USAGE", `--url is an option of healthcheck, not ${command}`);
+  }
   if ((values.prefix !== undefined || values.purge) && command !== "install" && command !== "uninstall") {
     throw new AppError("USAGE", `--prefix and --purge are options of install and uninstall, not ${command}`);
   }
@@ -130,6 +152,14 @@ async function main(argv: string[]): Promise<number> {
   if (values.demo && config.capture.upstream) {
     throw new AppError("USAGE", "--demo and --upstream (UPSTREAM_URL) are exclusive: the demo site is not proxied");
   }
+  // Before any logger exists: these two write nothing to LOG_DIR (a root-owned consumer.log
+  // there would lock the service user out of it).
+  if (command === "doctor") {
+    const reports = await checkServices(config);
+    console.log(formatReports(reports));
+    return reports.some((r) => r.problems.length > 0) ? 1 : 0;
+  }
+  if (command === "healthcheck") return runHealthcheck(config, { url: values.url });
   const logger = createRootLogger(config);
   switch (command) {
     case "migrate":

@@ -1,37 +1,10 @@
-import { dlopen, FFIType, ptr } from "bun:ffi";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listenNotifySocket as listen } from "../test/support/notify-socket.ts";
 import { createMemoryLogger } from "./log.ts";
 import { createSystemdNotifier, unixAddress } from "./systemd.ts";
-
-// The receiving end systemd would hold: a bound AF_UNIX datagram socket, read without blocking.
-const { symbols: libc } = dlopen("libc.so.6", {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-});
-const MSG_DONTWAIT = 0x40;
-
-function listen(path: string): { messages(): string[]; close(): void } {
-  const fd = libc.socket(1, 2, 0);
-  const addr = unixAddress(path);
-  if (libc.bind(fd, ptr(addr), addr.length) !== 0) throw new Error(`bind ${path} failed`);
-  return {
-    messages() {
-      const out: string[] = [];
-      const buf = new Uint8Array(4096);
-      for (;;) {
-        const n = Number(libc.recv(fd, ptr(buf), buf.length, MSG_DONTWAIT));
-        if (n < 0) return out;
-        out.push(new TextDecoder().decode(buf.subarray(0, n)));
-      }
-    },
-    close: () => libc.close(fd),
-  };
-}
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {

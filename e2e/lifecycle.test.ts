@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listenNotifySocket, type NotifySocket } from "../test/support/notify-socket.ts";
+import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
+import { ensureBinary, startBinary, waitFor } from "./support.ts";
+
+/**
+ * The compiled linux-x64 binary as systemd runs it: starts, tells systemd READY=1 once it
+ * listens (Type=notify), answers /healthz (and its own healthcheck), logs to LOG_DIR, and stops on
+ * SIGTERM with exit status 0 after STOPPING=1.
+ */
+describe("compiled binary lifecycle under a Type=notify-like supervisor", () => {
+  let topic: Awaited<ReturnType<typeof createTestTopic>>;
+  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
+  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let dir: string;
+  let notify: NotifySocket;
+  const env = () => ({
+    KAFKA_BROKERS: topic.brokers.join(","),
+    TOPIC: topic.topic,
+    GROUP_ID: topic.groupId,
+    DATABASE_URL: pgDb.url,
+    CLICKHOUSE_URL: chDb.url,
+    CLICKHOUSE_DATABASE: chDb.database,
+    NOTIFY_SOCKET: join(dir, "notify"),
+    LOG_DIR: join(dir, "logs"),
+  });
+
+  beforeAll(async () => {
+    await ensureBinary();
+    [topic, pgDb, chDb] = await Promise.all([
+      createTestTopic(),
+      createTestPostgresDatabase(),
+      createTestClickhouseDatabase(),
+    ]);
+    dir = mkdtempSync(join(tmpdir(), "eft-lifecycle-"));
+    notify = listenNotifySocket(join(dir, "notify"));
+  }, 120_000);
+
+  afterAll(async () => {
+    notify?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+  });
+
+  test("serve: READY=1 once listening, /healthz 200, healthcheck exit 0, SIGTERM → STOPPING=1 and exit 0", async () => {
+    const app = await startBinary(["serve"], env());
+    const port = new URL(app.url).port;
+    try {
+      const messages = await waitFor(
+        "READY=1 on NOTIFY_SOCKET",
+        async () => notify.messages(),
+        (m) => m.length > 0,
+        30_000,
+      );
+      expect(messages[0]).toBe(`READY=1\nSTATUS=listening on 127.0.0.1:${port}`);
+
+      const res = await fetch(`${app.url}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: "ok" });
+
+      const binary = await ensureBinary();
+      const check = Bun.spawnSync([binary, "healthcheck"], {
+        env: { PATH: process.env.PATH ?? "", ...env(), HOST: "0.0.0.0", PORT: port },
+      });
+      expect(check.stdout.toString().trim()).toBe(`http://127.0.0.1:${port}/healthz: 200`);
+      expect(check.exitCode).toBe(0);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+    expect(notify.messages().at(-1)).toBe("STOPPING=1\nSTATUS=stopping");
+    expect(app.lines.at(-1)).toMatchObject({ msg: "stopped" });
+
+    // Every stdout line also went to LOG_DIR/consumer.log.
+    const logFile = join(dir, "logs", "consumer.log");
+    expect(existsSync(logFile)).toBe(true);
+    const logged = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).msg);
+    expect(logged).toContain("listening");
+    expect(logged.at(-1)).toBe("stopped");
+  }, 120_000);
+
+  test("healthcheck exits 1 when nothing answers", () => {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = server.port;
+    server.stop(true);
+    const check = Bun.spawnSync(
+      [join(import.meta.dir, "..", "eft-footprint"), "healthcheck", "--url", `http://127.0.0.1:${port}/healthz`],
+      { env: { PATH: process.env.PATH ?? "", ...env() } },
+    );
+    expect(check.exitCode).toBe(1);
+    expect(check.stdout.toString()).toContain(`http://127.0.0.1:${port}/healthz: `);
+  });
+});
