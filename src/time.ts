@@ -26,6 +26,19 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** Offset of `timeZone` from UTC at the given instant, in minutes (Asia/Seoul → 540). */
 export function offsetMinutes(epochMs: number, timeZone: string): number {
+  // Every request's footprint asks for "now", and formatToParts costs microseconds: the offset of
+  // the last minute asked for is kept per zone. Zones change offset only on whole minutes.
+  const minute = Math.floor(epochMs / 60_000);
+  const last = lastOffsets.get(timeZone);
+  if (last?.minute === minute) return last.offset;
+  const offset = computeOffsetMinutes(epochMs, timeZone);
+  lastOffsets.set(timeZone, { minute, offset });
+  return offset;
+}
+
+const lastOffsets = new Map<string, { minute: number; offset: number }>();
+
+function computeOffsetMinutes(epochMs: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatterFor(timeZone).formatToParts(new Date(epochMs))) {
     if (p.type !== "literal") parts[p.type] = Number(p.value);

@@ -74,7 +74,7 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   const trustedHops = options.trustProxyHops ?? 0;
   const clientIp = options.clientIp ?? ((c: Context) => defaultClientIp(c, trustedHops));
   const ipHash = options.ipHash === false ? undefined : (options.ipHash ?? createIpHasher());
-  const isBot = options.isBot ?? isbot;
+  const isBot = options.isBot ?? cachedIsBot();
   const report = (err: unknown) => {
     try {
       options.onError?.(err);
@@ -203,6 +203,23 @@ export function matchedRoute(c: Context): string | undefined {
   if (!route) return undefined;
   if (c.res.status === 404 && route.path.includes("*")) return undefined;
   return route.path;
+}
+
+/**
+ * isbot runs one large regular expression (microseconds); a site sees the same few hundred user
+ * agents over and over, so answers are remembered, up to a bound.
+ */
+function cachedIsBot(max = 2000): (userAgent: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (userAgent) => {
+    let bot = known.get(userAgent);
+    if (bot === undefined) {
+      bot = isbot(userAgent);
+      if (known.size >= max) known.clear();
+      known.set(userAgent, bot);
+    }
+    return bot;
+  };
 }
 
 function hostOf(url: string): string | undefined {
