@@ -1,154 +1,117 @@
 /**
- * Delivery contract: Kafka gives at-least-once. An offset is committed only after every store
- * accepted the batch holding its message, or the message was found invalid (logged with its
- * topic/partition/offset and skipped) — never merely because a write failed. A crash replays
- * from the last commit; PostgreSQL drops the replayed rows by event_id.
+ * Delivery contract: Kafka gives at-least-once; every sink is idempotent; an offset is committed
+ * only once its message is stored in that sink or dead-lettered — never because it failed.
+ *
+ * Each store is consumed by its own consumer group, `<GROUP_ID>-<store>` (e.g.
+ * `eft-footprint-postgres`, `eft-footprint-clickhouse`), in this one process: a PostgreSQL
+ * outage pauses only the PostgreSQL group while ClickHouse keeps ingesting, and the other way
+ * round. Invalid messages go to `<topic>.dlq`, written by the first store's group only.
  */
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { Logger } from "../src/log.ts";
+import type { Metrics } from "../src/metrics.ts";
 import type { Backoff } from "../src/retry.ts";
-import type { FootprintRow, Store } from "../src/store/store.ts";
-import { createBatchWriter } from "./batch-writer.ts";
-import { parseFootprintMessage } from "./message.ts";
+import type { Store } from "../src/store/store.ts";
+import { createDeadLetterSink } from "./dead-letter.ts";
+import { type SinkConsumer, startSinkConsumer } from "./sink-consumer.ts";
 
 export type ConsumerOptions = {
   kafka: Kafka;
   topic: string;
+  /** Base name: each store gets the group `<groupId>-<store name>`. */
   groupId: string;
   fromBeginning: boolean;
   stores: readonly Store[];
   logger: Logger;
-  /** Flush when this many rows are buffered … */
+  metrics?: Metrics;
+  /** Flush when this many messages of a partition are collected … */
   batchSize: number;
-  /** … or when the oldest buffered message is this old, whichever comes first. */
+  /** … or when the oldest collected message is this old, whichever comes first. */
   flushMs: number;
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
+  lagIntervalMs?: number;
 };
 
-type TopicPartitionOffset = { topic: string; partition: number; offset: string };
+export type RunningConsumer = { stop(timeoutMs?: number): Promise<void> };
 
-export async function startConsumer(options: ConsumerOptions): Promise<{ stop(): Promise<void> }> {
-  const { kafka, topic, logger, batchSize, flushMs } = options;
-  const log = logger.child({ component: "consumer" });
-  const consumer = kafka.consumer({
-    groupId: options.groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    maxWaitTimeInMs: Math.min(flushMs, 1000),
-  });
-  let stopping = false;
-  let buffer: FootprintRow[] = [];
-  let bufferedSince = 0;
-  // Next offset to commit per partition: covers valid and invalid messages alike.
-  let toCommit = new Map<string, TopicPartitionOffset>();
-  let heartbeat: () => Promise<void> = async () => {};
+export function sinkGroupId(groupId: string, store: Pick<Store, "name">): string {
+  return `${groupId}-${store.name}`;
+}
 
-  const writeBatch = createBatchWriter({
-    stores: options.stores,
-    logger: log,
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    isStopping: () => stopping,
-    onWait: () => heartbeat().catch(() => {}),
-  });
-
-  // Flushes run one at a time, in order, whoever asks (size, timer, shutdown).
-  let flushing: Promise<void> = Promise.resolve();
-  const flush = () => {
-    flushing = flushing.then(flushNow, flushNow);
-    return flushing;
-  };
-
-  async function flushNow(): Promise<void> {
-    if (toCommit.size === 0) return;
-    const rows = buffer;
-    const offsets = [...toCommit.values()];
-    buffer = [];
-    toCommit = new Map();
-    bufferedSince = 0;
-    const started = performance.now();
-    if (rows.length > 0 && !(await writeBatch(rows))) {
-      log.warn("shutting down during a store outage: batch not committed, it will be redelivered", {
-        rows: rows.length,
-      });
-      return;
+export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
+  const { kafka, topic, logger } = options;
+  const admin = kafka.admin();
+  await admin.connect();
+  const deadLetters = createDeadLetterSink(kafka, admin, topic);
+  const sinks: SinkConsumer[] = [];
+  try {
+    for (const [i, store] of options.stores.entries()) {
+      const groupId = sinkGroupId(options.groupId, store);
+      await adoptLegacyGroupOffsets(admin, { from: options.groupId, to: groupId, topic }, logger);
+      sinks.push(
+        await startSinkConsumer({
+          kafka,
+          admin,
+          topic,
+          groupId,
+          fromBeginning: options.fromBeginning,
+          store,
+          deadLetters: i === 0 ? deadLetters : undefined,
+          logger,
+          batchSize: options.batchSize,
+          flushMs: options.flushMs,
+          ...(options.metrics ? { metrics: options.metrics } : {}),
+          ...(options.backoff ? { backoff: options.backoff } : {}),
+          ...(options.sleep ? { sleep: options.sleep } : {}),
+          ...(options.lagIntervalMs ? { lagIntervalMs: options.lagIntervalMs } : {}),
+        }),
+      );
     }
-    try {
-      await consumer.commitOffsets(offsets);
-    } catch (err) {
-      // The rows are stored; the next owner of these partitions gets them again and the
-      // idempotent stores absorb the repeat.
-      log.warn("offset commit failed; messages will be redelivered", { err, offsets });
-      return;
-    }
-    log.debug("batch flushed", { rows: rows.length, offsets, ms: Math.round(performance.now() - started) });
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.stop(1000)));
+    await deadLetters.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+    throw err;
   }
 
-  const timer = setInterval(
-    () => {
-      if (bufferedSince && Date.now() - bufferedSince >= flushMs) void flush();
-    },
-    Math.max(10, Math.min(250, Math.floor(flushMs / 4))),
-  );
-
-  consumer.on(consumer.events.CRASH, (e) => {
-    log.error("kafka consumer crashed", { err: e.payload.error, restart: e.payload.restart });
-  });
-
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
-  let inBatch: Promise<void> = Promise.resolve();
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat: beat, isRunning, isStale }) => {
-      heartbeat = beat;
-      let finish = () => {};
-      inBatch = new Promise((r) => {
-        finish = r;
-      });
-      try {
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale() || stopping) break;
-          const origin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-          const parsed = parseFootprintMessage(message.value, origin);
-          if (parsed.ok) buffer.push(parsed.row);
-          else
-            log.warn("invalid message skipped", {
-              ...origin,
-              code: parsed.code,
-              error: parsed.message,
-              issues: parsed.issues,
-            });
-          bufferedSince ||= Date.now();
-          toCommit.set(`${batch.topic}:${batch.partition}`, {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: (BigInt(message.offset) + 1n).toString(),
-          });
-          // Resolving only moves kafkajs's fetch position; nothing is committed until the flush.
-          resolveOffset(message.offset);
-          if (buffer.length >= batchSize) await flush();
-        }
-        await beat();
-      } finally {
-        finish();
-      }
-    },
-  });
-  log.info("consumer started", { topic, groupId: options.groupId, batchSize, flushMs });
-
   return {
-    async stop() {
-      stopping = true;
-      clearInterval(timer);
-      consumer.pause([{ topic }]);
-      await inBatch;
-      await flush();
-      await consumer.disconnect();
-      log.info("consumer stopped");
+    async stop(timeoutMs = 10_000) {
+      await Promise.all(sinks.map((s) => s.stop(timeoutMs)));
+      await deadLetters.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
     },
   };
+}
+
+/**
+ * Upgrade from the single consumer group of earlier versions: a sink group that has never
+ * committed starts where the old group (`GROUP_ID`) stopped, which covered both stores. Without
+ * this it would start from OFFSET_RESET_CONFIG: `earliest` stores the topic's whole retained
+ * history again (PostgreSQL drops the repeats by event_id; ClickHouse would count them twice),
+ * `latest` skips what arrived during the upgrade. The old group is left untouched.
+ */
+export async function adoptLegacyGroupOffsets(
+  admin: Admin,
+  { from, to, topic }: { from: string; to: string; topic: string },
+  logger: Logger,
+): Promise<boolean> {
+  const [mine] = await admin.fetchOffsets({ groupId: to, topics: [topic] });
+  if (mine?.partitions.some((p) => Number(p.offset) >= 0)) return false;
+  const [legacy] = await admin.fetchOffsets({ groupId: from, topics: [topic] });
+  const partitions = (legacy?.partitions ?? []).filter((p) => Number(p.offset) >= 0);
+  if (partitions.length === 0) return false;
+  try {
+    await admin.setOffsets({
+      groupId: to,
+      topic,
+      partitions: partitions.map(({ partition, offset }) => ({ partition, offset })),
+    });
+  } catch (err) {
+    // Another process just started this group: it adopted the same offsets, or is past them.
+    logger.warn("could not adopt the old consumer group's offsets", { from, to, err });
+    return false;
+  }
+  logger.info("consumer group starts from the old single group's offsets", { from, to, partitions });
+  return true;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { NO_RICH_FIELDS } from "../src/store/store.ts";
-import { eventIdFromOrigin, MAX_MESSAGE_BYTES, parseFootprintMessage } from "./message.ts";
+import { eventIdFromOrigin, formatOrigin, MAX_MESSAGE_BYTES, parseFootprintMessage, parseOrigin } from "./message.ts";
 
 const origin = { topic: "web-logs-topic", partition: 0, offset: "42" };
 const parse = (value: unknown) =>
@@ -110,7 +110,25 @@ describe("parseFootprintMessage", () => {
   test("an empty or oversized value is rejected without parsing", () => {
     expect(parseFootprintMessage(null, origin)).toMatchObject({ ok: false, code: "MESSAGE_EMPTY" });
     const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x20);
-    expect(parseFootprintMessage(big, origin)).toMatchObject({ ok: false, code: "MESSAGE_INVALID" });
+    expect(parseFootprintMessage(big, origin)).toMatchObject({ ok: false, code: "MESSAGE_TOO_LARGE" });
+  });
+
+  test("invalid UTF-8 is rejected, not stored with replacement characters", () => {
+    const good = Buffer.from('{"method":"GET","link":"/x","footprint_time":"2025-05-19T13:45:30Z"}');
+    const bad = Buffer.concat([good.subarray(0, 30), Buffer.from([0xff, 0xfe]), good.subarray(30)]);
+    expect(parseFootprintMessage(good, origin).ok).toBe(true);
+    expect(parseFootprintMessage(bad, origin)).toMatchObject({ ok: false, code: "MESSAGE_NOT_UTF8" });
+  });
+
+  test.each([
+    ["NUL in the link (PostgreSQL text refuses it)", { link: "/a\u0000b" }],
+    ["a lone surrogate", { link: "/a\ud800" }],
+    ["a footprint in the year 9999 (beyond ClickHouse DateTime64)", { footprint_time: "9999-12-31T00:00:00Z" }],
+    ["a footprint before 1970", { footprint_time: "1969-12-31T23:59:59Z" }],
+    ["a huge status", { status: 1e308 }],
+  ])("values a store would refuse are rejected here: %s", (_name, fields) => {
+    const r = parse({ method: "GET", link: "/", footprint_time: "2025-05-19T13:45:30Z", ...fields });
+    expect(r).toMatchObject({ ok: false, code: "MESSAGE_INVALID" });
   });
 
   test("invalid fields are named in the issues", () => {
@@ -126,5 +144,14 @@ describe("eventIdFromOrigin", () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a).not.toBe(eventIdFromOrigin({ ...origin, offset: "43" }));
     expect(a).not.toBe(eventIdFromOrigin({ ...origin, partition: 1 }));
+  });
+});
+
+describe("origin header", () => {
+  test("round-trips and refuses anything else", () => {
+    expect(parseOrigin(formatOrigin(origin))).toEqual(origin);
+    expect(parseOrigin("web-logs-topic/0")).toBeUndefined();
+    expect(parseOrigin("a b/0/1")).toBeUndefined();
+    expect(parseOrigin(undefined)).toBeUndefined();
   });
 });

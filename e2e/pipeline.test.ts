@@ -156,7 +156,11 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
       (r) => r.length === 2,
     );
     expect(chRows).toEqual(expected);
-    expect(app?.lines.some((l) => l.msg === "invalid message skipped" && l.code === "MESSAGE_NOT_JSON")).toBe(true);
+    await waitFor(
+      "the garbage dead-lettered",
+      async () => app?.lines.some((l) => l.msg === "invalid message dead-lettered" && l.code === "MESSAGE_NOT_JSON"),
+      (seen) => seen === true,
+    );
   }, 120_000);
 
   test("SIGTERM flushes what requests produced and exits 0; a consumer started later stores it all", async () => {
@@ -188,8 +192,11 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
       }
       expect(await pg.countFootprints()).toBe(1022);
       expect(await ch.countFootprints()).toBe(1022);
-      const [committed] = await admin.fetchOffsets({ groupId: topic.groupId, topics: [topic.topic] });
-      expect(committed?.partitions[0]?.offset).toBe("1023");
+      // One consumer group per store, each committed to the end.
+      for (const sink of ["postgres", "clickhouse"]) {
+        const [committed] = await admin.fetchOffsets({ groupId: `${topic.groupId}-${sink}`, topics: [topic.topic] });
+        expect(committed?.partitions[0]?.offset).toBe("1023");
+      }
     } finally {
       await admin.disconnect();
     }

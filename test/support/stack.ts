@@ -178,9 +178,15 @@ export async function createTestTopic(partitions = 1): Promise<{
       const admin = kafkaAdmin(brokers);
       await admin.connect();
       try {
-        await admin.deleteTopics({ topics: [topic] });
+        // With the dead-letter topic the consumer creates beside it.
+        const dlq = `${topic}.dlq`;
+        const existing = await admin.listTopics();
+        await admin.deleteTopics({ topics: existing.includes(dlq) ? [topic, dlq] : [topic] });
         // The group exists only if a test consumed with it, and only empty groups can be deleted.
-        await admin.deleteGroups([groupId]).catch(() => {});
+        // The consumer runs one group per store, named after the base group id.
+        const groups = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+        const ours = [groupId, `${groupId}-postgres`, `${groupId}-clickhouse`].filter((g) => groups.has(g));
+        if (ours.length > 0) await admin.deleteGroups(ours).catch(() => {});
       } finally {
         await admin.disconnect();
       }

@@ -1,0 +1,354 @@
+/**
+ * Delivery contract: Kafka gives at-least-once; every sink is idempotent (PostgreSQL by its unique
+ * event_id, ClickHouse by the batch token, see partition-batches.ts); an offset is committed only
+ * once its message is stored in this sink or dead-lettered — never because it failed.
+ *
+ * One consumer group per sink, so a sink that is down stops only its own group: the other keeps
+ * ingesting, each with its own committed offsets and lag.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Logger } from "../src/log.ts";
+import { createMetrics, type Metrics } from "../src/metrics.ts";
+import { type Backoff, createBackoff, sleep as realSleep } from "../src/retry.ts";
+import type { Store } from "../src/store/store.ts";
+import { type DeadLetterSink, originOf } from "./dead-letter.ts";
+import { parseFootprintMessage } from "./message.ts";
+import {
+  createPartitionBatcher,
+  formatBatchIntent,
+  type PartitionBatch,
+  type PartitionBatcher,
+  parseBatchIntent,
+} from "./partition-batches.ts";
+
+export type SinkConsumerOptions = {
+  kafka: Kafka;
+  /** Connected admin client, shared by the sinks (offsets, lag). */
+  admin: Admin;
+  topic: string;
+  groupId: string;
+  fromBeginning: boolean;
+  store: Store;
+  /** Only one sink writes dead letters (the others skip the same messages, parsing is deterministic). */
+  deadLetters?: DeadLetterSink | undefined;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Messages per batch and partition, at most. */
+  batchSize: number;
+  /** A batch is written when its oldest message has waited this long. */
+  flushMs: number;
+  backoff?: Backoff;
+  sleep?: (ms: number) => Promise<void>;
+  /** How often consumer lag is measured (ms). */
+  lagIntervalMs?: number;
+};
+
+export type SinkConsumer = {
+  readonly sink: string;
+  /** Writes what can be written within `timeoutMs`, commits it, and leaves the group. */
+  stop(timeoutMs?: number): Promise<void>;
+};
+
+type PartitionState = {
+  partition: number;
+  batcher: PartitionBatcher;
+  /** The batch being written (at most one per partition, so memory stays bounded). */
+  writing: boolean;
+  paused: boolean;
+};
+
+export async function startSinkConsumer(options: SinkConsumerOptions): Promise<SinkConsumer> {
+  const { kafka, admin, topic, groupId, store, batchSize, flushMs } = options;
+  const sink = store.name;
+  const log = options.logger.child({ component: "consumer", sink, groupId });
+  const metrics = options.metrics ?? createMetrics();
+  const backoff = options.backoff ?? createBackoff({ initialMs: 200, maxMs: 30_000 });
+  const sleep = options.sleep ?? realSleep;
+
+  // Bumped whenever kafkajs may have reset its positions (join, crash): everything collected or
+  // being written under an older generation is dropped uncommitted, and fetched again.
+  let generation = 0;
+  let partitions = new Map<number, PartitionState>();
+  let committedAtJoin: Promise<Map<number, { offset: string; metadata: string | null }>> | undefined;
+  let stopping = false;
+  let abandonAt = Number.POSITIVE_INFINITY;
+  let lane: Promise<void> = Promise.resolve();
+  let consumer: Consumer;
+  let crashes = 0;
+
+  const newGeneration = () => {
+    generation++;
+    partitions = new Map();
+    committedAtJoin = undefined;
+  };
+
+  const commit = async (partition: number, offset: bigint, metadata: string | null) => {
+    await consumer.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }]);
+  };
+
+  const setPaused = (state: PartitionState, paused: boolean) => {
+    if (state.paused === paused) return;
+    state.paused = paused;
+    try {
+      if (paused) consumer.pause([{ topic, partitions: [state.partition] }]);
+      else consumer.resume([{ topic, partitions: [state.partition] }]);
+    } catch {
+      // Not assigned any more: the next generation starts unpaused anyway.
+    }
+  };
+
+  /**
+   * Writes one sealed batch, retrying until it is stored and committed, or its generation is
+   * over, or shutdown gives up on it. Steps already done are not repeated on retry.
+   */
+  async function writeBatch(state: PartitionState, batch: PartitionBatch, gen: number): Promise<void> {
+    const current = () => gen === generation && !(stopping && Date.now() >= abandonAt);
+    const hasRows = batch.rows.length > 0;
+    let step: "intent" | "dead-letters" | "insert" | "commit" = hasRows ? "intent" : "dead-letters";
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (step === "intent") {
+          if (!current()) break;
+          await commit(batch.partition, batch.start, formatBatchIntent(batch.end));
+          step = "dead-letters";
+        }
+        if (step === "dead-letters") {
+          if (!current()) break;
+          if (options.deadLetters && batch.deadLetters.length > 0) {
+            await options.deadLetters.send(batch.deadLetters);
+            for (const l of batch.deadLetters) {
+              metrics.deadLetters.inc({ code: l.code });
+              log.warn("invalid message dead-lettered", { ...l.origin, code: l.code, error: l.message.slice(0, 500) });
+            }
+          }
+          step = hasRows ? "insert" : "commit";
+        }
+        if (step === "insert") {
+          if (!current()) break;
+          const started = performance.now();
+          await store.insertFootprints(batch.rows, { token: batch.token });
+          const seconds = (performance.now() - started) / 1000;
+          metrics.sinkInsertSeconds.observe({ sink }, seconds);
+          metrics.sinkBatchRows.observe({ sink }, batch.rows.length);
+          metrics.sinkRows.inc({ sink }, batch.rows.length);
+          log.debug("batch stored", { partition: batch.partition, token: batch.token, rows: batch.rows.length });
+          step = "commit";
+        }
+        if (!current()) break;
+        await commit(batch.partition, batch.end, null);
+        if (attempt > 1) log.info("sink accepted batch after retry", { partition: batch.partition, attempt });
+        log.debug("batch committed", {
+          partition: batch.partition,
+          offset: batch.end.toString(),
+          rows: batch.rows.length,
+          deadLetters: batch.deadLetters.length,
+        });
+        return;
+      } catch (err) {
+        metrics.sinkErrors.inc({ sink });
+        // While the sink (or Kafka) is away nothing more is fetched for this partition.
+        if (state.partition === batch.partition && gen === generation) setPaused(state, true);
+        if (attempt === 1 || attempt % 10 === 0) {
+          log.error(`${step === "insert" ? "sink rejected batch" : `batch ${step} failed`}; will retry`, {
+            partition: batch.partition,
+            attempt,
+            rows: batch.rows.length,
+            err,
+          });
+        }
+        const wait = backoff(attempt);
+        const until = Date.now() + wait;
+        // Sleeps in short steps so that shutdown and rebalances do not wait out a long backoff.
+        while (Date.now() < until && current()) await sleep(Math.min(250, until - Date.now()));
+      }
+    }
+    log.warn("batch not committed; it will be consumed again", {
+      partition: batch.partition,
+      token: batch.token,
+      reason: gen !== generation ? "partitions reassigned" : "shutdown timeout",
+    });
+  }
+
+  /** Seals the partition's open batch and queues it; the next one waits for this to finish. */
+  function sealAndWrite(state: PartitionState) {
+    const batch = state.batcher.seal();
+    const gen = generation;
+    state.writing = true;
+    lane = lane.then(async () => {
+      await writeBatch(state, batch, gen);
+      if (gen !== generation) return;
+      state.writing = false;
+      if (state.batcher.isDue(Date.now()) || (stopping && state.batcher.canSealEarly())) sealAndWrite(state);
+      else if (!stopping) setPaused(state, false);
+    });
+  }
+
+  async function stateFor(payload: EachBatchPayload, gen: number): Promise<PartitionState | undefined> {
+    const { partition } = payload.batch;
+    const known = partitions.get(partition);
+    if (known) return known;
+    committedAtJoin ??= admin
+      .fetchOffsets({ groupId, topics: [topic] })
+      .then(
+        ([t]) => new Map((t?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }])),
+      );
+    const committed = await committedAtJoin.catch((err) => {
+      committedAtJoin = undefined;
+      throw err;
+    });
+    if (gen !== generation) return undefined;
+    // The first fetch of a generation starts at the committed offset (or the reset position).
+    const start = BigInt((payload.batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    const c = committed.get(partition);
+    const cutAt = c && BigInt(c.offset) === start ? parseBatchIntent(c.metadata) : undefined;
+    if (cutAt !== undefined)
+      log.info("resuming a batch recorded before a restart", {
+        partition,
+        start: start.toString(),
+        end: cutAt.toString(),
+      });
+    const state: PartitionState = {
+      partition,
+      batcher: createPartitionBatcher({ topic, partition, start, cutAt, batchSize, flushMs }),
+      writing: false,
+      paused: false,
+    };
+    partitions.set(partition, state);
+    return state;
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const gen = generation;
+    const state = await stateFor(payload, gen);
+    if (!state) return;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || stopping || gen !== generation || state.paused) break;
+      const offset = BigInt(message.offset);
+      if (offset < state.batcher.next) continue; // already collected (a fetch overlapping the last)
+      if (!state.batcher.accepts(offset)) {
+        if (state.writing) {
+          // One batch in flight per partition: stop fetching until it is done. Unresolved
+          // messages are fetched again after resume.
+          setPaused(state, true);
+          break;
+        }
+        sealAndWrite(state);
+      }
+      const here = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      const parsed = parseFootprintMessage(message.value, originOf(message, here));
+      state.batcher.add(
+        offset,
+        parsed.ok
+          ? { row: parsed.row }
+          : {
+              deadLetter: {
+                origin: here,
+                code: parsed.code,
+                message: parsed.message,
+                value: message.value,
+                headers: message.headers ?? {},
+                timestamp: message.timestamp,
+              },
+            },
+        Date.now(),
+      );
+      // Moves only kafkajs's fetch position; the commit comes once the batch is stored.
+      resolveOffset(message.offset);
+      if (!state.writing && state.batcher.isDue(Date.now())) sealAndWrite(state);
+    }
+    await heartbeat();
+  }
+
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      let buffered = 0;
+      for (const state of partitions.values()) {
+        if (!state.writing && state.batcher.isDue(now)) sealAndWrite(state);
+        buffered += state.batcher.size;
+      }
+      metrics.consumerBuffered.set({ sink }, buffered);
+    },
+    Math.max(10, Math.min(250, Math.floor(flushMs / 4))),
+  );
+
+  const measureLag = async () => {
+    try {
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      for (const end of ends) {
+        const c = committed?.partitions.find((p) => p.partition === end.partition);
+        const position = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+        metrics.consumerLag.set({ sink, partition: String(end.partition) }, Math.max(0, Number(end.high) - position));
+      }
+    } catch {
+      // Kafka away: the last value stays; the sink's own errors say more.
+    }
+  };
+  const lagTimer = setInterval(() => void measureLag(), options.lagIntervalMs ?? 5000);
+
+  const run = async (): Promise<void> => {
+    consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: Math.min(flushMs, 1000),
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      newGeneration();
+      // kafkajs keeps pauses across a rejoin; the new generation starts with nothing in flight.
+      if (!stopping) consumer.resume([{ topic }]);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      newGeneration();
+      crashes++;
+      if (crashes === 1 || crashes % 10 === 0) {
+        log.error("kafka consumer failed", { err: e.payload.error, restart: e.payload.restart, crashes });
+      }
+      // kafkajs restarts by itself after retriable errors; after the others we start anew.
+      if (!e.payload.restart && !stopping) {
+        void (async () => {
+          await consumer.disconnect().catch(() => {});
+          await sleep(backoff(Math.min(crashes, 10)));
+          if (!stopping) await run().catch((err) => log.error("kafka consumer restart failed", { err }));
+        })();
+      }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+  };
+  await run();
+  void measureLag();
+  log.info("consumer started", { topic, batchSize, flushMs });
+
+  return {
+    sink,
+    async stop(timeoutMs = 10_000) {
+      stopping = true;
+      abandonAt = Date.now() + timeoutMs;
+      clearInterval(timer);
+      clearInterval(lagTimer);
+      try {
+        consumer.pause([{ topic }]);
+      } catch {
+        // Not running (crashed): nothing fetched any more anyway.
+      }
+      // What is collected is written now, except a batch whose recorded end is not reached yet.
+      for (const state of partitions.values()) {
+        if (!state.writing && state.batcher.canSealEarly()) sealAndWrite(state);
+      }
+      // Drained when no write queued another one behind it.
+      for (let seen = lane; ; seen = lane) {
+        await seen;
+        if (seen === lane) break;
+      }
+      await consumer.disconnect().catch((err) => log.warn("kafka consumer disconnect failed", { err }));
+      log.info("consumer stopped");
+    },
+  };
+}
