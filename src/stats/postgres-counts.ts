@@ -26,12 +26,10 @@ export type PgColumns = {
 /** One GROUP BY key of a statistic, written once for both sources. */
 export type PgDimension = (sql: Sql, columns: PgColumns) => Fragment;
 
-const EPOCH = "1970-01-01 00:00:00+00";
-
 function rawColumns(sql: Sql): PgColumns {
   return {
     // date_bin is exact integer arithmetic; date_part of a whole minute is an exact integer.
-    minute: sql`(date_part('epoch', date_bin('1 minute', footprint_time, ${EPOCH}::timestamptz))::int8 / 60)`,
+    minute: sql`(date_part('epoch', date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00'))::int8 / 60)`,
     method: sql`request`,
     endpoint: sql`coalesce(route, link)`,
     statusClass: sql`(case when status between 200 and 599 then status / 100 else 0 end)::int2`,
@@ -67,11 +65,20 @@ function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters
 function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters): Fragment {
   const time = slice.table === "raw" ? sql`footprint_time` : sql`minute`;
   const where = [
-    sql`${time} >= ${formatIsoUtc(slice.from)}::timestamptz`,
-    sql`${time} < ${formatIsoUtc(slice.to)}::timestamptz`,
+    sql`${time} >= ${instant(sql, slice.from)}`,
+    sql`${time} < ${instant(sql, slice.to)}`,
     ...filterConditions(sql, slice.table, filters),
   ];
   return join(sql, where, sql` and `);
+}
+
+/**
+ * A bound instant, exact to the microsecond. Sent as text and cast in SQL: a parameter that
+ * PostgreSQL types as timestamptz is serialized by postgres.js through a JS Date, which keeps
+ * milliseconds only.
+ */
+function instant(sql: Sql, micros: EpochMicros): Fragment {
+  return sql`${formatIsoUtc(micros)}::text::timestamptz`;
 }
 
 /** WHERE conditions for raw rows of [from, to) that pass the filters. */

@@ -1,0 +1,43 @@
+import { describe, expect, test } from "bun:test";
+import { parseTimestamp } from "../time.ts";
+import { formatInZone, minuteOf, offsetIn, zoneSegments } from "./zone.ts";
+
+const at = (text: string) => parseTimestamp(text) as number;
+
+describe("zoneSegments", () => {
+  test("one segment for a zone without changes in the period", () => {
+    const from = at("2025-01-01T00:00:00Z");
+    expect(zoneSegments(from, at("2025-12-31T00:00:00Z"), "Asia/Seoul")).toEqual([
+      { startMinute: minuteOf(from), offset: 540 },
+    ]);
+  });
+
+  test("New York's two 2025 changes, to the minute", () => {
+    const segments = zoneSegments(at("2025-01-01T00:00:00Z"), at("2025-12-31T00:00:00Z"), "America/New_York");
+    expect(segments.map((s) => s.offset)).toEqual([-300, -240, -300]);
+    expect(segments[1]?.startMinute).toBe(minuteOf(at("2025-03-09T07:00:00Z")));
+    expect(segments[2]?.startMinute).toBe(minuteOf(at("2025-11-02T06:00:00Z")));
+    expect(offsetIn(segments, minuteOf(at("2025-03-09T06:59:00Z")))).toBe(-300);
+    expect(offsetIn(segments, minuteOf(at("2025-03-09T07:00:00Z")))).toBe(-240);
+  });
+
+  test("half-hour changes (Lord Howe) and quarter-hour offsets (Kathmandu)", () => {
+    const lordHowe = zoneSegments(at("2024-09-01T00:00:00Z"), at("2024-11-01T00:00:00Z"), "Australia/Lord_Howe");
+    expect(lordHowe.map((s) => s.offset)).toEqual([630, 660]);
+    expect(lordHowe[1]?.startMinute).toBe(minuteOf(at("2024-10-05T15:30:00Z"))); // 02:00 local → 02:30
+    expect(zoneSegments(at("2024-09-01T00:00:00Z"), at("2024-09-02T00:00:00Z"), "Asia/Kathmandu")).toEqual([
+      { startMinute: minuteOf(at("2024-09-01T00:00:00Z")), offset: 345 },
+    ]);
+  });
+
+  test("a period inside one minute still has its segment", () => {
+    const from = at("2025-05-19T00:00:10Z");
+    expect(zoneSegments(from, from + 1, "UTC")).toEqual([{ startMinute: minuteOf(from), offset: 0 }]);
+  });
+});
+
+test("formatInZone: local time with its offset, microseconds only when present", () => {
+  expect(formatInZone(at("2025-05-18T15:00:00Z"), 540)).toBe("2025-05-19T00:00:00.000+09:00");
+  expect(formatInZone(at("2025-11-02T06:30:00.123456Z"), -300)).toBe("2025-11-02T01:30:00.123456-05:00");
+  expect(formatInZone(at("2025-01-01T00:00:00Z"), 345)).toBe("2025-01-01T05:45:00.000+05:45");
+});
