@@ -119,7 +119,7 @@ const SOURCES: StatsSource[] = ["raw", "rollup"];
 const SLOW = 120_000;
 
 /** Asserts `expected` from every store and source; the label in the comparison names the culprit. */
-async function expectEverywhere<T>(run: (db: StatsDb, source: StatsSource) => Promise<T>, expected: T) {
+async function expectEverywhere<T>(run: (db: StatsDb, source: StatsSource) => Promise<T>, expected: Awaited<T>) {
   for (const store of stores) {
     for (const source of SOURCES) {
       expect({ store: store.name, source, answer: await run(store.db, source) }).toEqual({
