@@ -12,8 +12,11 @@ command -v bun >/dev/null || npm i -g bun@1.4.4
 [ -d node_modules ] || bun install --frozen-lockfile
 
 version=$(bun -e 'console.log(require("./package.json").version)')
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit-dirty"; fi
+# EFT_COMMIT names the commit where there is no .git (the container build passes it in).
+if [ -n "${EFT_COMMIT:-}" ]; then commit=$EFT_COMMIT; else
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit-dirty"; fi
+fi
 
 # build <bun target or ""> <out>
 build() {

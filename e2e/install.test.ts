@@ -8,7 +8,7 @@ import { ensureBinary } from "./support.ts";
 /**
  * `install --prefix` with the compiled binary (the units and env template come from inside it),
  * then `systemd-analyze verify` on what it wrote, as systemd would load it on the target host.
- * scripts/install-systemd-analyze installs the tool (scripts/test runs it).
+ * scripts/install-deploy-tools installs the tool (scripts/test runs it).
  */
 describe("install into a prefix (compiled binary) and systemd-analyze verify", () => {
   let root: string;
@@ -65,7 +65,9 @@ describe("install into a prefix (compiled binary) and systemd-analyze verify", (
       join(root, "etc/systemd/system/eft-footprint-consume@.service"),
     ]);
     const output = `${verify.stdout}${verify.stderr}`.trim();
-    const version = Number(/systemd (\d+)/.exec(Bun.spawnSync(["systemd-analyze", "--version"]).stdout.toString())?.[1]);
+    const version = Number(
+      /systemd (\d+)/.exec(Bun.spawnSync(["systemd-analyze", "--version"]).stdout.toString())?.[1],
+    );
     // RestartSteps= and RestartMaxDelaySec= (the restart back-off) exist from systemd 254 on; older
     // ones say they ignore them, which is what the unit's comment promises.
     const problems = output
