@@ -68,7 +68,8 @@ describe("eft-footprint doctor", () => {
     expect(out).toContain("All services are ready.");
     expect(code).toBe(0);
     expect(block(out, "Kafka")).toContain(`topic ${topic.topic}: 2 partition(s)`);
-    expect(block(out, "Kafka")).toContain(`group ${topic.groupId}: 0 consumer(s), nothing committed yet`);
+    expect(block(out, "Kafka")).toContain(`group ${topic.groupId}-postgres: 0 consumer(s), nothing committed yet`);
+    expect(block(out, "Kafka")).toContain(`group ${topic.groupId}-clickhouse: 0 consumer(s), nothing committed yet`);
     expect(block(out, "PostgreSQL")).toMatch(/version 1\d\.\d+/);
     expect(block(out, "PostgreSQL")).toContain("schema up to date");
     expect(block(out, "PostgreSQL")).not.toContain(":postgres@"); // the password is not printed

@@ -1,6 +1,8 @@
 import { createClient } from "@clickhouse/client-web";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
+import { sinkGroupId } from "../../consumer/consume.ts";
+import { deadLetterTopic } from "../../consumer/dead-letter.ts";
 import { clickhouseMigrations, type Migration, postgresMigrations } from "../../sql/index.ts";
 import type { Config } from "../config.ts";
 import { readClickhouseTtlDays } from "../store/retention.ts";
@@ -93,28 +95,37 @@ async function checkKafka(config: Config, report: ServiceReport): Promise<void> 
     const total = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
     report.facts.push(`topic ${topic}: ${partitions} partition(s), ${total} message(s) held`);
 
-    const [group] = (await admin.describeGroups([groupId])).groups;
-    const members = group?.members.length ?? 0;
-    const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? [];
-    const started = committed.filter((p) => Number(p.offset) >= 0);
-    if (started.length === 0) {
-      report.facts.push(
-        `group ${groupId}: ${members} consumer(s), nothing committed yet (starts at ${config.kafka.fromBeginning ? "the earliest" : "the latest"} message)`,
-      );
-    } else {
-      const high = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-      const lag = committed.reduce(
-        (sum, p) => sum + Math.max(0, (high.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))),
-        0,
-      );
-      report.facts.push(
-        `group ${groupId}: ${group?.state ?? "unknown"}, ${members} consumer(s), lag ${lag} message(s)`,
-      );
+    const dlq = deadLetterTopic(topic);
+    if (topics.includes(dlq)) {
+      const held = (await admin.fetchTopicOffsets(dlq)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+      report.facts.push(`dead letters: ${held} message(s) in ${dlq}`);
     }
-    if (members > partitions && partitions > 0) {
-      report.facts.push(
-        `note: ${members} consumers share ${partitions} partition(s): ${members - partitions} stay idle`,
-      );
+
+    // Each store is fed by its own group (consumer/consume.ts), so each has its own lag.
+    const high = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+    for (const store of ["postgres", "clickhouse"] as const) {
+      const group = sinkGroupId(groupId, { name: store });
+      const [described] = (await admin.describeGroups([group])).groups;
+      const members = described?.members.length ?? 0;
+      const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? [];
+      if (committed.every((p) => Number(p.offset) < 0)) {
+        report.facts.push(
+          `group ${group}: ${members} consumer(s), nothing committed yet (starts ${config.kafka.fromBeginning ? "at the earliest message" : "at the latest message"}, or where group ${groupId} stopped)`,
+        );
+      } else {
+        const lag = committed.reduce(
+          (sum, p) => sum + Math.max(0, (high.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))),
+          0,
+        );
+        report.facts.push(
+          `group ${group}: ${described?.state ?? "unknown"}, ${members} consumer(s), lag ${lag} message(s)`,
+        );
+      }
+      if (members > partitions && partitions > 0) {
+        report.facts.push(
+          `note: ${members} consumers share ${partitions} partition(s) in ${group}: ${members - partitions} idle`,
+        );
+      }
     }
   } finally {
     await admin.disconnect().catch(() => {});
