@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
+import { openapiRoutes } from "../routes/openapi.ts";
 import { overviewRoutes } from "../routes/overview.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
 import { statsRoutes } from "../routes/stats.ts";
@@ -81,6 +82,8 @@ export function createApp(deps: AppDeps): Hono {
       logger: deps.logger.child({ component: "stats" }),
     }),
   );
+  // The API's OpenAPI document and its docs page, behind the login like the API they describe.
+  app.route(deps.pathPrefix, openapiRoutes(deps.pathPrefix));
   app.route(
     deps.pathPrefix,
     ingestRoutes({

@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test";
+import { createApp } from "../src/app.ts";
+import { createMemoryLogger } from "../src/log.ts";
+import { buildOpenApiDocument, openapiRoutes, STATS_PARAM_DOCS } from "./openapi.ts";
+import { statsRoutes } from "./stats.ts";
+import { StatsParamsSchema } from "./stats-params.ts";
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { parameters?: { name: string; description?: string }[] }>>;
+  components: { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> };
+};
+
+const doc = buildOpenApiDocument("/_footprint") as unknown as Doc;
+
+describe("OpenAPI document", () => {
+  test("is OpenAPI 3.1 and describes exactly the stats endpoints the router serves", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    const served = statsRoutes({ stores: [], timeZone: "UTC", logger: createMemoryLogger() })
+      .routes.filter((r) => r.method === "GET")
+      .map((r) => `/_footprint/api/v1/stats${r.path}`)
+      .sort();
+    const documented = Object.keys(doc.paths)
+      .filter((p) => p.startsWith("/_footprint/api/v1/stats/"))
+      .sort();
+    expect(documented).toEqual(served);
+    expect(Object.keys(doc.paths)).toContain("/_footprint/api/v1/footprints");
+    expect(Object.keys(doc.paths)).toContain("/healthz");
+  });
+
+  test("stats parameters come from the zod schema, each with a description", () => {
+    const names = Object.keys(StatsParamsSchema.shape).sort();
+    const params = doc.paths["/_footprint/api/v1/stats/top"]?.get?.parameters ?? [];
+    expect(params.map((p) => p.name).sort()).toEqual(names);
+    expect(params.filter((p) => !p.description).map((p) => p.name)).toEqual([]);
+    expect(Object.keys(STATS_PARAM_DOCS).sort()).toEqual(names);
+  });
+
+  test("the ingest body is the consumer's message schema: the seed's three fields are required", () => {
+    const footprint = doc.components.schemas.Footprint;
+    expect(footprint?.required?.sort()).toEqual(["footprint_time", "link", "method"]);
+    expect(Object.keys(footprint?.properties ?? {})).toContain("event_id");
+  });
+
+  test("is served as JSON with a docs page, behind the login, under the prefix", async () => {
+    const routes = openapiRoutes("/x");
+    expect(await (await routes.request("/api/openapi.json")).json()).toEqual(buildOpenApiDocument("/x"));
+    const app = createApp({
+      record: () => {},
+      timeZone: "UTC",
+      skipPaths: [],
+      stores: [],
+      checks: {},
+      logger: createMemoryLogger(),
+      pathPrefix: "/_footprint",
+      auth: { credentials: { token: "a-token-of-16-chars-or-more" }, sessionSecret: "s".repeat(32) },
+    });
+    const auth = { headers: { authorization: "Bearer a-token-of-16-chars-or-more" } };
+    expect((await app.request("/_footprint/api/openapi.json")).status).toBe(401);
+    const json = await app.request("/_footprint/api/openapi.json", auth);
+    expect(json.status).toBe(200);
+    expect(((await json.json()) as Doc).openapi).toBe("3.1.0");
+    const page = await app.request("/_footprint/api/docs", auth);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain("<code>/_footprint/api/v1/stats/top</code>");
+    expect(html).toContain("<code>exclude_bots</code>");
+    expect(html).toContain('href="/_footprint/api/openapi.json"');
+  });
+});

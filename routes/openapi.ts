@@ -1,0 +1,278 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { FootprintMessageSchema } from "../consumer/message.ts";
+import { version } from "../src/version.ts";
+import { INGEST_KEY_HEADER, INGEST_PATH } from "./ingest.ts";
+import { STATS_QUERIES, type StatsEndpoint } from "./stats.ts";
+import { StatsParamsSchema } from "./stats-params.ts";
+
+type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema>; required?: string[] };
+
+/**
+ * What each stats parameter means: the zod schema (routes/stats-params.ts) gives names, types,
+ * enums and defaults; the words are here. routes/openapi.test.ts fails when a parameter has none.
+ */
+export const STATS_PARAM_DOCS: Readonly<Record<string, string>> = {
+  from: "Start of the period: a preset (1m, 15m, 1h, 24h, 7d, 30d: that long before `to`) or an ISO-8601 time with an offset or Z. Default 24h.",
+  to: "End of the period (exclusive), ISO-8601 with an offset or Z. Default now.",
+  tz: "IANA zone of the buckets (time of day, heatmap, timeseries). Default: the server's TZ.",
+  store: "Which store answers: postgres, clickhouse or both (one result each, with its own query time).",
+  source:
+    "auto: the per-minute rollup when the period is whole minutes and the statistic allows it, else raw rows; raw or rollup to force one.",
+  method: "Only requests with this HTTP method.",
+  route: "Only this endpoint (route pattern, or the path when no pattern is known).",
+  status: "Only responses of this status class.",
+  exclude_bots: "true leaves out requests from known bots.",
+  limit: "How many rows for top and latency.",
+  bucket: "timeseries bucket size; default chosen from the period's length.",
+};
+
+const STATS_DOCS: Readonly<Record<StatsEndpoint, string>> = {
+  top: "Top endpoints (method + route) by request count: the bar chart.",
+  total: "Total requests in the period: the big number.",
+  "time-of-day": "Requests per minute of the day, summed over the period's days: the time-of-day histogram.",
+  heatmap: "Requests per weekday and hour.",
+  timeseries: "Requests per bucket (minute, hour or day) across the period.",
+  status: "Requests per status class (2xx … 5xx).",
+  latency: "Duration percentiles per endpoint (raw rows only).",
+};
+
+const ErrorSchema: JsonSchema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: {
+        code: { type: "string", description: "Stable code, e.g. BAD_REQUEST, STORE_UNAVAILABLE, INGEST_KEY_INVALID." },
+        message: { type: "string" },
+        details: { description: "Per-field problems ({path, message}) or other context." },
+      },
+    },
+  },
+};
+
+const StatsResponseSchema: JsonSchema = {
+  type: "object",
+  required: ["endpoint", "period", "results"],
+  properties: {
+    endpoint: { type: "string" },
+    period: {
+      type: "object",
+      properties: { from: { type: "string" }, to: { type: "string" }, tz: { type: "string" } },
+    },
+    results: {
+      type: "array",
+      description: "One per store asked, PostgreSQL first; `data` or `error`, with the store's own query time.",
+      items: {
+        type: "object",
+        required: ["store", "source", "ms"],
+        properties: {
+          store: { type: "string", enum: ["postgres", "clickhouse"] },
+          source: { type: "string", enum: ["raw", "rollup"] },
+          ms: { type: "number", description: "Query time in milliseconds." },
+          data: { description: "The statistic; its shape depends on the endpoint." },
+          error: { $ref: "#/components/schemas/Error/properties/error" },
+        },
+      },
+    },
+  },
+};
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
+
+/** JSON Schema of a zod schema as its callers send it (before transforms), without `$schema`. */
+function inputSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  return rest;
+}
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas the routes validate
+ * with, so it cannot drift from what they accept.
+ */
+export function buildOpenApiDocument(pathPrefix: string): Record<string, unknown> {
+  const params = inputSchema(StatsParamsSchema);
+  const parameters = Object.entries(params.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: "query",
+    required: false,
+    description: STATS_PARAM_DOCS[name],
+    schema,
+  }));
+  const stats = Object.fromEntries(
+    (Object.keys(STATS_QUERIES) as StatsEndpoint[]).map((endpoint) => [
+      `${pathPrefix}/api/v1/stats/${endpoint}`,
+      {
+        get: {
+          tags: ["stats"],
+          operationId: `stats-${endpoint}`,
+          summary: STATS_DOCS[endpoint],
+          security: [{ session: [] }, { token: [] }],
+          parameters,
+          responses: {
+            200: {
+              description: "At least one store answered.",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/StatsResponse" } } },
+            },
+            400: errorResponse("A parameter is invalid; `details` names each one."),
+            401: errorResponse("Not logged in."),
+            503: {
+              description: "No store answered.",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/StatsResponse" } } },
+            },
+          },
+        },
+      },
+    ]),
+  );
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "eft-footprint",
+      version,
+      description:
+        "Records every request of a web service through Kafka into PostgreSQL and ClickHouse, and serves traffic statistics from either. Errors are JSON `{error:{code,message,details}}`.",
+    },
+    paths: {
+      "/healthz": {
+        get: {
+          tags: ["health"],
+          summary: "The process is alive (for restarts).",
+          responses: { 200: { description: "`{status: ok}`" } },
+        },
+      },
+      "/readyz": {
+        get: {
+          tags: ["health"],
+          summary: "Every dependency answers (for load balancers); names each one that does not.",
+          responses: { 200: { description: "Ready." }, 503: { description: "Not ready: `checks` says which." } },
+        },
+      },
+      [`${pathPrefix}${INGEST_PATH}`]: {
+        post: {
+          tags: ["ingest"],
+          operationId: "ingest-footprints",
+          summary: "Send footprints without a Kafka client: one event or an array, all or nothing.",
+          description:
+            "The same schema the consumer applies to Kafka messages. 202 means Kafka acknowledged every event (acks=all). Disabled (404) unless INGEST_KEYS is set.",
+          parameters: [
+            {
+              name: INGEST_KEY_HEADER,
+              in: "header",
+              required: true,
+              description: "One of INGEST_KEYS.",
+              schema: { type: "string" },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  oneOf: [
+                    { $ref: "#/components/schemas/Footprint" },
+                    { type: "array", items: { $ref: "#/components/schemas/Footprint" } },
+                  ],
+                },
+              },
+            },
+          },
+          responses: {
+            202: {
+              description: "Kafka acknowledged every event.",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: {
+                      accepted: { type: "integer" },
+                      event_ids: { type: "array", items: { type: "string", format: "uuid" } },
+                    },
+                  },
+                },
+              },
+            },
+            400: errorResponse("Not JSON, or an event is invalid; `details` names each field."),
+            401: errorResponse("No or an unknown X-Footprint-Key."),
+            404: errorResponse("The endpoint is disabled (no INGEST_KEYS)."),
+            413: errorResponse("Larger than INGEST_MAX_BYTES."),
+            503: errorResponse("Kafka did not acknowledge in time; `details.event_ids` lets a retry not count twice."),
+          },
+        },
+      },
+      ...stats,
+    },
+    components: {
+      schemas: {
+        Footprint: inputSchema(FootprintMessageSchema),
+        StatsResponse: StatsResponseSchema,
+        Error: ErrorSchema,
+      },
+      securitySchemes: {
+        session: { type: "apiKey", in: "cookie", name: "eft_session", description: "After the login form." },
+        token: { type: "http", scheme: "bearer", description: "DASHBOARD_TOKEN." },
+      },
+    },
+  };
+}
+
+/**
+ * `GET {prefix}/api/openapi.json` and a docs page `GET {prefix}/api/docs`, rendered here from the
+ * document (no script, nothing fetched from elsewhere: the binary works offline).
+ */
+export function openapiRoutes(pathPrefix: string): Hono {
+  const document = buildOpenApiDocument(pathPrefix);
+  const page = renderDocsPage(document, `${pathPrefix}/api/openapi.json`);
+  return new Hono().get("/api/openapi.json", (c) => c.json(document)).get("/api/docs", (c) => c.html(page));
+}
+
+type Operation = {
+  summary?: string;
+  description?: string;
+  parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: JsonSchema }[];
+  responses?: Record<string, { description: string }>;
+};
+
+function renderDocsPage(document: Record<string, unknown>, jsonUrl: string): string {
+  const paths = document.paths as Record<string, Record<string, Operation>>;
+  const sections = Object.entries(paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => {
+      const rows = (op.parameters ?? [])
+        .map(
+          (p) =>
+            `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}${p.required ? ", required" : ""}</td><td><code>${esc(typeOf(p.schema))}</code></td><td>${esc(p.description ?? "")}</td></tr>`,
+        )
+        .join("");
+      const responses = Object.entries(op.responses ?? {})
+        .map(([status, r]) => `<li><code>${esc(status)}</code> ${esc(r.description)}</li>`)
+        .join("");
+      return `<section><h2><span class="m">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h2>
+<p>${esc(op.summary ?? "")}</p>${op.description ? `<p>${esc(op.description)}</p>` : ""}
+${rows ? `<table><tr><th>parameter</th><th>in</th><th>type</th><th>meaning</th></tr>${rows}</table>` : ""}
+<ul>${responses}</ul></section>`;
+    }),
+  );
+  const info = document.info as { title: string; version: string; description: string };
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)} API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+code{font:13px ui-monospace,monospace}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+.m{background:#246;color:#fff;border-radius:3px;padding:0 .4rem;font-size:13px}section{margin:2rem 0}</style></head>
+<body><h1>${esc(info.title)} API <small>${esc(info.version)}</small></h1><p>${esc(info.description)}</p>
+<p>Machine-readable: <a href="${esc(jsonUrl)}">${esc(jsonUrl)}</a> (OpenAPI 3.1).</p>${sections.join("\n")}</body></html>`;
+}
+
+function typeOf(schema: JsonSchema | undefined): string {
+  if (!schema) return "";
+  if (Array.isArray(schema.enum)) return (schema.enum as unknown[]).join(" | ");
+  if (Array.isArray(schema.anyOf)) return (schema.anyOf as JsonSchema[]).map(typeOf).join(" | ");
+  return String(schema.type ?? "");
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
