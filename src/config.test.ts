@@ -145,6 +145,9 @@ describe("loadConfig", () => {
     ["PATH_PREFIX", "stats"],
     ["DASHBOARD_TOKEN", "too-short"],
     ["SESSION_SECRET", "short"],
+    ["SPOOL_MAX_BYTES", "1GB"],
+    ["SHUTDOWN_TIMEOUT_MS", "0"],
+    ["METRICS_PORT", "70000"],
   ])("a bad %s (%p) is named", (variable, value) => {
     const problems = problemsOf({ ...minimal, [variable]: value });
     expect(problems.map((p) => p.variable)).toEqual([variable]);
@@ -268,5 +271,25 @@ describe("operations settings", () => {
       { variable: "LOG_MAX_FILES", message: "must be a whole number" },
       { variable: "RETENTION_DAYS", message: "must be at least 1 (leave it unset to keep footprints forever)" },
     ]);
+  });
+});
+
+describe("delivery settings (spool, shutdown, consume's metrics port)", () => {
+  test("defaults and explicit values", () => {
+    const d = loadConfig(minimal);
+    expect(d.producer).toEqual({ queueMax: 100_000, spoolDir: "spool", spoolMaxBytes: 1024 ** 3 });
+    expect(d.shutdownTimeoutMs).toBe(20_000);
+    expect(d.metricsPort).toBe(9464);
+    const c = loadConfig({
+      ...minimal,
+      SPOOL_DIR: "/var/lib/eft-footprint/spool",
+      SPOOL_MAX_BYTES: "1048576",
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      METRICS_PORT: "0",
+    });
+    expect(c.producer.spoolDir).toBe("/var/lib/eft-footprint/spool");
+    expect(c.producer.spoolMaxBytes).toBe(1_048_576);
+    expect(c.shutdownTimeoutMs).toBe(5000);
+    expect(c.metricsPort).toBe(0);
   });
 });

@@ -142,6 +142,13 @@ export const EnvSchema = z.object({
   BATCH_SIZE: positiveInt(5000, 1_000_000),
   BATCH_FLUSH_MS: positiveInt(1000, 600_000),
   PRODUCER_QUEUE_MAX: positiveInt(100_000, 10_000_000),
+  // Disk overflow of the producer queue while Kafka is away (src/footprint/spool.ts).
+  SPOOL_DIR: optionalText.pipe(z.string().default("spool")),
+  SPOOL_MAX_BYTES: positiveInt(1024 * 1024 * 1024, 1024 * 1024 * 1024 * 1024),
+  // SIGTERM: how long sending queued footprints and finishing the current batches may take in all.
+  SHUTDOWN_TIMEOUT_MS: positiveInt(20_000, 600_000),
+  // `consume` alone serves /metrics, /healthz and /readyz here (serve uses PORT); 0 = any free port.
+  METRICS_PORT: port(9464, 0),
   // Where eft-footprint's own pages and API live, apart from the recorded site's paths.
   PATH_PREFIX: optionalText.pipe(
     z
@@ -213,7 +220,10 @@ export type Config = Readonly<{
   /** systemd's notification socket (NOTIFY_SOCKET) when run as a Type=notify unit. */
   systemd: Readonly<{ notifySocket: string | undefined }>;
   consumer: Readonly<{ batchSize: number; flushMs: number }>;
-  producer: Readonly<{ queueMax: number }>;
+  producer: Readonly<{ queueMax: number; spoolDir: string; spoolMaxBytes: number }>;
+  shutdownTimeoutMs: number;
+  /** Where `consume` serves its metrics and health. */
+  metricsPort: number;
   footprint: Readonly<{ skipPaths: readonly string[] }>;
   /** How requests reach us and what their footprints carry (reverse proxy, rich fields). */
   capture: Readonly<{
@@ -290,7 +300,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retention: { days: e.RETENTION_DAYS },
     systemd: { notifySocket: e.NOTIFY_SOCKET },
     consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS },
-    producer: { queueMax: e.PRODUCER_QUEUE_MAX },
+    producer: { queueMax: e.PRODUCER_QUEUE_MAX, spoolDir: e.SPOOL_DIR, spoolMaxBytes: e.SPOOL_MAX_BYTES },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsPort: e.METRICS_PORT,
     footprint: { skipPaths: e.FOOTPRINT_SKIP_PATHS },
     capture: {
       upstream: e.UPSTREAM_URL,

@@ -1,8 +1,14 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitFor } from "../../e2e/support.ts";
 import { createMemoryLogger } from "../log.ts";
+import { createMetrics } from "../metrics.ts";
 import type { FootprintEvent } from "./event.ts";
 import { startProducerLoop } from "./producer.ts";
 import { createEventQueue } from "./queue.ts";
+import { createSpool } from "./spool.ts";
 
 const event = (i: number): FootprintEvent => ({
   method: "GET",
@@ -45,7 +51,7 @@ describe("producer loop", () => {
       },
       logger: createMemoryLogger(),
     });
-    queue.offer(event(7));
+    loop.offer(event(7));
     await arrived;
     expect(links(sent)).toEqual(["/p/7"]);
     await loop.stop();
@@ -88,7 +94,7 @@ describe("producer loop", () => {
         throw new Error("broker down");
       },
     });
-    expect(await loop.stop(50)).toEqual({ unsent: 4 });
+    expect(await loop.stop(50)).toEqual({ unsent: 4, spooled: 0 });
     expect(logger.lines.at(-1)).toMatchObject({ msg: "footprint events not sent before shutdown", unsent: 4 });
   });
 
@@ -100,8 +106,112 @@ describe("producer loop", () => {
     const logger = createMemoryLogger();
     const loop = startProducerLoop({ queue, logger, send: async () => {}, dropReportMs: 5 });
     await loop.stop();
-    expect(logger.lines.filter((l) => l.msg === "footprint queue full: events dropped")).toEqual([
+    expect(logger.lines.filter((l) => l.msg === "footprint events dropped")).toEqual([
       expect.objectContaining({ dropped: 2 }),
     ]);
+  });
+});
+
+describe("producer loop with a disk spool", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const spoolIn = (dir?: string, maxBytes = 10 * 1024 * 1024) => {
+    const d = dir ?? mkdtempSync(join(tmpdir(), "eft-spool-"));
+    dirs.push(d);
+    return { dir: d, spool: createSpool({ dir: d, maxBytes, logger: createMemoryLogger(), writeMs: 5 }) };
+  };
+  const gate = () => {
+    const g = { down: true, sent: [] as string[], open: () => {} };
+    let opened: () => void = () => {};
+    const ready = new Promise<void>((r) => {
+      opened = r;
+    });
+    g.open = () => {
+      g.down = false;
+      opened();
+    };
+    return {
+      g,
+      send: async (v: string[]) => {
+        if (g.down) throw new Error("broker down");
+        g.sent.push(...v);
+      },
+      ready,
+    };
+  };
+
+  test("overflow goes to the spool and everything arrives in order once Kafka is back", async () => {
+    const { spool } = spoolIn();
+    const queue = createEventQueue<FootprintEvent>(3);
+    const { g, send } = gate();
+    const metrics = createMetrics();
+    const loop = startProducerLoop({
+      queue,
+      spool,
+      send,
+      logger: createMemoryLogger(),
+      metrics,
+      backoff: () => 5,
+      batchMax: 4,
+    });
+    for (let i = 0; i < 10; i++) expect(loop.offer(event(i))).toBe(true);
+    expect(spool.isEmpty).toBe(false);
+    g.open();
+    // Arriving while the spool drains: queued behind it, not ahead of it.
+    for (let i = 10; i < 12; i++) loop.offer(event(i));
+    await waitFor(
+      "all sent",
+      async () => g.sent.length,
+      (n) => n === 12,
+    );
+    expect(links(g.sent)).toEqual(Array.from({ length: 12 }, (_, i) => `/p/${i}`));
+    expect((await metrics.eventsSpooled.get()).values[0]?.value).toBeGreaterThanOrEqual(7);
+    expect((await metrics.eventsProduced.get()).values[0]?.value).toBe(12);
+    await loop.stop();
+    expect(spool.isEmpty).toBe(true);
+  });
+
+  test("stopping while Kafka is down keeps everything in the spool; the next start sends it first", async () => {
+    const { dir, spool } = spoolIn();
+    const queue = createEventQueue<FootprintEvent>(100);
+    const down = gate();
+    const loop = startProducerLoop({ queue, spool, send: down.send, logger: createMemoryLogger(), backoff: () => 5 });
+    for (let i = 0; i < 5; i++) loop.offer(event(i));
+    expect(await loop.stop(30)).toEqual({ unsent: 0, spooled: 5 });
+
+    const { spool: again } = spoolIn(dir);
+    const up = gate();
+    up.g.open();
+    const next = startProducerLoop({
+      queue: createEventQueue<FootprintEvent>(100),
+      spool: again,
+      send: up.send,
+      logger: createMemoryLogger(),
+    });
+    next.offer(event(5));
+    await waitFor(
+      "all sent",
+      async () => up.g.sent.length,
+      (n) => n === 6,
+    );
+    expect(links(up.g.sent).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `/p/${i}`).sort());
+    await next.stop();
+  });
+
+  test("a full spool drops, counts and reports what it cannot keep", async () => {
+    const { spool } = spoolIn(undefined, 600);
+    const queue = createEventQueue<FootprintEvent>(1);
+    const { send } = gate();
+    const metrics = createMetrics();
+    const logger = createMemoryLogger();
+    const loop = startProducerLoop({ queue, spool, send, logger, metrics, backoff: () => 5, dropReportMs: 5 });
+    const accepted = Array.from({ length: 20 }, (_, i) => loop.offer(event(i))).filter(Boolean).length;
+    expect(accepted).toBeLessThan(20);
+    const dropped = (await metrics.eventsDropped.get()).values.find((v) => v.labels.reason === "spool_full")?.value;
+    expect(dropped).toBe(20 - accepted);
+    await waitFor("reported", async () => logger.lines.some((l) => l.msg === "footprint events dropped"), Boolean);
+    await loop.stop(10);
   });
 });
