@@ -31,7 +31,7 @@ export async function startBinary(
   readyMsg = "listening",
 ): Promise<RunningBinary> {
   const proc = Bun.spawn([await ensureBinary(), ...args], {
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "0", LOG_LEVEL: "info", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

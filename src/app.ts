@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
+import { httpMetrics, metricsRoutes } from "../routes/metrics.ts";
 import { openapiRoutes } from "../routes/openapi.ts";
 import { overviewRoutes } from "../routes/overview.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
@@ -13,6 +14,7 @@ import { createIpHasher } from "./footprint/ip-hash.ts";
 import { footprint, matchedRoute } from "./footprint/middleware.ts";
 import { inferRoutePattern } from "./footprint/route-pattern.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import { statsStoreOf } from "./stats/stats-db.ts";
 import type { Store } from "./store/store.ts";
 
@@ -29,6 +31,8 @@ export type AppDeps = {
   auth: Omit<AuthOptions, "pathPrefix" | "publicPaths">;
   /** Mount the demo site's routes (for `serve --demo`). */
   demo?: boolean;
+  /** Counts every request and serves `/metrics` (open, like the health checks). */
+  metrics?: Metrics;
   /** Reverse-proxy mode and what a footprint carries (Config.capture); recording is on by default. */
   capture?: {
     /** Forward every request outside our own paths to this site (`serve --upstream`). */
@@ -46,6 +50,7 @@ export function createApp(deps: AppDeps): Hono {
   // Not strict: `/_footprint` and `/_footprint/` are the same page.
   const app = new Hono({ strict: false });
   const capture = deps.capture ?? {};
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
   if (capture.record !== false) {
     app.use(
       footprint({
@@ -63,6 +68,7 @@ export function createApp(deps: AppDeps): Hono {
   }
   // Health stays at the root: load balancers and systemd probe fixed paths.
   app.route("/", healthRoutes(deps.checks));
+  if (deps.metrics) app.route("/", metricsRoutes(deps.metrics.registry));
   // Before every route under the prefix. The ingest endpoint checks its own key instead.
   const auth: AuthOptions = {
     logger: deps.logger,

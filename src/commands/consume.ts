@@ -1,13 +1,17 @@
+import { Hono } from "hono";
 import { startConsumer } from "../../consumer/consume.ts";
+import { healthRoutes } from "../../routes/health.ts";
+import { metricsRoutes, migrationsApplied } from "../../routes/metrics.ts";
 import type { Config } from "../config.ts";
 import { createKafka } from "../kafka.ts";
 import type { Logger } from "../log.ts";
+import { createMetrics, type Metrics } from "../metrics.ts";
 import { startRetentionJob } from "../store/retention.ts";
 import type { Store } from "../store/store.ts";
 import { createSystemdNotifier } from "../systemd.ts";
 import { migrateStores, onShutdownSignal, openStores, retryUntil } from "./context.ts";
 
-export type RunningConsumer = { stop(): Promise<void> };
+export type RunningConsumer = { stop(timeoutMs?: number): Promise<void> };
 
 /**
  * Migrates, then consumes; both wait for their dependencies instead of failing, so a consumer
@@ -18,6 +22,7 @@ export async function startPipelineConsumer(
   stores: readonly Store[],
   logger: Logger,
   signal: AbortSignal,
+  metrics?: Metrics,
 ): Promise<RunningConsumer | undefined> {
   const migrated = await retryUntil("migration", () => migrateStores(stores, logger).then(() => true), logger, signal);
   if (!migrated) return undefined;
@@ -36,6 +41,7 @@ export async function startPipelineConsumer(
         logger,
         batchSize: config.consumer.batchSize,
         flushMs: config.consumer.flushMs,
+        ...(metrics ? { metrics } : {}),
       }),
     logger,
     signal,
@@ -48,17 +54,36 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
   const aborted = new AbortController();
   let consumer: Promise<RunningConsumer | undefined> | undefined;
   const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
-  onShutdownSignal(async (signal) => {
-    logger.info("stopping", { signal });
-    systemd.stopping();
-    aborted.abort();
-    await (await consumer)?.stop();
-    await Promise.all(stores.map((s) => s.close()));
-    logger.info("stopped");
-  }, logger);
+  const metrics = createMetrics({ processMetrics: true });
+  // No site here: METRICS_PORT carries what monitoring needs (serve has them on its own port).
+  const probe = new Hono()
+    .route(
+      "/",
+      healthRoutes({
+        ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
+        migrations: migrationsApplied(stores),
+      }),
+    )
+    .route("/", metricsRoutes(metrics.registry));
+  const server = Bun.serve({ hostname: config.http.host, port: config.metricsPort, fetch: probe.fetch });
+  logger.info("metrics listening", { url: `http://${config.http.host}:${server.port}/metrics` });
+  onShutdownSignal(
+    async (signal) => {
+      const started = Date.now();
+      logger.info("stopping", { signal });
+      systemd.stopping();
+      aborted.abort();
+      await (await consumer)?.stop(Math.max(0, config.shutdownTimeoutMs - 1000 - (Date.now() - started)));
+      await Promise.all(stores.map((s) => s.close()));
+      await server.stop();
+      logger.info("stopped");
+    },
+    logger,
+    config.shutdownTimeoutMs,
+  );
   // Ready at once: the consumer waits for Kafka and the stores by itself, and systemd must not
   // time the start out (and restart it over and over) while they are down.
   systemd.ready("starting: migrating, then joining the consumer group");
-  consumer = startPipelineConsumer(config, stores, logger, aborted.signal);
+  consumer = startPipelineConsumer(config, stores, logger, aborted.signal, metrics);
   if (await consumer) systemd.status(`consuming ${config.kafka.topic} as group ${config.kafka.groupId}`);
 }

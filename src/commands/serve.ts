@@ -1,12 +1,15 @@
 import { randomBytes } from "node:crypto";
+import { migrationsApplied } from "../../routes/metrics.ts";
 import { createApp } from "../app.ts";
 import { resolveCredentials } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import type { FootprintEvent } from "../footprint/event.ts";
 import { startProducerLoop } from "../footprint/producer.ts";
 import { createEventQueue } from "../footprint/queue.ts";
+import { createSpool } from "../footprint/spool.ts";
 import { createKafka, createKafkaSender } from "../kafka.ts";
 import type { Logger } from "../log.ts";
+import { createMetrics } from "../metrics.ts";
 import { createSystemdNotifier } from "../systemd.ts";
 import { type RunningConsumer, startPipelineConsumer } from "./consume.ts";
 import { onShutdownSignal, openStores } from "./context.ts";
@@ -20,9 +23,17 @@ export type ServeFlags = { consumer: boolean; demo: boolean };
 export async function runServe(config: Config, logger: Logger, flags: ServeFlags): Promise<void> {
   const stores = openStores(config);
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const metrics = createMetrics({ processMetrics: true });
   const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
   const sender = createKafkaSender(kafka, config.kafka.topic);
-  const producer = startProducerLoop({ queue, send: sender, logger: logger.child({ component: "producer" }) });
+  const producerLog = logger.child({ component: "producer" });
+  const producer = startProducerLoop({
+    queue,
+    spool: createSpool({ dir: config.producer.spoolDir, maxBytes: config.producer.spoolMaxBytes, logger: producerLog }),
+    send: sender,
+    logger: producerLog,
+    metrics,
+  });
   // Ingest awaits Kafka's acknowledgement per request: a producer of its own keeps those waits
   // (and their timeouts) apart from the queue the footprint middleware feeds.
   const ingestSender = createKafkaSender(kafka, config.kafka.topic);
@@ -30,7 +41,8 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
 
   const login = resolveCredentials(config.dashboard);
   const app = createApp({
-    record: (event) => queue.offer(event),
+    record: (event) => producer.offer(event),
+    metrics,
     timeZone: config.timeZone,
     skipPaths: config.footprint.skipPaths,
     stores,
@@ -50,6 +62,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
         await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
       },
       ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
+      migrations: migrationsApplied(stores),
     },
   });
 
@@ -76,22 +89,31 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
 
   const aborted = new AbortController();
   const consumer: Promise<RunningConsumer | undefined> = flags.consumer
-    ? startPipelineConsumer(config, stores, logger, aborted.signal)
+    ? startPipelineConsumer(config, stores, logger, aborted.signal, metrics)
     : Promise.resolve(undefined);
 
   // Order matters: stop taking requests, send what they produced, then let the consumer finish
   // its batch (it may be storing those very events), then close the stores.
-  onShutdownSignal(async (signal) => {
-    logger.info("stopping", { signal });
-    systemd.stopping();
-    await server.stop();
-    const { unsent } = await producer.stop(10_000);
-    await sender.disconnect().catch(() => {});
-    await ingestSender.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
-    aborted.abort();
-    await (await consumer)?.stop();
-    await Promise.all(stores.map((s) => s.close()));
-    logger.info("stopped", { unsent });
-  }, logger);
+  // Bounded by SHUTDOWN_TIMEOUT_MS: at most 40% of it for Kafka to take the queue (what it does
+  // not take goes to the disk spool), the rest for the consumer's last batches.
+  const deadline = () => shutdownStarted + config.shutdownTimeoutMs - 1000;
+  let shutdownStarted = 0;
+  onShutdownSignal(
+    async (signal) => {
+      shutdownStarted = Date.now();
+      logger.info("stopping", { signal });
+      systemd.stopping();
+      await server.stop();
+      const { unsent } = await producer.stop(Math.min(10_000, config.shutdownTimeoutMs * 0.4));
+      await sender.disconnect().catch(() => {});
+      await ingestSender.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      aborted.abort();
+      await (await consumer)?.stop(Math.max(0, deadline() - Date.now()));
+      await Promise.all(stores.map((s) => s.close()));
+      logger.info("stopped", { unsent });
+    },
+    logger,
+    config.shutdownTimeoutMs,
+  );
 }
