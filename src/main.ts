@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { runConsume } from "./commands/consume.ts";
 import { createRootLogger, readConfig } from "./commands/context.ts";
+import { runDlq } from "./commands/dlq.ts";
 import { checkServices, formatReports } from "./commands/doctor.ts";
 import { runHealthcheck } from "./commands/healthcheck.ts";
 import { hostSystem, runInstall, runUninstall } from "./commands/install.ts";
@@ -20,6 +21,7 @@ Commands:
   serve     HTTP app (footprint middleware, overview, health) and the consumer in one process
   consume   the consumer alone; run several with one GROUP_ID to scale out
   migrate   apply pending schema migrations to PostgreSQL and ClickHouse, then exit
+  dlq       list the dead-letter topic (<TOPIC>.dlq), or replay its messages after a fix
   doctor    check every configured service (reachable, version, topic, group, schema, TTL)
   healthcheck  exit 0 when serve on this host answers /healthz (container HEALTHCHECK)
   install   (root) install the binary, systemd units, service user, env template, directories
@@ -97,6 +99,25 @@ CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Sa
 `,
 };
 
+HELP.dlq = `Usage: eft-footprint dlq list [--limit <n>] [--json] | dlq replay [--dry-run] [--env-file <path>]
+
+Messages the consumer could not store (not JSON, not UTF-8, empty, too large, invalid fields) are
+never retried: they go to the topic <TOPIC>.dlq with headers eft-error-code, eft-error-message,
+eft-source-topic, eft-source-partition, eft-source-offset, eft-source-timestamp and
+eft-dead-lettered-at.
+
+  list      one line per dead letter: dlq partition:offset, when, error code, source
+            topic/partition/offset, reason, start of the value; a summary per code on stderr.
+            A letter written twice (a crash before its commit) is shown once.
+  --limit   only the last <n>
+  --json    one JSON object per line instead (the value in base64)
+  replay    send every dead letter not replayed before back to its source topic, unchanged, with
+            header eft-origin (its first position: a message without event_id keeps the event id
+            it would have had). Progress is kept as consumer group <GROUP_ID>-dlq-replay, so each
+            is sent once; one still invalid comes back to the dead-letter topic.
+  --dry-run count what replay would send, send nothing
+`;
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -112,6 +133,9 @@ async function main(argv: string[]): Promise<number> {
       prefix: { type: "string" },
       purge: { type: "boolean" },
       url: { type: "string" },
+      limit: { type: "string" },
+      json: { type: "boolean" },
+      "dry-run": { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -119,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(`eft-footprint ${version} (${commit})`);
     return 0;
   }
+  // `dlq` takes its action as a second word.
+  const action = command === "dlq" ? rest.shift() : undefined;
   if (rest.length > 0) throw new AppError("USAGE", `unexpected argument: ${rest[0]}`);
   if (!command || values.help) {
     console.log(HELP[command ?? "main"] ?? HELP.main);
@@ -129,6 +155,13 @@ async function main(argv: string[]): Promise<number> {
     throw new AppError("USAGE", `--no-consumer, --demo and --upstream are options of serve, not ${command}`);
   }
 
+  if ((values.limit !== undefined || values.json || values["dry-run"]) && command !== "dlq") {
+    throw new AppError("USAGE", `--limit, --json and --dry-run are options of dlq, not ${command}`);
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    throw new AppError("USAGE", `--limit must be a whole number above 0, not ${values.limit}`);
+  }
   if (values.url !== undefined && command !== "healthcheck") {
     throw new AppError("USAGE", `--url is an option of healthcheck, not ${command}`);
   }
@@ -168,6 +201,8 @@ async function main(argv: string[]): Promise<number> {
     case "consume":
       await runConsume(config, logger);
       return -1;
+    case "dlq":
+      return runDlq(config, logger, { action, limit, json: Boolean(values.json), dryRun: Boolean(values["dry-run"]) });
     default:
       await runServe(config, logger, { consumer: !values["no-consumer"], demo: Boolean(values.demo) });
       return -1; // keeps running until a signal
