@@ -3,7 +3,7 @@ import { withLock } from "./lock.ts";
 import type { StackOptions } from "./options.ts";
 import { stopProcess } from "./process.ts";
 import { SERVICES } from "./services.ts";
-import { readState, writeState } from "./state.ts";
+import { readState, type ServiceName, writeState } from "./state.ts";
 
 const STOP_GRACE_MS = 20_000;
 
@@ -11,11 +11,14 @@ const STOP_GRACE_MS = 20_000;
  * Stops only the processes `up` recorded (never services from the user's environment), keeping
  * their data unless `purge`, which also deletes the whole state dir. Returns the exit code.
  */
-export async function down(options: StackOptions, { purge }: { purge: boolean }): Promise<number> {
+export async function down(
+  options: StackOptions,
+  { purge, only }: { purge: boolean; only?: readonly ServiceName[] },
+): Promise<number> {
   return withLock(options.stateDir, async () => {
     const state = readState(options.stateDir);
     const results = await Promise.all(
-      SERVICES.map(async (service) => {
+      SERVICES.filter((service) => !only || only.includes(service.name)).map(async (service) => {
         const record = state.processes[service.name];
         const startedAt = Date.now();
         const result = await stopProcess(record, service.stopSignal, STOP_GRACE_MS);

@@ -2,16 +2,19 @@ import { resolve } from "node:path";
 import { down } from "./down.ts";
 import { printEnv } from "./env.ts";
 import { loadStackOptions } from "./options.ts";
+import { SERVICE_NAMES, type ServiceName } from "./state.ts";
 import { status } from "./status.ts";
 import { up } from "./up.ts";
 
-const USAGE = `usage: ./scripts/stack up | down [--purge] | status | env
+const USAGE = `usage: ./scripts/stack up | down [--purge] | status | env | stop <service> | start <service>
 
 Local Kafka, PostgreSQL and ClickHouse (chdb) for development, tests and the demo.
   up       start what is not running yet and wait until it answers (idempotent)
   down     stop what up started; data is kept unless --purge (removes the state dir)
   status   one line per service; exit 0 when all answer, else 3
   env      export lines for: eval "$(./scripts/stack env)"
+  stop     stop one service (kafka, postgres or clickhouse), keeping its data and port
+  start    start one service again, on the port it had (fault tests)
 
 Environment:
   EFT_STACK_DIR          state, data and logs (default /tmp/eft-footprint-stack)
@@ -34,6 +37,15 @@ async function main(argv: string[]): Promise<number> {
       return status(options);
     case "env":
       return printEnv(options);
+    case "stop":
+    case "start": {
+      const names = rest.filter((name): name is ServiceName => (SERVICE_NAMES as readonly string[]).includes(name));
+      if (names.length === 0 || names.length !== rest.length) {
+        process.stderr.write(`${command} needs service names: ${SERVICE_NAMES.join(", ")}\n`);
+        return 2;
+      }
+      return command === "stop" ? down(options, { purge: false, only: names }) : up(options, names);
+    }
     case "help":
     case "--help":
     case "-h":

@@ -4,7 +4,7 @@ import { choosePort } from "./ports.ts";
 import { isRunning, stopProcess, tailFile } from "./process.ts";
 import type { Service } from "./service.ts";
 import { SERVICES } from "./services.ts";
-import { readState, type StackState, writeState } from "./state.ts";
+import { readState, type ServiceName, type StackState, writeState } from "./state.ts";
 
 const LOG_TAIL_LINES = 40;
 
@@ -14,14 +14,14 @@ type Outcome = { service: Service; ok: boolean; line: string; logTail?: string }
  * Starts every service that is not already running and answering, all at once, and returns the
  * exit code. Each line is printed as soon as its service is ready (or failed).
  */
-export async function up(options: StackOptions): Promise<number> {
+export async function up(options: StackOptions, only?: readonly ServiceName[]): Promise<number> {
   return withLock(options.stateDir, async () => {
     const state = readState(options.stateDir);
     const taken = new Set<number>();
     const save = () => writeState(options.stateDir, state);
 
     const outcomes = await Promise.all(
-      SERVICES.map(async (service) => {
+      SERVICES.filter((service) => !only || only.includes(service.name)).map(async (service) => {
         const outcome = await upService(service, options, state, taken, save);
         process.stdout.write(`${outcome.line}\n`);
         if (outcome.logTail) {
