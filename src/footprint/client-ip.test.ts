@@ -40,3 +40,20 @@ describe("clientIp", () => {
     expect(await ipsFor(undefined, {}, 0)).toEqual({ socket: undefined, client: undefined });
   });
 });
+
+test("the socket is asked once per request, however often the address is needed", async () => {
+  let asked = 0;
+  const app = new Hono().get("/", (c) => c.text(`${socketIp(c)} ${clientIp(c)} ${socketIp(c)}`));
+  const server = {
+    requestIP: () => {
+      asked++;
+      return { address: "198.51.100.1", family: "IPv4", port: 1 };
+    },
+  };
+  expect(await (await app.fetch(new Request("http://x/"), server)).text()).toBe(
+    "198.51.100.1 198.51.100.1 198.51.100.1",
+  );
+  expect(asked).toBe(1);
+  await app.fetch(new Request("http://x/"), server);
+  expect(asked).toBe(2);
+});

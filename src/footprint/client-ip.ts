@@ -7,12 +7,19 @@ type RequestIpServer = { requestIP(request: Request): { address: string } | null
  * (`Bun.serve({ fetch: app.fetch })`, or `{ server }` in env); undefined elsewhere.
  */
 export function socketIp(c: Context): string | undefined {
+  // Asked for by the proxy (X-Forwarded-For) and the footprint (ip_hash): Bun's requestIP costs
+  // microseconds, so the answer is kept with the request.
+  const request = c.req.raw;
+  if (peers.has(request)) return peers.get(request);
   const env = c.env as { requestIP?: unknown; server?: { requestIP?: unknown } } | undefined;
   const server = (typeof env?.requestIP === "function" ? env : env?.server) as RequestIpServer | undefined;
-  if (typeof server?.requestIP !== "function") return undefined;
-  const address = server.requestIP(c.req.raw)?.address;
-  return address ? unmapIpv4(address) : undefined;
+  const address = typeof server?.requestIP === "function" ? server.requestIP(request)?.address : undefined;
+  const peer = address ? unmapIpv4(address) : undefined;
+  peers.set(request, peer);
+  return peer;
 }
+
+const peers = new WeakMap<Request, string | undefined>();
 
 /**
  * The client's address. With `trustedHops` proxies in front of us, each appended the address it

@@ -26,14 +26,24 @@ export function createIpHasher(options: IpHasherOptions = {}): IpHasher {
   const secret = options.secret ?? randomBytes(32).toString("hex");
   let saltDay = -1;
   let salt = "";
+  // A visitor makes many requests a day: their hash is kept for the day (bounded), not recomputed.
+  const today = new Map<string, string>();
   return (ip, userAgent, at) => {
     const day = Math.floor(at / 86_400_000_000);
     if (day !== saltDay) {
       const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
       salt = createHmac("sha256", secret).update(date).digest("hex");
       saltDay = day;
+      today.clear();
     }
     // Separators keep ("1.2.3.4", "5x") and ("1.2.3.45", "x") apart.
-    return createHash("sha256").update(`${salt}\n${ip}\n${userAgent}`).digest("hex");
+    const key = `${ip}\n${userAgent}`;
+    let hash = today.get(key);
+    if (hash === undefined) {
+      hash = createHash("sha256").update(`${salt}\n${key}`).digest("hex");
+      if (today.size >= 10_000) today.clear();
+      today.set(key, hash);
+    }
+    return hash;
   };
 }
