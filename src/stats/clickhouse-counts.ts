@@ -4,7 +4,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import { type EpochMicros, formatUtc } from "../time.ts";
-import type { Slice } from "./slices.ts";
+import type { RollupTier, Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
 import type { ZoneSegment } from "./zone.ts";
 
@@ -48,15 +48,27 @@ const RAW: ChColumns = {
   statusClass: "toUInt8(if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0))",
 };
 
-const ROLLUP: ChColumns = {
-  minute: "intDiv(toInt64(toUnixTimestamp(minute)), 60)",
-  method: "method",
-  endpoint: "endpoint",
-  statusClass: "status_class",
+/** A rollup's table and time column (the start of its minute, hour or day, UTC). */
+const ROLLUPS: Record<RollupTier, { table: string; time: string }> = {
+  minute: { table: "user_footprint_minute", time: "minute" },
+  hour: { table: "user_footprint_hour", time: "hour" },
+  day: { table: "user_footprint_day", time: "day" },
 };
 
+function columnsOf(table: Slice["table"]): ChColumns {
+  if (table === "raw") return RAW;
+  return {
+    // The first minute of an hour or day row: every bucket a statistic may read from that
+    // tier holds the whole unit (see planSlices' `coarsest`), so any minute of it would do.
+    minute: `intDiv(toInt64(toUnixTimestamp(${ROLLUPS[table].time})), 60)`,
+    method: "method",
+    endpoint: "endpoint",
+    statusClass: "status_class",
+  };
+}
+
 function filterConditions(params: ChParams, table: Slice["table"], filters: StatsFilters): string[] {
-  const c = table === "raw" ? RAW : ROLLUP;
+  const c = columnsOf(table);
   const where: string[] = [];
   if (filters.method !== undefined)
     where.push(`upper(${c.method}) = ${params.bind(filters.method.toUpperCase(), "String")}`);
@@ -81,8 +93,8 @@ function periodConditions(params: ChParams, slice: Slice, filters: StatsFilters)
           `footprint_time < ${params.bind(formatUtc(slice.to), "DateTime64(6, 'UTC')")}`,
         ]
       : [
-          `minute >= toDateTime(${params.bind(slice.from / 1_000_000, "Int64")}, 'UTC')`,
-          `minute < toDateTime(${params.bind(slice.to / 1_000_000, "Int64")}, 'UTC')`,
+          `${ROLLUPS[slice.table].time} >= toDateTime(${params.bind(slice.from / 1_000_000, "Int64")}, 'UTC')`,
+          `${ROLLUPS[slice.table].time} < toDateTime(${params.bind(slice.to / 1_000_000, "Int64")}, 'UTC')`,
         ];
   return [...where, ...filterConditions(params, slice.table, filters)].join(" AND ");
 }
@@ -106,14 +118,14 @@ export function chCounts(
   const names = Object.keys(dimensions);
   const parts = slices.map((slice) => {
     const raw = slice.table === "raw";
-    const columns = raw ? RAW : ROLLUP;
+    const columns = columnsOf(slice.table);
     const where = periodConditions(params, slice, filters);
     // Aliases are prefixed: an alias equal to a column name (method, endpoint) would shadow it
     // in WHERE for the other source.
     const keys = names.map((name) => `${(dimensions[name] as ChDimension)(params, columns)} AS k_${name}`);
     const select = [...keys, `${raw ? "count()" : "sum(n)"} AS c`].join(", ");
     const groupBy = names.length ? ` GROUP BY ${names.map((n) => `k_${n}`).join(", ")}` : "";
-    return `SELECT ${select} FROM ${raw ? "user_footprint" : "user_footprint_minute"} WHERE ${where}${groupBy}`;
+    return `SELECT ${select} FROM ${slice.table === "raw" ? "user_footprint" : ROLLUPS[slice.table].table} WHERE ${where}${groupBy}`;
   });
   if (parts.length === 0) {
     const keys = names.map((name) => `toInt64(0) AS k_${name}`);

@@ -25,7 +25,7 @@ function toResult(rows: readonly Row[]): StatusClasses {
 }
 
 async function fromPostgres(sql: Sql, q: StatsQuery): Promise<StatusClasses> {
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source), q.filters, {
+  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, "day"), q.filters, {
     status_class: (_, c) => c.statusClass,
   });
   return toResult(await sql<Row[]>`select status_class, sum(n)::int8 as n from (${counts}) s group by 1`);
@@ -33,7 +33,7 @@ async function fromPostgres(sql: Sql, q: StatsQuery): Promise<StatusClasses> {
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<StatusClasses> {
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source), q.filters, {
+  const counts = chCounts(params, planSlices(q.from, q.to, q.source, "day"), q.filters, {
     status_class: (_, c) => c.statusClass,
   });
   return toResult(

@@ -2,11 +2,11 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import { AppError } from "../errors.ts";
 import { type ChDimension, chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { type PgDimension, pgCounts, pgLocalMinute, type Sql } from "./postgres-counts.ts";
-import { planSlices } from "./slices.ts";
+import { planSlices, type RollupTier } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 import { type Bucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";
-import { type ZoneSegment, zoneSegments } from "./zone.ts";
+import { alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
 
 export type TimeseriesPoint = { t: string; count: number };
 /** Requests per bucket, every bucket of the period included (count 0 when empty). */
@@ -24,6 +24,13 @@ function plan(q: TimeseriesQuery): { segments: ZoneSegment[]; buckets: Bucket[] 
   // The API checks this before asking (it answers 400); a direct caller gets the same rule.
   if (!buckets) throw new AppError("BAD_REQUEST", `more than ${MAX_POINTS} ${q.bucket} buckets in the period`);
   return { segments, buckets };
+}
+
+/** The coarsest rollup whose rows each fall in one bucket: never coarser than the bucket. */
+function tierFor(bucket: BucketKind, segments: readonly ZoneSegment[]): RollupTier {
+  const aligned = alignedUnit(segments);
+  if (bucket === "minute" || aligned === "minute") return "minute";
+  return bucket === "hour" ? "hour" : aligned;
 }
 
 type Row = { bucket: string | number; n: string | number };
@@ -44,7 +51,7 @@ function pgBucket(kind: BucketKind, segments: readonly ZoneSegment[]): PgDimensi
 
 async function fromPostgres(sql: Sql, q: TimeseriesQuery): Promise<Timeseries> {
   const { segments, buckets } = plan(q);
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source), q.filters, {
+  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments)), q.filters, {
     bucket: pgBucket(q.bucket, segments),
   });
   const rows = await sql<Row[]>`select bucket, sum(n)::int8 as n from (${counts}) s group by 1`;
@@ -60,7 +67,7 @@ function chBucket(kind: BucketKind, segments: readonly ZoneSegment[]): ChDimensi
 async function fromClickhouse(client: ClickHouseClient, q: TimeseriesQuery): Promise<Timeseries> {
   const { segments, buckets } = plan(q);
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source), q.filters, {
+  const counts = chCounts(params, planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments)), q.filters, {
     bucket: chBucket(q.bucket, segments),
   });
   const rows = await chRows<Row>(

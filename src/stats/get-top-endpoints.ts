@@ -32,7 +32,7 @@ function toResult(rows: readonly Row[]): TopEndpoints {
 const PG_DIMS: Record<string, PgDimension> = { method: (_, c) => c.method, endpoint: (_, c) => c.endpoint };
 
 async function fromPostgres(sql: Sql, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source), q.filters, PG_DIMS);
+  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, "day"), q.filters, PG_DIMS);
   // The window total is taken before LIMIT: the share is of every matching request.
   const rows = await sql<Row[]>`
     select method, endpoint, n, (sum(n) over ())::int8 as total
@@ -46,7 +46,7 @@ const CH_DIMS: Record<string, ChDimension> = { method: (_, c) => c.method, endpo
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source), q.filters, CH_DIMS);
+  const counts = chCounts(params, planSlices(q.from, q.to, q.source, "day"), q.filters, CH_DIMS);
   const rows = await chRows<Row>(
     client,
     `SELECT k_method AS method, k_endpoint AS endpoint, n, sum(n) OVER () AS total

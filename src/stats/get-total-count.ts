@@ -14,7 +14,10 @@ export function getTotalCount(db: StatsDb, q: StatsQuery): Promise<TotalCount> {
 
 function periods(q: StatsQuery) {
   const previousFrom = q.from - (q.to - q.from);
-  return { current: planSlices(q.from, q.to, q.source), previous: planSlices(previousFrom, q.from, q.source) };
+  return {
+    current: planSlices(q.from, q.to, q.source, "day"),
+    previous: planSlices(previousFrom, q.from, q.source, "day"),
+  };
 }
 
 type Row = { count: string | number | null; previous: string | number | null };

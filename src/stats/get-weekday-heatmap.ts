@@ -1,10 +1,10 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCounts, pgLocalMinute, type Sql } from "./postgres-counts.ts";
-import { planSlices } from "./slices.ts";
+import { planSlices, type RollupTier } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
-import { zoneSegments } from "./zone.ts";
+import { alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
 
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 
@@ -26,12 +26,17 @@ function toResult(rows: readonly Row[]): WeekdayHeatmap {
   return { weekdays: WEEKDAYS, cells };
 }
 
+/** Local hours from the hour rollup where the zone's hours are UTC hours, else from minutes. */
+function hourTier(segments: readonly ZoneSegment[]): RollupTier {
+  return alignedUnit(segments) === "minute" ? "minute" : "hour";
+}
+
 // Hour of the week, Monday 00:00 = 0: epoch day 0 (1970-01-01) was a Thursday, weekday 3.
 // Local minutes are positive (periods start in 2000 or later), so integer division is floor.
 
 async function fromPostgres(sql: Sql, q: StatsQuery): Promise<WeekdayHeatmap> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source), q.filters, {
+  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, hourTier(segments)), q.filters, {
     hour_of_week: (sql, c) => {
       const local = pgLocalMinute(sql, c.minute, segments);
       return sql`((${local} / 1440 + 3) % 7) * 24 + (${local} % 1440) / 60`;
@@ -44,7 +49,7 @@ async function fromPostgres(sql: Sql, q: StatsQuery): Promise<WeekdayHeatmap> {
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<WeekdayHeatmap> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source), q.filters, {
+  const counts = chCounts(params, planSlices(q.from, q.to, q.source, hourTier(segments)), q.filters, {
     hour_of_week: (p, c) => {
       const local = chLocalMinute(p, c.minute, segments);
       return `(intDiv(${local}, 1440) + 3) % 7 * 24 + intDiv(${local} % 1440, 60)`;

@@ -5,7 +5,7 @@
  */
 import type postgres from "postgres";
 import { type EpochMicros, formatIsoUtc } from "../time.ts";
-import type { Slice } from "./slices.ts";
+import type { RollupTier, Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
 import type { ZoneSegment } from "./zone.ts";
 
@@ -36,9 +36,19 @@ function rawColumns(sql: Sql): PgColumns {
   };
 }
 
-function rollupColumns(sql: Sql): PgColumns {
+/** A rollup's table and time column (the start of its minute, hour or day, UTC). */
+const ROLLUPS: Record<RollupTier, { table: string; time: string }> = {
+  minute: { table: "user_footprint_minute", time: "minute" },
+  hour: { table: "user_footprint_hour", time: "hour" },
+  day: { table: "user_footprint_day", time: "day" },
+};
+
+function columnsOf(sql: Sql, table: Slice["table"]): PgColumns {
+  if (table === "raw") return rawColumns(sql);
   return {
-    minute: sql`(date_part('epoch', minute)::int8 / 60)`,
+    // The first minute of an hour or day row: every bucket a statistic may read from that
+    // tier holds the whole unit (see planSlices' `coarsest`), so any minute of it would do.
+    minute: sql`(date_part('epoch', ${sql(ROLLUPS[table].time)})::int8 / 60)`,
     method: sql`method`,
     endpoint: sql`endpoint`,
     statusClass: sql`status_class`,
@@ -46,7 +56,7 @@ function rollupColumns(sql: Sql): PgColumns {
 }
 
 function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters): Fragment[] {
-  const c = table === "raw" ? rawColumns(sql) : rollupColumns(sql);
+  const c = columnsOf(sql, table);
   const where: Fragment[] = [];
   if (filters.method !== undefined) where.push(sql`upper(${c.method}) = ${filters.method.toUpperCase()}`);
   if (filters.route !== undefined) where.push(sql`starts_with(${c.endpoint}, ${filters.route})`);
@@ -63,7 +73,7 @@ function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters
 }
 
 function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters): Fragment {
-  const time = slice.table === "raw" ? sql`footprint_time` : sql`minute`;
+  const time = slice.table === "raw" ? sql`footprint_time` : sql(ROLLUPS[slice.table].time);
   const where = [
     sql`${time} >= ${instant(sql, slice.from)}`,
     sql`${time} < ${instant(sql, slice.to)}`,
@@ -102,7 +112,7 @@ export function pgCounts(
 ): Fragment {
   const names = Object.keys(dimensions);
   const parts = slices.map((slice) => {
-    const columns = slice.table === "raw" ? rawColumns(sql) : rollupColumns(sql);
+    const columns = columnsOf(sql, slice.table);
     const where = periodConditions(sql, slice, filters);
     const keys = names.map((name) => sql`${(dimensions[name] as PgDimension)(sql, columns)} as ${sql(name)}`);
     const count = slice.table === "raw" ? sql`count(*)` : sql`sum(n)::int8`;
@@ -114,7 +124,7 @@ export function pgCounts(
           sql`, `,
         )}`
       : sql``;
-    const from = slice.table === "raw" ? sql`user_footprint` : sql`user_footprint_minute`;
+    const from = sql(slice.table === "raw" ? "user_footprint" : ROLLUPS[slice.table].table);
     return sql`select ${select} from ${from} where ${where}${groupBy}`;
   });
   if (parts.length === 0) {

@@ -5,26 +5,45 @@ import { holdsWholeMinute, planSlices } from "./slices.ts";
 const at = (text: string) => parseTimestamp(text) as number;
 
 test("raw reads the period as it is", () => {
-  expect(planSlices(at("2025-05-19T00:00:30Z"), at("2025-05-19T01:00:00Z"), "raw")).toEqual([
+  expect(planSlices(at("2025-05-19T00:00:30Z"), at("2025-05-19T01:00:00Z"), "raw", "day")).toEqual([
     { table: "raw", from: at("2025-05-19T00:00:30Z"), to: at("2025-05-19T01:00:00Z") },
   ]);
 });
 
-test("rollup reads whole minutes from the rollup and the partial minutes at the edges from raw rows", () => {
+test("rollup reads whole minutes from the minute rollup and the partial minutes at the edges from raw rows", () => {
   expect(planSlices(at("2025-05-19T00:00:30Z"), at("2025-05-19T00:05:00.000001Z"), "rollup")).toEqual([
     { table: "raw", from: at("2025-05-19T00:00:30Z"), to: at("2025-05-19T00:01:00Z") },
-    { table: "rollup", from: at("2025-05-19T00:01:00Z"), to: at("2025-05-19T00:05:00Z") },
+    { table: "minute", from: at("2025-05-19T00:01:00Z"), to: at("2025-05-19T00:05:00Z") },
     { table: "raw", from: at("2025-05-19T00:05:00Z"), to: at("2025-05-19T00:05:00.000001Z") },
   ]);
   expect(planSlices(at("2025-05-19T00:00:00Z"), at("2025-05-19T00:05:00Z"), "rollup")).toEqual([
-    { table: "rollup", from: at("2025-05-19T00:00:00Z"), to: at("2025-05-19T00:05:00Z") },
+    { table: "minute", from: at("2025-05-19T00:00:00Z"), to: at("2025-05-19T00:05:00Z") },
   ]);
+});
+
+test("coarser tiers take the middle: whole days, then hours, then minutes, then raw", () => {
+  const slices = planSlices(at("2025-05-17T22:59:30Z"), at("2025-05-20T01:02:03Z"), "rollup", "day");
+  expect(slices).toEqual([
+    { table: "raw", from: at("2025-05-17T22:59:30Z"), to: at("2025-05-17T23:00:00Z") },
+    { table: "hour", from: at("2025-05-17T23:00:00Z"), to: at("2025-05-18T00:00:00Z") },
+    { table: "day", from: at("2025-05-18T00:00:00Z"), to: at("2025-05-20T00:00:00Z") },
+    { table: "hour", from: at("2025-05-20T00:00:00Z"), to: at("2025-05-20T01:00:00Z") },
+    { table: "minute", from: at("2025-05-20T01:00:00Z"), to: at("2025-05-20T01:02:00Z") },
+    { table: "raw", from: at("2025-05-20T01:02:00Z"), to: at("2025-05-20T01:02:03Z") },
+  ]);
+  // No gaps, no overlaps.
+  slices.forEach((s, i) => i > 0 && expect(s.from).toBe(slices[i - 1]?.to as number));
+  expect(planSlices(at("2025-05-17T22:59:30Z"), at("2025-05-20T01:02:03Z"), "rollup", "hour")[1]).toEqual({
+    table: "hour",
+    from: at("2025-05-17T23:00:00Z"),
+    to: at("2025-05-20T01:00:00Z"),
+  });
 });
 
 test("a period without a whole minute is raw whatever the source", () => {
   const from = at("2025-05-19T00:00:30Z");
   const to = at("2025-05-19T00:01:20Z");
-  expect(planSlices(from, to, "rollup")).toEqual([{ table: "raw", from, to }]);
+  expect(planSlices(from, to, "rollup", "day")).toEqual([{ table: "raw", from, to }]);
   expect(holdsWholeMinute(from, to)).toBe(false);
   expect(holdsWholeMinute(from, at("2025-05-19T00:02:00Z"))).toBe(true);
   expect(planSlices(to, from, "rollup")).toEqual([]);

@@ -1,33 +1,48 @@
 import type { EpochMicros } from "../time.ts";
 import type { StatsSource } from "./stats-query.ts";
 
-const MINUTE_US = 60_000_000;
+/** Rollup tables by granularity (migrations 0003, 0007); all keyed by UTC time. */
+export type RollupTier = "minute" | "hour" | "day";
 
-/** A part of a period read from one table; `rollup` slices are whole UTC minutes. */
-export type Slice = { table: "raw" | "rollup"; from: EpochMicros; to: EpochMicros };
+const UNIT_US: Record<RollupTier, number> = { minute: 60_000_000, hour: 3_600_000_000, day: 86_400_000_000 };
+const FINER: Record<RollupTier, RollupTier | undefined> = { day: "hour", hour: "minute", minute: undefined };
+
+/** A part of a period read from one table; a rollup slice covers whole units of its tier. */
+export type Slice = { table: "raw" | RollupTier; from: EpochMicros; to: EpochMicros };
 
 /**
- * How to read [from, to) from `source`: all raw, or the whole minutes from the rollup and the
- * partial minutes at either edge from raw rows, so the answer equals the raw one exactly.
+ * How to read [from, to) from `source`: all raw, or as much as possible from the coarsest rollup
+ * allowed (whole UTC days, then whole hours at the edges, then whole minutes), and the partial
+ * minutes at either end from raw rows, so the answer equals the raw one exactly. `coarsest` is
+ * what the statistic can use: a minute histogram needs minutes, a local hour needs hours whose
+ * offset is whole, counts without time buckets can use days.
  *
  * @example
- * planSlices(parse("10:00:30"), parse("10:05:00"), "rollup")
- * // [{raw 10:00:30–10:01:00}, {rollup 10:01–10:05}]
+ * planSlices(parse("10:00:30"), parse("12:05:00"), "rollup", "hour")
+ * // [raw 10:00:30–10:01, minute 10:01–11:00, hour 11:00–12:00, minute 12:00–12:05]
  */
-export function planSlices(from: EpochMicros, to: EpochMicros, source: StatsSource): Slice[] {
+export function planSlices(
+  from: EpochMicros,
+  to: EpochMicros,
+  source: StatsSource,
+  coarsest: RollupTier = "minute",
+): Slice[] {
   if (to <= from) return [];
   if (source === "raw") return [{ table: "raw", from, to }];
-  const firstWhole = Math.ceil(from / MINUTE_US) * MINUTE_US;
-  const lastWhole = Math.floor(to / MINUTE_US) * MINUTE_US;
-  if (firstWhole >= lastWhole) return [{ table: "raw", from, to }];
-  const slices: Slice[] = [];
-  if (from < firstWhole) slices.push({ table: "raw", from, to: firstWhole });
-  slices.push({ table: "rollup", from: firstWhole, to: lastWhole });
-  if (lastWhole < to) slices.push({ table: "raw", from: lastWhole, to });
-  return slices;
+  return plan(from, to, coarsest);
+}
+
+function plan(from: EpochMicros, to: EpochMicros, tier: RollupTier | undefined): Slice[] {
+  if (to <= from) return [];
+  if (!tier) return [{ table: "raw", from, to }];
+  const unit = UNIT_US[tier];
+  const first = Math.ceil(from / unit) * unit;
+  const last = Math.floor(to / unit) * unit;
+  if (first >= last) return plan(from, to, FINER[tier]);
+  return [...plan(from, first, FINER[tier]), { table: tier, from: first, to: last }, ...plan(last, to, FINER[tier])];
 }
 
 /** True when [from, to) holds at least one whole minute, so a rollup would be read at all. */
 export function holdsWholeMinute(from: EpochMicros, to: EpochMicros): boolean {
-  return planSlices(from, to, "rollup").some((s) => s.table === "rollup");
+  return planSlices(from, to, "rollup").some((s) => s.table !== "raw");
 }

@@ -141,37 +141,40 @@ const q = (
   filters,
 });
 
-describe("the rollup", () => {
+describe("the rollups", () => {
   test(
-    "holds exactly the raw rows per minute and key: backfilled, kept current, redelivery not counted",
+    "hold exactly the raw rows per minute, hour and day and key: backfilled, kept current, redelivery not counted",
     async () => {
       expect(stores.map((s) => s.name)).toEqual(["postgres", "clickhouse"]);
-      const pgRaw = await pg.sql`
-      select date_bin('1 minute', footprint_time, timestamptz '1970-01-01Z') as minute, request as method,
-             coalesce(route, link) as endpoint,
-             case when status between 200 and 599 then status / 100 else 0 end as status_class,
-             coalesce(is_bot, false) as is_bot, count(*)::int as n
-      from user_footprint group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`;
-      const pgRollup = await pg.sql`
-      select minute, method, endpoint, status_class, is_bot, n::int as n
-      from user_footprint_minute order by 1, 2, 3, 4, 5`;
-      expect(pgRollup.map((r) => ({ ...r }))).toEqual(pgRaw.map((r) => ({ ...r })));
-      expect(pgRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
+      for (const unit of ["minute", "hour", "day"] as const) {
+        const pgRaw = await pg.sql`
+        select date_bin(${`1 ${unit}`}::text::interval, footprint_time, timestamptz '1970-01-01Z') as t,
+               request as method, coalesce(route, link) as endpoint,
+               case when status between 200 and 599 then status / 100 else 0 end as status_class,
+               coalesce(is_bot, false) as is_bot, count(*)::int as n
+        from user_footprint group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`;
+        const pgRollup = await pg.sql`
+        select ${pg.sql(unit)} as t, method, endpoint, status_class, is_bot, n::int as n
+        from ${pg.sql(`user_footprint_${unit}`)} order by 1, 2, 3, 4, 5`;
+        expect({ unit, rows: pgRollup.map((r) => ({ ...r })) }).toEqual({ unit, rows: pgRaw.map((r) => ({ ...r })) });
+        expect(pgRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
 
-      const chRows = async (query: string) => {
-        const rs = await ch.client.query({ query, format: "JSONEachRow" });
-        return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, n: Number(r.n) }));
-      };
-      const chRaw = await chRows(`
-      SELECT toStartOfMinute(footprint_time) AS minute, request AS method, coalesce(route, link) AS endpoint,
-             if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0) AS status_class,
-             coalesce(is_bot, false) AS is_bot, count() AS n
-      FROM user_footprint GROUP BY ALL ORDER BY ALL`);
-      const chRollup = await chRows(`
-      SELECT minute, method, endpoint, status_class, is_bot, sum(n) AS n
-      FROM user_footprint_minute GROUP BY ALL ORDER BY ALL`);
-      expect(chRollup).toEqual(chRaw);
-      expect(chRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
+        const chRows = async (query: string) => {
+          const rs = await ch.client.query({ query, format: "JSONEachRow" });
+          return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, n: Number(r.n) }));
+        };
+        const start = { minute: "toStartOfMinute", hour: "toStartOfHour", day: "toStartOfDay" }[unit];
+        const chRaw = await chRows(`
+        SELECT toDateTime(${start}(footprint_time), 'UTC') AS t, request AS method, coalesce(route, link) AS endpoint,
+               if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0) AS status_class,
+               coalesce(is_bot, false) AS is_bot, count() AS n
+        FROM user_footprint GROUP BY ALL ORDER BY ALL`);
+        const chRollup = await chRows(`
+        SELECT ${unit} AS t, method, endpoint, status_class, is_bot, sum(n) AS n
+        FROM user_footprint_${unit} GROUP BY ALL ORDER BY ALL`);
+        expect({ unit, rows: chRollup }).toEqual({ unit, rows: chRaw });
+        expect(chRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
+      }
     },
     SLOW,
   );

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseTimestamp } from "../time.ts";
-import { formatInZone, minuteOf, offsetIn, zoneSegments } from "./zone.ts";
+import { alignedUnit, formatInZone, minuteOf, offsetIn, zoneSegments } from "./zone.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 
@@ -40,4 +40,13 @@ test("formatInZone: local time with its offset, microseconds only when present",
   expect(formatInZone(at("2025-05-18T15:00:00Z"), 540)).toBe("2025-05-19T00:00:00.000+09:00");
   expect(formatInZone(at("2025-11-02T06:30:00.123456Z"), -300)).toBe("2025-11-02T01:30:00.123456-05:00");
   expect(formatInZone(at("2025-01-01T00:00:00Z"), 345)).toBe("2025-01-01T05:45:00.000+05:45");
+});
+
+test("alignedUnit: the coarsest UTC unit that stays within one local hour or day", () => {
+  const unit = (zone: string, from: string, to: string) => alignedUnit(zoneSegments(at(from), at(to), zone));
+  expect(unit("UTC", "2025-01-01T00:00:00Z", "2025-12-31T00:00:00Z")).toBe("day");
+  expect(unit("Asia/Seoul", "2025-01-01T00:00:00Z", "2025-12-31T00:00:00Z")).toBe("hour");
+  expect(unit("America/New_York", "2025-01-01T00:00:00Z", "2025-12-31T00:00:00Z")).toBe("hour");
+  expect(unit("Asia/Kolkata", "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z")).toBe("minute");
+  expect(unit("Australia/Lord_Howe", "2024-05-01T00:00:00Z", "2024-06-01T00:00:00Z")).toBe("minute");
 });

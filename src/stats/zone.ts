@@ -128,3 +128,16 @@ export function formatInZone(micros: EpochMicros, offsetMinutes: number): string
 export function formatZonedInstant(micros: EpochMicros, timeZone: string): string {
   return formatInZone(micros, offsetAt(minuteOf(micros), timeZone));
 }
+
+/**
+ * The coarsest UTC unit (minute, hour, day) of which each one lies within one local hour or day
+ * of the zone throughout the period: offsets and their changes whole hours (Seoul, New York) →
+ * hour; the zone is UTC → day; else minute (India, Nepal, Lord Howe).
+ */
+export function alignedUnit(segments: readonly ZoneSegment[]): "minute" | "hour" | "day" {
+  const changes = segments.slice(1).map((s) => s.startMinute);
+  const whole = (n: number) => segments.every((s) => s.offset % n === 0) && changes.every((m) => m % n === 0);
+  if (whole(1440)) return "day";
+  if (whole(60)) return "hour";
+  return "minute";
+}

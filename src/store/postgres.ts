@@ -73,10 +73,10 @@ export function createPostgresStore(
       if (rows.length === 0) return;
       // One statement with one array per column: constant parameter count whatever the batch
       // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
-      // The per-minute rollup (migration 0003) is counted in the same statement from RETURNING,
-      // which holds only the rows actually inserted: a redelivered batch adds nothing to either.
-      // Its keys are upserted in key order so that concurrent batches lock rollup rows in the
-      // same order and cannot deadlock.
+      // The rollups per minute, hour and day (migrations 0003, 0007) are counted in the same
+      // statement from RETURNING, which holds only the rows actually inserted: a redelivered
+      // batch adds nothing to any of them. Keys are upserted in key order, tables always in the
+      // same order, so that concurrent batches lock rollup rows in one order and cannot deadlock.
       await sql`
         with inserted as (
         insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time,
@@ -99,19 +99,36 @@ export function createPostgresStore(
         )
         on conflict (event_id) do nothing
         returning footprint_time, request, link, route, status, is_bot
+        ),
+        keyed as (
+          select date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00') as minute,
+                 request as method,
+                 coalesce(route, link) as endpoint,
+                 (case when status between 200 and 599 then status / 100 else 0 end)::int2 as status_class,
+                 coalesce(is_bot, false) as is_bot
+          from inserted
+        ),
+        per_minute as (
+          insert into user_footprint_minute (minute, method, endpoint, status_class, is_bot, n)
+          select minute, method, endpoint, status_class, is_bot, count(*)
+          from keyed group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+          on conflict (minute, method, endpoint, status_class, is_bot)
+          do update set n = user_footprint_minute.n + excluded.n
+          returning 1
+        ),
+        per_hour as (
+          insert into user_footprint_hour (hour, method, endpoint, status_class, is_bot, n)
+          select date_trunc('hour', minute, 'UTC'), method, endpoint, status_class, is_bot, count(*)
+          from keyed group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+          on conflict (hour, method, endpoint, status_class, is_bot)
+          do update set n = user_footprint_hour.n + excluded.n
+          returning 1
         )
-        insert into user_footprint_minute (minute, method, endpoint, status_class, is_bot, n)
-        select date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00'),
-               request,
-               coalesce(route, link),
-               case when status between 200 and 599 then status / 100 else 0 end,
-               coalesce(is_bot, false),
-               count(*)
-        from inserted
-        group by 1, 2, 3, 4, 5
-        order by 1, 2, 3, 4, 5
-        on conflict (minute, method, endpoint, status_class, is_bot)
-        do update set n = user_footprint_minute.n + excluded.n`;
+        insert into user_footprint_day (day, method, endpoint, status_class, is_bot, n)
+        select date_trunc('day', minute, 'UTC'), method, endpoint, status_class, is_bot, count(*)
+        from keyed group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+        on conflict (day, method, endpoint, status_class, is_bot)
+        do update set n = user_footprint_day.n + excluded.n`;
     },
 
     async countFootprints() {
