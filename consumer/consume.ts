@@ -31,6 +31,7 @@ export type ConsumerOptions = {
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
   lagIntervalMs?: number;
+  sessionTimeoutMs?: number;
 };
 
 export type RunningConsumer = { stop(timeoutMs?: number): Promise<void> };
@@ -65,6 +66,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
           ...(options.backoff ? { backoff: options.backoff } : {}),
           ...(options.sleep ? { sleep: options.sleep } : {}),
           ...(options.lagIntervalMs ? { lagIntervalMs: options.lagIntervalMs } : {}),
+          ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
         }),
       );
     }

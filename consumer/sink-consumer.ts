@@ -41,6 +41,8 @@ export type SinkConsumerOptions = {
   sleep?: (ms: number) => Promise<void>;
   /** How often consumer lag is measured (ms). */
   lagIntervalMs?: number;
+  /** How long a member that died without leaving keeps its partitions (ms). */
+  sessionTimeoutMs?: number;
 };
 
 export type SinkConsumer = {
@@ -294,7 +296,7 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
     consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: Math.min(flushMs, 1000),
     });

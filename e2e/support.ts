@@ -17,6 +17,8 @@ export type RunningBinary = {
   url: string;
   pid: number;
   lines: Record<string, unknown>[];
+  /** The exit code, once the process has ended (fault tests kill it). */
+  exited: Promise<number>;
   /** SIGTERM, then the exit code (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<number>;
 };
@@ -76,6 +78,7 @@ export async function startBinary(
     url: url.replace(/\/$/, ""),
     pid: proc.pid,
     lines,
+    exited: proc.exited,
     async stop(timeoutMs = 30_000) {
       proc.kill("SIGTERM");
       const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);

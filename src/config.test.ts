@@ -24,6 +24,7 @@ describe("loadConfig", () => {
       groupId: "eft-footprint",
       fromBeginning: true,
       clientId: "eft-footprint",
+      sessionTimeoutMs: 30_000,
     });
     expect(c.clickhouse).toEqual({ url: "http://localhost:8123", username: "default", password: "", database: "prd" });
     expect(c.timeZone).toBe("Asia/Seoul");
@@ -148,6 +149,7 @@ describe("loadConfig", () => {
     ["SPOOL_MAX_BYTES", "1GB"],
     ["SHUTDOWN_TIMEOUT_MS", "0"],
     ["METRICS_PORT", "70000"],
+    ["KAFKA_SESSION_TIMEOUT_MS", "1000"],
   ])("a bad %s (%p) is named", (variable, value) => {
     const problems = problemsOf({ ...minimal, [variable]: value });
     expect(problems.map((p) => p.variable)).toEqual([variable]);

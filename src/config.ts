@@ -99,6 +99,15 @@ export const EnvSchema = z.object({
     z.enum(["earliest", "latest"], "must be earliest or latest").default("earliest"),
   ),
   KAFKA_CLIENT_ID: optionalText.pipe(z.string().default("eft-footprint")),
+  // How long a consumer that died without leaving (kill -9, power loss) holds its partitions.
+  KAFKA_SESSION_TIMEOUT_MS: optionalText.pipe(
+    z.coerce
+      .number<string | undefined>()
+      .int("must be a whole number")
+      .min(6000, "must be at least 6000 (the broker's group.min.session.timeout.ms)")
+      .max(300_000, "must be at most 300000 (the broker's group.max.session.timeout.ms)")
+      .default(30_000),
+  ),
 
   DATABASE_URL: urlWithProtocols(["postgres:", "postgresql:"]),
   DB_HOST: optionalText,
@@ -205,6 +214,7 @@ export type Config = Readonly<{
     groupId: string;
     fromBeginning: boolean;
     clientId: string;
+    sessionTimeoutMs: number;
   }>;
   postgres: Readonly<{ url: string }>;
   clickhouse: Readonly<{ url: string; username: string; password: string; database: string }>;
@@ -292,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       groupId: e.GROUP_ID,
       fromBeginning: e.OFFSET_RESET_CONFIG === "earliest",
       clientId: e.KAFKA_CLIENT_ID,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     },
     postgres: { url: e.DATABASE_URL ?? postgresUrlFromParts(e) },
     clickhouse,

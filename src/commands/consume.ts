@@ -41,6 +41,7 @@ export async function startPipelineConsumer(
         logger,
         batchSize: config.consumer.batchSize,
         flushMs: config.consumer.flushMs,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
         ...(metrics ? { metrics } : {}),
       }),
     logger,
@@ -65,8 +66,17 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
       }),
     )
     .route("/", metricsRoutes(metrics.registry));
-  const server = Bun.serve({ hostname: config.http.host, port: config.metricsPort, fetch: probe.fetch });
-  logger.info("metrics listening", { url: `http://${config.http.host}:${server.port}/metrics` });
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  try {
+    server = Bun.serve({ hostname: config.http.host, port: config.metricsPort, fetch: probe.fetch });
+    logger.info("metrics listening", { url: `http://${config.http.host}:${server.port}/metrics` });
+  } catch (err) {
+    // Several consumers on one host share the env file: the second must consume all the same.
+    logger.error("METRICS_PORT not available: this consumer serves no /metrics or health", {
+      port: config.metricsPort,
+      err,
+    });
+  }
   onShutdownSignal(
     async (signal) => {
       const started = Date.now();
@@ -75,7 +85,7 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
       aborted.abort();
       await (await consumer)?.stop(Math.max(0, config.shutdownTimeoutMs - 1000 - (Date.now() - started)));
       await Promise.all(stores.map((s) => s.close()));
-      await server.stop();
+      await server?.stop();
       logger.info("stopped");
     },
     logger,
