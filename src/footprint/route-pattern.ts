@@ -25,6 +25,19 @@ const PLACEHOLDERS: readonly (readonly [RegExp, string])[] = [
  * inferRoutePattern("/users/42/orders/0190b2f8-3c4d-7e5f-8a9b-0c1d2e3f4a5b") // "/users/:id/orders/:uuid"
  */
 export function inferRoutePattern(path: string): string {
+  // A proxied site's traffic repeats a limited set of paths: each is worked out once (bounded).
+  let pattern = known.get(path);
+  if (pattern === undefined) {
+    pattern = patternOf(path);
+    if (known.size >= 10_000) known.clear();
+    known.set(path, pattern);
+  }
+  return pattern;
+}
+
+const known = new Map<string, string>();
+
+function patternOf(path: string): string {
   return path
     .split("/")
     .map((segment) => {
