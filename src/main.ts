@@ -55,9 +55,13 @@ keeps sessions valid across restarts.
 `,
   consume: `Usage: eft-footprint consume [--env-file <path>]
 
-Reads footprints from Kafka (TOPIC, GROUP_ID) and writes them in batches (BATCH_SIZE rows or
-BATCH_FLUSH_MS, whichever first) to PostgreSQL and ClickHouse. Offsets are committed only after
-both stores hold a batch. Stops cleanly on SIGTERM/SIGINT.
+Reads footprints from Kafka (TOPIC) and writes them in batches (BATCH_SIZE messages per partition
+or BATCH_FLUSH_MS, whichever first) to PostgreSQL and ClickHouse, each store through its own
+consumer group (GROUP_ID-postgres, GROUP_ID-clickhouse): a store that is down pauses only its own
+group, which retries and resumes by itself. An offset is committed only once its message is stored
+in that store or sent to the dead-letter topic TOPIC.dlq (see 'eft-footprint dlq --help').
+Serves /metrics, /healthz and /readyz on METRICS_PORT (default 9464). Stops on SIGTERM/SIGINT,
+finishing its current batches within SHUTDOWN_TIMEOUT_MS.
 `,
   doctor: `Usage: eft-footprint doctor [--env-file <path>]
 
