@@ -110,7 +110,14 @@ describe("deploy/compose.yaml", () => {
     expect(serve?.command).toEqual(["serve", "--no-consumer"]);
     expect(consume?.command).toEqual(["consume"]);
     expect(consume?.deploy?.replicas).toBeGreaterThan(1);
-    expect(consume?.healthcheck?.disable).toBe(true); // no HTTP port in a consumer
+    // A consumer answers /healthz on METRICS_PORT (default 9464), not on serve's PORT.
+    expect(consume?.healthcheck?.test).toEqual([
+      "CMD",
+      "/usr/local/bin/eft-footprint",
+      "healthcheck",
+      "--url",
+      "http://127.0.0.1:9464/healthz",
+    ]);
     for (const s of [serve, consume]) {
       expect(s?.depends_on).toEqual({
         "kafka-topic": { condition: "service_completed_successfully" },

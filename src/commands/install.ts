@@ -131,7 +131,7 @@ export function runInstall(options: InstallOptions): void {
   print(`Next: put your settings in /${LAYOUT.configDir}/env, check them, then start:`);
   print(`  eft-footprint doctor --env-file /${LAYOUT.configDir}/env`);
   print("  systemctl enable --now eft-footprint");
-  print("  systemctl enable --now eft-footprint-consume@1   # optional: more consumers, one per instance");
+  print("  systemctl enable --now eft-footprint-consume@9465   # optional: more consumers, named by metrics port");
 }
 
 export type UninstallOptions = Omit<InstallOptions, "binary"> & { purge: boolean };

@@ -6,6 +6,8 @@ import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf
 import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
 
 const DAY_US = 86_400_000_000;
+const TABLES = ["user_footprint", "user_footprint_minute", "user_footprint_hour", "user_footprint_day"];
+const ttls = (days: number | undefined) => new Map(TABLES.map((t) => [t, days]));
 
 function rowsAged(days: number, count: number, tag: string): FootprintRow[] {
   const at = Date.now() * 1000 - days * DAY_US;
@@ -25,9 +27,9 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
     const rs = await store.client.query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
     return Number((await rs.json<{ n: string | number }>())[0]?.n);
   };
-  const rollupSum = async () => {
+  const rollupSum = async (table: string) => {
     const rs = await store.client.query({
-      query: "SELECT sum(n) AS n FROM user_footprint_minute",
+      query: `SELECT sum(n) AS n FROM ${table}`,
       format: "JSONEachRow",
     });
     return Number((await rs.json<{ n: string | number }>())[0]?.n);
@@ -45,21 +47,11 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
   });
 
   test("a new schema has no TTL; applying 30 days sets it on the raw table and the rollup", async () => {
-    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(
-      new Map([
-        ["user_footprint", undefined],
-        ["user_footprint_minute", undefined],
-      ]),
-    );
+    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(ttls(undefined));
     expect(await applyClickhouseTtl(store.client, db.database, 30)).toEqual({
       ttlDays: { before: undefined, after: 30 },
     });
-    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(
-      new Map([
-        ["user_footprint", 30],
-        ["user_footprint_minute", 30],
-      ]),
-    );
+    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(ttls(30));
   });
 
   test("rows past the TTL go (expired on insert, or by the TTL merge), newer ones stay, the rollup follows", async () => {
@@ -73,7 +65,12 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
       (n) => n === 7,
       30_000,
     );
-    expect(await rollupSum()).toBe(7);
+    expect(await rollupSum("user_footprint_minute")).toBe(7);
+    for (const table of ["user_footprint_hour", "user_footprint_day"]) {
+      await store.client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+      // Whole hours and days past the cut are gone; the 29-day-old ones and today's stay.
+      expect(await rollupSum(table)).toBe(7);
+    }
   });
 
   test("a shorter setting rewrites the TTL and removes rows it now expires; unset removes the TTL", async () => {
@@ -89,12 +86,7 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
 
     expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 10, after: 10 } }); // no ALTER
     expect(await store.applyRetention?.(undefined)).toEqual({ ttlDays: { before: 10, after: undefined } });
-    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(
-      new Map([
-        ["user_footprint", undefined],
-        ["user_footprint_minute", undefined],
-      ]),
-    );
+    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(ttls(undefined));
     await store.insertFootprints(rowsAged(400, 2, "ancient"));
     expect(await count("user_footprint")).toBe(6);
   });

@@ -50,6 +50,14 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
     const [sums] = await store.sql<{ raw: string; rollup: string }[]>`
       select (select count(*) from user_footprint) as raw, (select sum(n) from user_footprint_minute) as rollup`;
     expect(Number(sums?.rollup)).toBe(Number(sums?.raw)); // the rollup still answers like the raw rows
+    // Hour and day rows go once their whole bucket is past the cut: the 31- and 40-day-old ones.
+    for (const [table, bucket] of [
+      ["user_footprint_hour", "hour"],
+      ["user_footprint_day", "day"],
+    ] as const) {
+      expect(await count(table, `${bucket} < now() - interval '31 days'`)).toBe(0);
+      expect(Number((await store.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n)).toBe(7);
+    }
   });
 
   test("without a setting nothing is deleted; through the Store it is the same job", async () => {

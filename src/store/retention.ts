@@ -2,8 +2,10 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 
 /**
- * RETENTION_DAYS, applied by each store its own way, both cutting at whole minutes so the raw
- * table and its per-minute rollup lose the same requests:
+ * RETENTION_DAYS, applied by each store its own way, both cutting raw rows at whole minutes so the
+ * raw table and its per-minute rollup lose the same requests; an hour or day rollup row goes once
+ * its whole hour or day is past the cut (until then it still counts the requests of its first
+ * minutes, which are gone from the raw table):
  * - ClickHouse: a TTL on each table, set (or removed) by ALTER … MODIFY TTL whenever it differs
  *   from the setting. It cannot be a numbered migration: those run once, the setting changes.
  *   ClickHouse then drops expired rows in its background merges (and rows already expired when
@@ -19,6 +21,12 @@ export type RetentionOutcome = {
   /** Why nothing was done, e.g. another process holds the job. */
   skipped?: string;
 };
+
+const PG_ROLLUPS = [
+  { table: "user_footprint_minute", bucket: "minute", length: "1 minute" },
+  { table: "user_footprint_hour", bucket: "hour", length: "1 hour" },
+  { table: "user_footprint_day", bucket: "day", length: "1 day" },
+] as const;
 
 // Same in every eft-footprint process; differs from the migration lock.
 const RETENTION_LOCK = 0x4546_5452; // "EFTR"
@@ -48,9 +56,11 @@ export async function deleteExpiredPostgres(
         deleted += result.count;
         if (result.count < batchSize || options.signal?.aborted) break;
       }
-      const [rollup] = await reserved<{ exists: boolean }[]>`
-        select to_regclass('user_footprint_minute') is not null as exists`;
-      if (rollup?.exists) await reserved`delete from user_footprint_minute where minute < ${cutoff}`;
+      for (const { table, bucket, length } of PG_ROLLUPS) {
+        const [rollup] = await reserved<{ exists: boolean }[]>`select to_regclass(${table}) is not null as exists`;
+        if (!rollup?.exists) continue; // an older schema
+        await reserved.unsafe(`delete from ${table} where ${bucket} + interval '${length}' <= $1`, [cutoff]);
+      }
       return { deleted };
     } finally {
       await reserved`select pg_advisory_unlock(${RETENTION_LOCK})`;
@@ -60,10 +70,15 @@ export async function deleteExpiredPostgres(
   }
 }
 
-/** Each table that gets a TTL, and the time column it expires by (a whole minute, as a DateTime). */
+/**
+ * Each table that gets a TTL and the instant its rows are past the cut from: a raw row's minute,
+ * a rollup row's bucket end (DateTime, which every TTL version accepts, unlike DateTime64).
+ */
 const TTL_TABLES: readonly { table: string; expires: string }[] = [
   { table: "user_footprint", expires: "toStartOfMinute(toDateTime(footprint_time))" },
   { table: "user_footprint_minute", expires: "minute" },
+  { table: "user_footprint_hour", expires: "hour + INTERVAL 1 HOUR" },
+  { table: "user_footprint_day", expires: "day + INTERVAL 1 DAY" },
 ];
 
 /** Sets the tables' TTL to `days` (or removes it) when it differs; cheap when it does not. */
@@ -112,7 +127,8 @@ export async function readClickhouseTtlDays(
 export function ttlDaysOf(engineFull: string): number | undefined {
   const ttl = /\sTTL\s(.+?)(?:\sSETTINGS\s|$)/.exec(engineFull)?.[1];
   if (!ttl) return undefined;
-  const days = /toIntervalDay\((\d+)\)/.exec(ttl)?.[1];
+  // The last one: a day rollup's expression is (day + toIntervalDay(1)) + toIntervalDay(N).
+  const days = [...ttl.matchAll(/toIntervalDay\((\d+)\)/g)].at(-1)?.[1];
   // A TTL someone set by hand in other units still counts as "a TTL": -1 never equals a setting.
   return days === undefined ? -1 : Number(days);
 }
