@@ -1,7 +1,7 @@
 import type { Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
 import type { FootprintEvent } from "./event.ts";
-import { startProducerLoop } from "./producer.ts";
+import { type ProducerLoop, startProducerLoop } from "./producer.ts";
 import { createEventQueue } from "./queue.ts";
 
 export type KafkaRecorderOptions = {
@@ -21,7 +21,7 @@ export type KafkaRecorder = {
   /** For `footprint({ record })`: queues the event and returns at once. */
   record(event: FootprintEvent): boolean;
   /** Sends what is still queued (up to `timeoutMs`), then stops; call before disconnecting the producer. */
-  stop(timeoutMs?: number): Promise<{ unsent: number }>;
+  stop: ProducerLoop["stop"];
 };
 
 /**
@@ -46,7 +46,7 @@ export function kafkaRecorder(options: KafkaRecorderOptions): KafkaRecorder {
       await options.producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
     },
   });
-  return { record: (event) => queue.offer(event), stop: (timeoutMs) => loop.stop(timeoutMs) };
+  return { record: (event) => loop.offer(event), stop: (timeoutMs) => loop.stop(timeoutMs) };
 }
 
 /** The producer loop logs through our Logger; a library user gets its errors and warnings only. */
