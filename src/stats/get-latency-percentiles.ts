@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import type postgres from "postgres";
 import { chRawConditions, chRows, createChParams } from "./clickhouse-counts.ts";
-import { pgRawConditions, type Sql } from "./postgres-counts.ts";
+import { pgRawConditions, withStatsSettings } from "./postgres-counts.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 
@@ -36,17 +37,22 @@ function toResult(rows: readonly Row[]): LatencyPercentiles {
   };
 }
 
-async function fromPostgres(sql: Sql, q: Omit<StatsQuery, "source"> & { limit: number }): Promise<LatencyPercentiles> {
-  const where = pgRawConditions(sql, q.from, q.to, q.filters);
-  const rows = await sql<Row[]>`
-    select coalesce(route, link) as endpoint, count(*) as n,
-           percentile_cont(array[0.5, 0.95, 0.99]::float8[]) within group (order by duration_ms) as p
-    from user_footprint
-    where ${where} and duration_ms is not null
-    group by 1
-    order by n desc, coalesce(route, link) collate "C"
-    limit ${q.limit}`;
-  return toResult(rows);
+function fromPostgres(
+  sql: postgres.Sql,
+  q: Omit<StatsQuery, "source"> & { limit: number },
+): Promise<LatencyPercentiles> {
+  return withStatsSettings(sql, [], async (tx) => {
+    const where = pgRawConditions(tx, q.from, q.to, q.filters);
+    const rows = await tx<Row[]>`
+      select coalesce(route, link) as endpoint, count(*) as n,
+             percentile_cont(array[0.5, 0.95, 0.99]::float8[]) within group (order by duration_ms) as p
+      from user_footprint
+      where ${where} and duration_ms is not null
+      group by 1
+      order by n desc, coalesce(route, link) collate "C"
+      limit ${q.limit}`;
+    return toResult(rows);
+  });
 }
 
 async function fromClickhouse(

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import type postgres from "postgres";
 import { chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
-import { pgCounts, type Sql } from "./postgres-counts.ts";
+import { pgCounts, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -24,11 +25,12 @@ function toResult(rows: readonly Row[]): StatusClasses {
   return result;
 }
 
-async function fromPostgres(sql: Sql, q: StatsQuery): Promise<StatusClasses> {
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, "day"), q.filters, {
-    status_class: (_, c) => c.statusClass,
+function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<StatusClasses> {
+  const slices = planSlices(q.from, q.to, q.source, "day");
+  return withStatsSettings(sql, slices, async (tx) => {
+    const counts = pgCounts(tx, slices, q.filters, { status_class: (_, c) => c.statusClass });
+    return toResult(await tx<Row[]>`select status_class, sum(n)::int8 as n from (${counts}) s group by 1`);
   });
-  return toResult(await sql<Row[]>`select status_class, sum(n)::int8 as n from (${counts}) s group by 1`);
 }
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<StatusClasses> {

@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import type postgres from "postgres";
 import { AppError } from "../errors.ts";
 import { type ChDimension, chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
-import { type PgDimension, pgCounts, pgLocalMinute, type Sql } from "./postgres-counts.ts";
+import { type PgDimension, pgCounts, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -49,13 +50,14 @@ function pgBucket(kind: BucketKind, segments: readonly ZoneSegment[]): PgDimensi
   return (sql, c) => sql`(${pgLocalMinute(sql, c.minute, segments)} / 1440)`;
 }
 
-async function fromPostgres(sql: Sql, q: TimeseriesQuery): Promise<Timeseries> {
+function fromPostgres(sql: postgres.Sql, q: TimeseriesQuery): Promise<Timeseries> {
   const { segments, buckets } = plan(q);
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments)), q.filters, {
-    bucket: pgBucket(q.bucket, segments),
+  const slices = planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments));
+  return withStatsSettings(sql, slices, async (tx) => {
+    const counts = pgCounts(tx, slices, q.filters, { bucket: pgBucket(q.bucket, segments) });
+    const rows = await tx<Row[]>`select bucket, sum(n)::int8 as n from (${counts}) s group by 1`;
+    return toResult(q.bucket, buckets, rows);
   });
-  const rows = await sql<Row[]>`select bucket, sum(n)::int8 as n from (${counts}) s group by 1`;
-  return toResult(q.bucket, buckets, rows);
 }
 
 function chBucket(kind: BucketKind, segments: readonly ZoneSegment[]): ChDimension {

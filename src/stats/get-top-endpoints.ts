@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import type postgres from "postgres";
 import { type ChDimension, chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
-import { type PgDimension, pgCounts, type Sql } from "./postgres-counts.ts";
+import { type PgDimension, pgCounts, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -31,15 +32,18 @@ function toResult(rows: readonly Row[]): TopEndpoints {
 
 const PG_DIMS: Record<string, PgDimension> = { method: (_, c) => c.method, endpoint: (_, c) => c.endpoint };
 
-async function fromPostgres(sql: Sql, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, "day"), q.filters, PG_DIMS);
-  // The window total is taken before LIMIT: the share is of every matching request.
-  const rows = await sql<Row[]>`
-    select method, endpoint, n, (sum(n) over ())::int8 as total
-    from (select method, endpoint, sum(n)::int8 as n from (${counts}) s group by 1, 2) g
-    order by n desc, method collate "C", endpoint collate "C"
-    limit ${q.limit}`;
-  return toResult(rows);
+function fromPostgres(sql: postgres.Sql, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
+  const slices = planSlices(q.from, q.to, q.source, "day");
+  return withStatsSettings(sql, slices, async (tx) => {
+    const counts = pgCounts(tx, slices, q.filters, PG_DIMS);
+    // The window total is taken before LIMIT: the share is of every matching request.
+    const rows = await tx<Row[]>`
+      select method, endpoint, n, (sum(n) over ())::int8 as total
+      from (select method, endpoint, sum(n)::int8 as n from (${counts}) s group by 1, 2) g
+      order by n desc, method collate "C", endpoint collate "C"
+      limit ${q.limit}`;
+    return toResult(rows);
+  });
 }
 
 const CH_DIMS: Record<string, ChDimension> = { method: (_, c) => c.method, endpoint: (_, c) => c.endpoint };

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import type postgres from "postgres";
 import { chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
-import { pgCounts, type Sql } from "./postgres-counts.ts";
+import { pgCounts, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -26,12 +27,14 @@ function toResult(row: Row | undefined): TotalCount {
   return { count: Number(row?.count ?? 0), previous: Number(row?.previous ?? 0) };
 }
 
-async function fromPostgres(sql: Sql, q: StatsQuery): Promise<TotalCount> {
+function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TotalCount> {
   const { current, previous } = periods(q);
-  const [row] = await sql<Row[]>`
-    select (select coalesce(sum(n), 0)::int8 from (${pgCounts(sql, current, q.filters, {})}) a) as count,
-           (select coalesce(sum(n), 0)::int8 from (${pgCounts(sql, previous, q.filters, {})}) b) as previous`;
-  return toResult(row);
+  return withStatsSettings(sql, [...current, ...previous], async (tx) => {
+    const [row] = await tx<Row[]>`
+      select (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, current, q.filters, {})}) a) as count,
+             (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, previous, q.filters, {})}) b) as previous`;
+    return toResult(row);
+  });
 }
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<TotalCount> {

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import type postgres from "postgres";
 import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
-import { pgCounts, pgLocalMinute, type Sql } from "./postgres-counts.ts";
+import { pgCounts, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -34,16 +35,19 @@ function hourTier(segments: readonly ZoneSegment[]): RollupTier {
 // Hour of the week, Monday 00:00 = 0: epoch day 0 (1970-01-01) was a Thursday, weekday 3.
 // Local minutes are positive (periods start in 2000 or later), so integer division is floor.
 
-async function fromPostgres(sql: Sql, q: StatsQuery): Promise<WeekdayHeatmap> {
+function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<WeekdayHeatmap> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
-  const counts = pgCounts(sql, planSlices(q.from, q.to, q.source, hourTier(segments)), q.filters, {
-    hour_of_week: (sql, c) => {
-      const local = pgLocalMinute(sql, c.minute, segments);
-      return sql`((${local} / 1440 + 3) % 7) * 24 + (${local} % 1440) / 60`;
-    },
+  const slices = planSlices(q.from, q.to, q.source, hourTier(segments));
+  return withStatsSettings(sql, slices, async (tx) => {
+    const counts = pgCounts(tx, slices, q.filters, {
+      hour_of_week: (sql, c) => {
+        const local = pgLocalMinute(sql, c.minute, segments);
+        return sql`((${local} / 1440 + 3) % 7) * 24 + (${local} % 1440) / 60`;
+      },
+    });
+    const rows = await tx<Row[]>`select hour_of_week, sum(n)::int8 as n from (${counts}) s group by 1`;
+    return toResult(rows);
   });
-  const rows = await sql<Row[]>`select hour_of_week, sum(n)::int8 as n from (${counts}) s group by 1`;
-  return toResult(rows);
 }
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<WeekdayHeatmap> {
