@@ -64,7 +64,8 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
   const sink = store.name;
   const log = options.logger.child({ component: "consumer", sink, groupId });
   const metrics = options.metrics ?? createMetrics();
-  const backoff = options.backoff ?? createBackoff({ initialMs: 200, maxMs: 30_000 });
+  // Capped at 10 s: a store back from an outage is written to within seconds, not half a minute.
+  const backoff = options.backoff ?? createBackoff({ initialMs: 200, maxMs: 10_000 });
   const sleep = options.sleep ?? realSleep;
 
   // Bumped whenever kafkajs may have reset its positions (join, crash): everything collected or
@@ -292,6 +293,22 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
   };
   const lagTimer = setInterval(() => void measureLag(), options.lagIntervalMs ?? 5000);
 
+  // After a failure kafkajs does not recover from itself: a new consumer, retried with backoff for
+  // as long as it takes (Kafka may still be down), never a crash of the process.
+  const restart = async () => {
+    for (let attempt = 1; !stopping; attempt++) {
+      await consumer.disconnect().catch(() => {});
+      await sleep(backoff(Math.min(attempt + crashes - 1, 10)));
+      if (stopping) return;
+      try {
+        await run();
+        return;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) log.error("kafka consumer restart failed; retrying", { err, attempt });
+      }
+    }
+  };
+
   const run = async (): Promise<void> => {
     consumer = kafka.consumer({
       groupId,
@@ -312,19 +329,19 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
         log.error("kafka consumer failed", { err: e.payload.error, restart: e.payload.restart, crashes });
       }
       // kafkajs restarts by itself after retriable errors; after the others we start anew.
-      if (!e.payload.restart && !stopping) {
-        void (async () => {
-          await consumer.disconnect().catch(() => {});
-          await sleep(backoff(Math.min(crashes, 10)));
-          if (!stopping) await run().catch((err) => log.error("kafka consumer restart failed", { err }));
-        })();
-      }
+      if (!e.payload.restart && !stopping) void restart();
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
   };
-  await run();
+  try {
+    await run();
+  } catch (err) {
+    clearInterval(timer);
+    clearInterval(lagTimer);
+    throw err;
+  }
   void measureLag();
   log.info("consumer started", { topic, batchSize, flushMs });
 

@@ -213,6 +213,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// kafkajs 2.2.4 schedules a negative timeout on every connection (kafkajs #1751): harmless, but
+// the runtime prints a TimeoutNegativeWarning for it on stderr. Other warnings still show.
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name !== "TimeoutNegativeWarning") process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
 main(Bun.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);

@@ -1,0 +1,328 @@
+/**
+ * Fault tests: the delivery contract under real failures, through the compiled binary, on a stack
+ * of their own. Kafka gives at-least-once; every sink is idempotent; an offset is committed only
+ * once its message is stored in that sink or dead-lettered. Every scenario ends with
+ * events sent == rows in PostgreSQL == rows in ClickHouse and no duplicate event_id.
+ * Results go to docs/RELIABILITY.md. EFT_SKIP_FAULTS=1 skips them (CI never sets it).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  createWorld,
+  type FaultStack,
+  type Load,
+  metricValue,
+  startConsumer,
+  startFaultStack,
+  startLoad,
+  startSite,
+  type World,
+} from "./faults/harness.ts";
+import { type ScenarioResult, writeReliabilityReport } from "./faults/report.ts";
+import type { RunningBinary } from "./support.ts";
+import { repoRoot, waitFor } from "./support.ts";
+
+const skip = process.env.EFT_SKIP_FAULTS === "1";
+const SCENARIO_MS = 300_000;
+
+describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
+  let stack: FaultStack;
+  const results: ScenarioResult[] = [];
+  const suiteStarted = Date.now();
+  const running: RunningBinary[] = [];
+  const loads: Load[] = [];
+
+  beforeAll(async () => {
+    stack = await startFaultStack();
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const l of loads.splice(0)) await l.stop();
+    for (const b of running.splice(0)) await b.stop(5000).catch(() => {});
+    if (results.length > 0) {
+      mkdirSync(join(repoRoot, "docs"), { recursive: true });
+      const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repoRoot }).stdout.toString().trim();
+      writeReliabilityReport(results, Date.now() - suiteStarted, commit || "unknown");
+    }
+    // CI purges its stack; a developer's stays up for the next run.
+    if (stack && process.env.CI === "true") await stack.down(true);
+  }, 120_000);
+
+  /** Runs one scenario in a fresh world and records its row, pass or fail. */
+  async function scenario(name: string, body: (world: World, row: ScenarioResult) => Promise<void>): Promise<void> {
+    const world = await createWorld(stack);
+    const row: ScenarioResult = {
+      scenario: name,
+      sent: 0,
+      postgres: 0,
+      clickhouse: 0,
+      pgDuplicates: 0,
+      chDuplicates: 0,
+      deadLetters: undefined,
+      recoveryMs: undefined,
+      notes: "",
+      passed: false,
+    };
+    results.push(row);
+    try {
+      await body(world, row);
+      Object.assign(row, await world.counts());
+      expect(row.postgres).toBe(row.sent);
+      expect(row.clickhouse).toBe(row.sent);
+      expect(row.pgDuplicates).toBe(0);
+      expect(row.chDuplicates).toBe(0);
+      row.passed = true;
+    } catch (err) {
+      Object.assign(row, await world.counts().catch(() => ({})));
+      row.notes = `${row.notes} ${String(err).split("\n")[0]}`.trim();
+      throw err;
+    } finally {
+      for (const l of loads.splice(0)) await l.stop();
+      for (const b of running.splice(0)) await b.stop(15_000).catch(() => {});
+      await stack.restoreAll();
+      await world.drop();
+    }
+  }
+
+  const site = async (world: World, env: Record<string, string> = {}) => {
+    const b = await startSite(world, env);
+    running.push(b);
+    return b;
+  };
+  const consumer = async (world: World, env: Record<string, string> = {}) => {
+    const b = await startConsumer(world, env);
+    running.push(b);
+    return b;
+  };
+  const load = (url: string) => {
+    const l = startLoad(url);
+    loads.push(l);
+    return l;
+  };
+  /** Until both stores hold at least `n` events; returns the time it took. */
+  const bothHold = async (world: World, n: number, timeoutMs = 120_000) => {
+    const started = Date.now();
+    await waitFor(
+      `both stores holding ${n} events`,
+      () => world.counts(),
+      (c) => c.postgres >= n && c.clickhouse >= n,
+      timeoutMs,
+      250,
+    );
+    return Date.now() - started;
+  };
+  const finish = async (world: World, row: ScenarioResult, l: Load) => {
+    await l.stop();
+    expect(l.failures).toEqual([]);
+    row.sent = l.sent;
+    await bothHold(world, l.sent);
+    // Anything late (a duplicate) would land within a flush or two.
+    await Bun.sleep(1500);
+  };
+
+  test(
+    "consumer killed with SIGKILL mid-batch, 5 times in a row",
+    () =>
+      scenario("consumer `kill -9` mid-batch, 5× in a row", async (world, row) => {
+        const s = await site(world);
+        let c = await consumer(world, { LOG_LEVEL: "debug" });
+        const l = load(s.url);
+        let resumed = 0;
+        let restartedAt = 0;
+        for (let kill = 1; kill <= 5; kill++) {
+          // Right after a batch reached ClickHouse, before (or just as) its offsets are committed.
+          const from = c.lines.length;
+          await waitFor(
+            "a batch stored in ClickHouse",
+            async () => c.lines.slice(from).some((x) => x.msg === "batch stored" && x.sink === "clickhouse"),
+            Boolean,
+            60_000,
+            5,
+          );
+          process.kill(c.pid, "SIGKILL");
+          await c.exited;
+          running.splice(running.indexOf(c), 1);
+          c = await consumer(world, { LOG_LEVEL: "debug" });
+          restartedAt = Date.now();
+          const sentAtRestart = l.sent;
+          if (kill === 5) row.recoveryMs = await bothHold(world, sentAtRestart);
+          resumed += c.lines.filter((x) => x.msg === "resuming a batch recorded before a restart").length;
+        }
+        await finish(world, row, l);
+        resumed += c.lines.filter((x) => x.msg === "resuming a batch recorded before a restart").length;
+        row.notes = `5 kills; ${resumed} restart(s) found a recorded, uncommitted batch and wrote it again with the same token`;
+        expect(restartedAt).toBeGreaterThan(0);
+      }),
+    SCENARIO_MS,
+  );
+
+  test(
+    "Kafka broker stopped and restarted while requests keep coming",
+    () =>
+      scenario("Kafka broker stopped and restarted under load", async (world, row) => {
+        const s = await site(world);
+        await consumer(world);
+        const l = load(s.url);
+        await waitFor(
+          "traffic flowing",
+          async () => l.sent,
+          (n) => n >= 300,
+        );
+        const down = Date.now();
+        await stack.stop("kafka");
+        await Bun.sleep(10_000);
+        await stack.start("kafka");
+        const outage = Date.now() - down;
+        const sentAtRecovery = l.sent;
+        row.recoveryMs = await bothHold(world, sentAtRecovery, 180_000);
+        await finish(world, row, l);
+        row.notes = `broker down ${(outage / 1000).toFixed(0)} s (stop, 10 s, start); ${l.failed} failed requests`;
+      }),
+    SCENARIO_MS,
+  );
+
+  for (const [down, other] of [
+    ["postgres", "clickhouse"],
+    ["clickhouse", "postgres"],
+  ] as const) {
+    const label = down === "postgres" ? "PostgreSQL" : "ClickHouse";
+    test(
+      `${label} stopped for 30 s: the other store keeps up`,
+      () =>
+        scenario(`${label} stopped 30 s, then back`, async (world, row) => {
+          const s = await site(world);
+          await consumer(world);
+          const l = load(s.url);
+          await waitFor(
+            "traffic flowing",
+            async () => l.sent,
+            (n) => n >= 300,
+          );
+          await stack.stop(down);
+          const stoppedAt = Date.now();
+          await Bun.sleep(15_000);
+          // While one store is away the other keeps ingesting: it holds what was sent 15 s in
+          // before the 30 s are over.
+          const sentMidway = l.sent;
+          await waitFor(
+            `${other} keeping up during the outage`,
+            () => world.count(other),
+            (n) => n >= sentMidway,
+            Math.max(1000, 30_000 - (Date.now() - stoppedAt)),
+            250,
+          );
+          const otherDuring = await world.count(other);
+          await Bun.sleep(Math.max(0, 30_000 - (Date.now() - stoppedAt)));
+          await stack.start(down);
+          const sentAtRecovery = l.sent;
+          row.recoveryMs = await bothHold(world, sentAtRecovery);
+          await finish(world, row, l);
+          row.notes = `${other} held ${otherDuring.toLocaleString("en-US")} of ${sentMidway.toLocaleString("en-US")}+ events sent while ${label} was down`;
+        }),
+      SCENARIO_MS,
+    );
+  }
+
+  test(
+    "Kafka down for 60 s: the producer spools to disk and everything arrives after",
+    () =>
+      scenario("Kafka down 60 s → disk spool", async (world, row) => {
+        // A small memory queue so that a minute of traffic has to go to the spool.
+        const s = await site(world, { PRODUCER_QUEUE_MAX: "500" });
+        await consumer(world);
+        const l = load(s.url);
+        await waitFor(
+          "traffic flowing",
+          async () => l.sent,
+          (n) => n >= 300,
+        );
+        await stack.stop("kafka");
+        await Bun.sleep(60_000);
+        const spooled = await metricValue(s.url, "eft_events_spooled_total");
+        const spoolBytes = await metricValue(s.url, "eft_spool_bytes");
+        await stack.start("kafka");
+        const sentAtRecovery = l.sent;
+        row.recoveryMs = await bothHold(world, sentAtRecovery, 180_000);
+        await finish(world, row, l);
+        expect(spooled).toBeGreaterThan(0);
+        expect(await metricValue(s.url, "eft_events_dropped_total")).toBe(0);
+        row.notes = `${spooled.toLocaleString("en-US")} events spooled (${Math.round(spoolBytes / 1024)} KiB on disk at the end of the outage), 0 dropped, ${l.failed} failed requests`;
+      }),
+    SCENARIO_MS,
+  );
+
+  test(
+    "10,000 malformed messages mixed with good ones",
+    () =>
+      scenario("10,000 malformed messages among 5,000 good ones", async (world, row) => {
+        const c = await consumer(world);
+        const producer = world.kafka.producer();
+        await producer.connect();
+        const good = (i: number) =>
+          JSON.stringify({ method: "GET", link: `/legacy/${i}`, footprint_time: "2025-05-19T13:45:30.123456+09:00" });
+        const bad = (i: number): Buffer | string | null => {
+          switch (i % 6) {
+            case 0:
+              return `{"method": "GET", "link": "/cut-${i}`; // not JSON
+            case 1:
+              return JSON.stringify({ method: 5, link: ["/x"], footprint_time: true }); // wrong types
+            case 2:
+              return i % 1000 === 2
+                ? "x".repeat(70 * 1024) // over the 64 KiB limit
+                : JSON.stringify({
+                    method: "GET",
+                    link: "/".repeat(9000),
+                    footprint_time: "2025-05-19T13:45:30Z",
+                    duration_ms: 1e300,
+                  });
+            case 3:
+              return Buffer.concat([
+                Buffer.from('{"method":"GET","link":"/'),
+                Buffer.from([0xc3, 0x28, 0xff]),
+                Buffer.from('","footprint_time":"2025-05-19T13:45:30Z"}'),
+              ]); // not UTF-8
+            case 4:
+              return i % 2 === 0 ? null : ""; // empty
+            default:
+              return JSON.stringify({ method: "GET", link: "/a\u0000b", footprint_time: "9999-01-01T00:00:00Z" }); // NUL, far future
+          }
+        };
+        const started = Date.now();
+        let goodSent = 0;
+        let badSent = 0;
+        // 250 per request: a record batch must stay under the broker's message.max.bytes (1 MiB).
+        for (let chunk = 0; chunk < 60; chunk++) {
+          const messages = [];
+          for (let i = chunk * 250; i < (chunk + 1) * 250; i++) {
+            // Two bad ones for every good one, interleaved.
+            if (i % 3 === 2) {
+              messages.push({ value: good(i) });
+              goodSent++;
+            } else messages.push({ value: bad(badSent++) });
+          }
+          await producer.send({ topic: world.topic, messages });
+        }
+        await producer.disconnect();
+        row.sent = goodSent;
+        await bothHold(world, goodSent);
+        row.recoveryMs = Date.now() - started;
+        // Every bad one is in the dead-letter topic, counted once per source message.
+        const dlq = Bun.spawn([join(repoRoot, "eft-footprint"), "dlq", "list", "--limit", "1"], {
+          env: { PATH: process.env.PATH ?? "", ...world.env, LOG_LEVEL: "warn" },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        const stderr = await new Response(dlq.stderr).text();
+        const summary = stderr.split("\n").find((line) => /dead letter\(s\)/.test(line)) ?? stderr;
+        expect(await dlq.exited).toBe(0);
+        row.deadLetters = Number(/(\d+) dead letter\(s\)/.exec(summary)?.[1] ?? -1);
+        expect(row.deadLetters).toBe(10_000);
+        // One consumer process throughout: never crashed, never restarted.
+        expect(c.lines.filter((x) => x.msg === "kafka consumer failed")).toEqual([]);
+        expect(process.kill(c.pid, 0)).toBe(true);
+        row.notes = `${summary.trim().replace(/^\d+ dead letter\(s\) in \S+ /, "")}; one consumer process throughout; "recovery" = time to store all`;
+      }),
+    SCENARIO_MS,
+  );
+});
