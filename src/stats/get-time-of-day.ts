@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
-import { pgCounts, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
+import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -31,8 +31,8 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TimeOfDay> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const slices = planSlices(q.from, q.to, q.source);
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCounts(tx, slices, q.filters, {
-      minute_of_day: (sql, c) => sql`((${pgLocalMinute(sql, c.minute, segments)} % 1440) + 1440) % 1440`,
+    const counts = pgCountsByTime(tx, slices, q.filters, {
+      minute_of_day: (sql, minute) => sql`((${pgLocalMinute(sql, minute, segments)} % 1440) + 1440) % 1440`,
     });
     const rows = await tx<Row[]>`select minute_of_day, sum(n)::int8 as n from (${counts}) s group by 1`;
     return toResult(rows);

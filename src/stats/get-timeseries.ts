@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { AppError } from "../errors.ts";
 import { type ChDimension, chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
-import { type PgDimension, pgCounts, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
+import { type PgTimeDimension, pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -41,20 +41,20 @@ function toResult(kind: BucketKind, buckets: readonly Bucket[], rows: readonly R
   return { bucket: kind, points: buckets.map((b) => ({ t: b.t, count: counts.get(b.key) ?? 0 })) };
 }
 
-function pgBucket(kind: BucketKind, segments: readonly ZoneSegment[]): PgDimension {
-  if (kind === "minute") return (_, c) => c.minute;
+function pgBucket(kind: BucketKind, segments: readonly ZoneSegment[]): PgTimeDimension {
+  if (kind === "minute") return (_, minute) => minute;
   if (kind === "hour") {
-    return (sql, c) => sql`(${c.minute} - ((${pgLocalMinute(sql, c.minute, segments)} % 60) + 60) % 60)`;
+    return (sql, minute) => sql`(${minute} - ((${pgLocalMinute(sql, minute, segments)} % 60) + 60) % 60)`;
   }
   // Local minutes are positive (periods start in 2000 or later): integer division is floor.
-  return (sql, c) => sql`(${pgLocalMinute(sql, c.minute, segments)} / 1440)`;
+  return (sql, minute) => sql`(${pgLocalMinute(sql, minute, segments)} / 1440)`;
 }
 
 function fromPostgres(sql: postgres.Sql, q: TimeseriesQuery): Promise<Timeseries> {
   const { segments, buckets } = plan(q);
   const slices = planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments));
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCounts(tx, slices, q.filters, { bucket: pgBucket(q.bucket, segments) });
+    const counts = pgCountsByTime(tx, slices, q.filters, { bucket: pgBucket(q.bucket, segments) });
     const rows = await tx<Row[]>`select bucket, sum(n)::int8 as n from (${counts}) s group by 1`;
     return toResult(q.bucket, buckets, rows);
   });

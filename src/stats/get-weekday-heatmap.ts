@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
-import { pgCounts, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
+import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
@@ -39,9 +39,9 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<WeekdayHeatmap>
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const slices = planSlices(q.from, q.to, q.source, hourTier(segments));
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCounts(tx, slices, q.filters, {
-      hour_of_week: (sql, c) => {
-        const local = pgLocalMinute(sql, c.minute, segments);
+    const counts = pgCountsByTime(tx, slices, q.filters, {
+      hour_of_week: (sql, minute) => {
+        const local = pgLocalMinute(sql, minute, segments);
         return sql`((${local} / 1440 + 3) % 7) * 24 + (${local} % 1440) / 60`;
       },
     });

@@ -15,7 +15,9 @@ export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** What every source offers, as expressions over that source's row. */
 export type PgColumns = {
-  /** UTC epoch minute of the row, int8. */
+  /** Start of the row's minute (raw) or of its rollup unit, timestamptz. */
+  time: Fragment;
+  /** UTC epoch minute of `time`, int8. */
   minute: Fragment;
   method: Fragment;
   /** coalesce(route, link). */
@@ -27,16 +29,6 @@ export type PgColumns = {
 /** One GROUP BY key of a statistic, written once for both sources. */
 export type PgDimension = (sql: Sql, columns: PgColumns) => Fragment;
 
-function rawColumns(sql: Sql): PgColumns {
-  return {
-    // date_bin is exact integer arithmetic; date_part of a whole minute is an exact integer.
-    minute: sql`(date_part('epoch', date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00'))::int8 / 60)`,
-    method: sql`request`,
-    endpoint: sql`coalesce(route, link)`,
-    statusClass: sql`(case when status between 200 and 599 then status / 100 else 0 end)::int2`,
-  };
-}
-
 /** A rollup's table and time column (the start of its minute, hour or day, UTC). */
 const ROLLUPS: Record<RollupTier, { table: string; time: string }> = {
   minute: { table: "user_footprint_minute", time: "minute" },
@@ -45,15 +37,24 @@ const ROLLUPS: Record<RollupTier, { table: string; time: string }> = {
 };
 
 function columnsOf(sql: Sql, table: Slice["table"]): PgColumns {
-  if (table === "raw") return rawColumns(sql);
-  return {
-    // The first minute of an hour or day row: every bucket a statistic may read from that
-    // tier holds the whole unit (see planSlices' `coarsest`), so any minute of it would do.
-    minute: sql`(date_part('epoch', ${sql(ROLLUPS[table].time)})::int8 / 60)`,
-    method: sql`method`,
-    endpoint: sql`endpoint`,
-    statusClass: sql`status_class`,
-  };
+  // date_bin is exact integer arithmetic; date_part of a whole minute is an exact integer. An
+  // hour or day row stands for its first minute: every bucket a statistic may read from that
+  // tier holds the whole unit (see planSlices' `coarsest`), so any minute of it would do.
+  const time =
+    table === "raw"
+      ? sql`date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00')`
+      : sql`${sql(ROLLUPS[table].time)}`;
+  const minute = sql`(date_part('epoch', ${time})::int8 / 60)`;
+  if (table === "raw") {
+    return {
+      time,
+      minute,
+      method: sql`request`,
+      endpoint: sql`coalesce(route, link)`,
+      statusClass: sql`(case when status between 200 and 599 then status / 100 else 0 end)::int2`,
+    };
+  }
+  return { time, minute, method: sql`method`, endpoint: sql`endpoint`, statusClass: sql`status_class` };
 }
 
 function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters): Fragment[] {
@@ -134,6 +135,27 @@ export function pgCounts(
     return sql`select ${join(sql, [...keys, sql`0::int8 as n`], sql`, `)} where false`;
   }
   return join(sql, parts, sql` union all `);
+}
+
+/** A time bucket of a statistic, from the UTC epoch minute (int8) of the rows counted. */
+export type PgTimeDimension = (sql: Sql, minute: Fragment) => Fragment;
+
+/**
+ * Like pgCounts for statistics bucketed by time only: each slice is first counted per start of
+ * its unit (its rollup's time column as it is, raw rows per minute), and the bucket arithmetic
+ * runs on those few rows rather than on every row (a heatmap of 30 days of hourly rollup: 37 ms
+ * instead of 67 ms). Exact: every row of a unit falls in the same bucket (planSlices' `coarsest`).
+ */
+export function pgCountsByTime(
+  sql: Sql,
+  slices: readonly Slice[],
+  filters: StatsFilters,
+  dimensions: Readonly<Record<string, PgTimeDimension>>,
+): Fragment {
+  const perUnit = pgCounts(sql, slices, filters, { t: (_, c) => c.time });
+  const minute = sql`(date_part('epoch', t)::int8 / 60)`;
+  const keys = Object.entries(dimensions).map(([name, dim]) => sql`${dim(sql, minute)} as ${sql(name)}`);
+  return sql`select ${join(sql, [...keys, sql`n`], sql`, `)} from (${perUnit}) per_unit`;
 }
 
 /**
