@@ -175,7 +175,9 @@ export function pgLocalMinute(sql: Sql, minute: Fragment, segments: readonly Zon
  * - no JIT: compiling a plan costs 50–1000 ms more than it saves on queries of a second or less
  *   (top of 1M raw rows: 1.6 s with JIT, 0.4 s without, measured with scripts/bench-stats.ts);
  * - no parallel workers when a rollup is read: starting them took 20–60 ms on our 2-core
- *   machines, the rollup scans themselves 2–10 ms. Raw scans keep them (more cores, more gain).
+ *   machines, the rollup scans themselves 2–10 ms. Raw scans keep them (more cores, more gain);
+ * - at most 30 s, like the ClickHouse client's request timeout: a dashboard refreshing every few
+ *   seconds must not pile up queries that no one waits for any more.
  */
 export async function withStatsSettings<T>(
   sql: postgres.Sql,
@@ -184,7 +186,7 @@ export async function withStatsSettings<T>(
 ): Promise<T> {
   const rollup = slices.some((s) => s.table !== "raw");
   return (await sql.begin("read only", async (tx) => {
-    await tx`select set_config('jit', 'off', true)`;
+    await tx`select set_config('jit', 'off', true), set_config('statement_timeout', '30s', true)`;
     if (rollup) await tx`select set_config('max_parallel_workers_per_gather', '0', true)`;
     return run(tx);
   })) as T;
