@@ -37,28 +37,23 @@ function app(demo: boolean) {
 describe("createApp", () => {
   test("our own pages live under the prefix and are not recorded", async () => {
     const { a, events } = app(false);
-    const res = await a.request("/_footprint/api/v1/overview", withToken);
-    expect(await res.json()).toMatchObject({
-      stores: [
-        { store: "postgres", total: 3 },
-        { store: "clickhouse", total: 3 },
-      ],
-    });
     expect((await a.request("/_footprint/", withToken)).headers.get("content-type")).toContain("text/html");
-    expect(await (await a.request("/_footprint", withToken)).text()).toContain("fetch('/_footprint/api/v1/overview')");
+    expect(await (await a.request("/_footprint", withToken)).text()).toContain('data-prefix="/_footprint"');
+    expect((await a.request("/_footprint/assets/main.js", withToken)).status).toBe(200);
     expect(events).toEqual([]);
   });
 
   test("our pages and API need a login; health and the ingest endpoint do not", async () => {
     const { a } = app(false);
-    expect((await a.request("/_footprint/api/v1/overview")).status).toBe(401);
+    expect((await a.request("/_footprint/api/v1/stats/total")).status).toBe(401);
+    expect((await a.request("/_footprint/assets/main.js")).status).toBe(302);
     expect((await a.request("/_footprint/")).headers.get("location")).toBe("/_footprint/login?next=%2F_footprint%2F");
     expect((await a.request("/_footprint/login")).status).toBe(200);
     expect((await a.request("/healthz")).status).toBe(200);
     expect((await a.request("/_footprint/api/v1/footprints", { method: "POST" })).status).not.toBe(401);
   });
 
-  test("without the demo site the root leads to the overview; unknown paths are JSON 404s and recorded", async () => {
+  test("without the demo site the root leads to the dashboard; unknown paths are JSON 404s and recorded", async () => {
     const { a, events } = app(false);
     expect((await a.request("/")).headers.get("location")).toBe("/_footprint/");
     const res = await a.request("/missing");

@@ -1,11 +1,11 @@
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { dashboardRoutes } from "../routes/dashboard.ts";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
 import { httpMetrics, metricsRoutes } from "../routes/metrics.ts";
 import { openapiRoutes } from "../routes/openapi.ts";
-import { overviewRoutes } from "../routes/overview.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
 import { statsRoutes } from "../routes/stats.ts";
 import { type AuthOptions, authRoutes, requireLogin } from "./auth/index.ts";
@@ -17,6 +17,7 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { statsStoreOf } from "./stats/stats-db.ts";
 import type { Store } from "./store/store.ts";
+import { version } from "./version.ts";
 
 export type AppDeps = {
   record: (event: FootprintEvent) => unknown;
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps): Hono {
   };
   app.use(requireLogin(auth));
   app.route("/", authRoutes(auth));
-  app.route(deps.pathPrefix, overviewRoutes(deps.stores, deps.pathPrefix));
+  app.route(deps.pathPrefix, dashboardRoutes({ pathPrefix: deps.pathPrefix, timeZone: deps.timeZone, version }));
   // Behind requireLogin above, like everything under the prefix.
   app.route(
     `${deps.pathPrefix}/api/v1/stats`,

@@ -18,7 +18,7 @@ PostgreSQL and ClickHouse, and shows traffic statistics from either.
 Usage: eft-footprint <command> [options]
 
 Commands:
-  serve     HTTP app (footprint middleware, overview, health) and the consumer in one process
+  serve     HTTP app (footprint middleware, dashboard, health) and the consumer in one process
   consume   the consumer alone; run several with one GROUP_ID to scale out
   migrate   apply pending schema migrations to PostgreSQL and ClickHouse, then exit
   dlq       list the dead-letter topic (<TOPIC>.dlq), or replay its messages after a fix
