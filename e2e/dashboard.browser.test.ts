@@ -125,6 +125,14 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
   });
 
+  /** A fresh browser context with a session (logged in through the session endpoint; its cookie is the context's). */
+  const loggedInContext = async (options: Parameters<Browser["newContext"]>[0] = {}) => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, ...options });
+    const res = await context.request.post(`${app.url}/_footprint/api/v1/session`, { data: { token: TOKEN } });
+    if (res.status() !== 200) throw new Error(`login failed: HTTP ${res.status()}`);
+    return context;
+  };
+
   // Page-side code is given as strings: this file is type-checked without the DOM's types.
   const inPage = <T>(page: Page, expression: string) => page.evaluate(expression) as Promise<T>;
   const storeBadges = (page: Page, panel: string) =>
@@ -212,12 +220,11 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
   }, 120_000);
 
   test("on a phone the page fits the screen", async () => {
-    const phone = await browser.newContext({
+    const phone = await loggedInContext({
       viewport: { width: 390, height: 844 },
       deviceScaleFactor: 2,
       isMobile: true,
       hasTouch: true,
-      storageState: await desktop.storageState(),
     });
     try {
       const page = await phone.newPage();
@@ -233,14 +240,58 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     }
   }, 60_000);
 
+  test("a store that fails is shown on each panel; the other store's figures stay", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    const failed = { code: "STORE_UNAVAILABLE", message: "clickhouse: connection refused" };
+    // The real answers, with ClickHouse's part replaced by an error; the heatmap as if both were down.
+    await page.route("**/api/v1/stats/top?*", async (route) => {
+      const body = (await (await route.fetch()).json()) as { results: Record<string, unknown>[] };
+      body.results = body.results.map((r) =>
+        r.store === "clickhouse" ? { store: "clickhouse", ms: 2.5, error: failed } : r,
+      );
+      await route.fulfill({ json: body });
+    });
+    await page.route("**/api/v1/stats/heatmap?*", (route) =>
+      route.fulfill({
+        status: 503,
+        json: {
+          endpoint: "heatmap",
+          period: { from: "2025-05-19T00:00:00.000+09:00", to: "2025-05-20T00:00:00.000+09:00", tz: TZ },
+          results: [
+            { store: "postgres", ms: 1, error: { code: "STORE_UNAVAILABLE", message: "postgres: timeout" } },
+            { store: "clickhouse", ms: 1, error: failed },
+          ],
+        },
+      }),
+    );
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    await page.waitForSelector("#panel-top .time.clickhouse.failed");
+    expect(await page.locator("#top-bars .bar").count()).toBe(10);
+    expect(await page.textContent("#panel-top .error")).toContain(
+      "ClickHouse: STORE_UNAVAILABLE — clickhouse: connection refused",
+    );
+    await page.waitForSelector("#panel-heatmap .error:not([hidden])");
+    expect(await page.textContent("#panel-heatmap .error")).toContain(
+      "PostgreSQL: STORE_UNAVAILABLE — postgres: timeout",
+    );
+    // The other panels are untouched.
+    await page.waitForSelector("#total-count[data-count]");
+    expect(await page.getAttribute("#total-count", "data-count")).toBe(String(footprints.length));
+    expect(await page.isHidden("#panel-status .error")).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-store-down.png"), fullPage: true });
+    await context.close();
+  }, 60_000);
+
   test("logging out ends the session", async () => {
-    const page = await desktop.newPage();
+    const context = await loggedInContext();
+    const page = await context.newPage();
     await page.goto(`${app.url}/_footprint/`);
     await page.waitForSelector("#total-count[data-count]");
     await page.click("#logout");
     await page.waitForURL(/\/_footprint\/login/);
     const res = await page.request.get(`${app.url}/_footprint/api/v1/stats/total`);
     expect(res.status()).toBe(401);
-    await page.close();
+    await context.close();
   }, 60_000);
 });
