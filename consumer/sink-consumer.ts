@@ -57,6 +57,8 @@ type PartitionState = {
   /** The batch being written (at most one per partition, so memory stays bounded). */
   writing: boolean;
   paused: boolean;
+  /** End offset of a stored batch whose commit waits for the next batch's intent (or a timer). */
+  uncommitted: { end: bigint; timer?: ReturnType<typeof setTimeout> } | undefined;
 };
 
 export async function startSinkConsumer(options: SinkConsumerOptions): Promise<SinkConsumer> {
@@ -100,9 +102,42 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
     }
   };
 
+  // A stored batch's offsets are committed together with the next batch's intent (same offset),
+  // or after this long without a next batch: half the commits under load. Until then a restart
+  // finds the stored batch's intent and writes it again with the same token, which the sinks drop.
+  const commitDelayMs = Math.min(1000, flushMs);
+
+  /** Commits a stored batch's end offset, retrying while Kafka is away, unless something newer did. */
+  async function commitStored(state: PartitionState, end: bigint, gen: number): Promise<void> {
+    for (let attempt = 1; gen === generation && state.uncommitted?.end === end; attempt++) {
+      if (stopping && Date.now() >= abandonAt) return;
+      try {
+        await commit(state.partition, end, null);
+        if (state.uncommitted?.end === end) state.uncommitted = undefined;
+        log.debug("batch committed", { partition: state.partition, offset: end.toString() });
+        return;
+      } catch (err) {
+        metrics.sinkErrors.inc({ sink });
+        if (attempt === 1 || attempt % 10 === 0) log.error("offset commit failed; will retry", { attempt, err });
+        const until = Date.now() + backoff(attempt);
+        while (Date.now() < until && gen === generation && !(stopping && Date.now() >= abandonAt)) {
+          await sleep(Math.min(250, until - Date.now()));
+        }
+      }
+    }
+  }
+
+  function deferCommit(state: PartitionState, end: bigint, gen: number) {
+    if (state.uncommitted) clearTimeout(state.uncommitted.timer);
+    const timer = setTimeout(() => {
+      lane = lane.then(() => commitStored(state, end, gen));
+    }, commitDelayMs);
+    state.uncommitted = { end, timer };
+  }
+
   /**
-   * Writes one sealed batch, retrying until it is stored and committed, or its generation is
-   * over, or shutdown gives up on it. Steps already done are not repeated on retry.
+   * Writes one sealed batch, retrying until it is stored (and its commit scheduled), or its
+   * generation is over, or shutdown gives up on it. Steps already done are not repeated on retry.
    */
   async function writeBatch(state: PartitionState, batch: PartitionBatch, gen: number): Promise<void> {
     const current = () => gen === generation && !(stopping && Date.now() >= abandonAt);
@@ -113,6 +148,12 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
         if (step === "intent") {
           if (!current()) break;
           await commit(batch.partition, batch.start, formatBatchIntent(batch.end));
+          // The same offset: this commit also completes the previous batch of the partition.
+          if (state.uncommitted && state.uncommitted.end <= batch.start) {
+            clearTimeout(state.uncommitted.timer);
+            state.uncommitted = undefined;
+          }
+          log.debug("batch intent recorded", { partition: batch.partition, token: batch.token });
           step = "dead-letters";
         }
         if (step === "dead-letters") {
@@ -138,14 +179,15 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
           step = "commit";
         }
         if (!current()) break;
-        await commit(batch.partition, batch.end, null);
         if (attempt > 1) log.info("sink accepted batch after retry", { partition: batch.partition, attempt });
-        log.debug("batch committed", {
-          partition: batch.partition,
-          offset: batch.end.toString(),
-          rows: batch.rows.length,
-          deadLetters: batch.deadLetters.length,
-        });
+        if (hasRows) {
+          deferCommit(state, batch.end, gen);
+        } else {
+          // Dead letters only: no intent was recorded, so the commit cannot wait for one.
+          if (state.uncommitted) clearTimeout(state.uncommitted.timer);
+          state.uncommitted = { end: batch.end };
+          await commitStored(state, batch.end, gen);
+        }
         return;
       } catch (err) {
         metrics.sinkErrors.inc({ sink });
@@ -215,6 +257,7 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
       batcher: createPartitionBatcher({ topic, partition, start, cutAt, batchSize, flushMs }),
       writing: false,
       paused: false,
+      uncommitted: undefined,
     };
     partitions.set(partition, state);
     return state;
@@ -361,11 +404,22 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
       for (const state of partitions.values()) {
         if (!state.writing && state.batcher.canSealEarly()) sealAndWrite(state);
       }
-      // Drained when no write queued another one behind it.
-      for (let seen = lane; ; seen = lane) {
-        await seen;
-        if (seen === lane) break;
+      // Drained when no write queued another one behind it; then what is stored is committed.
+      const drain = async () => {
+        for (let seen = lane; ; seen = lane) {
+          await seen;
+          if (seen === lane) break;
+        }
+      };
+      await drain();
+      for (const state of partitions.values()) {
+        const pending = state.uncommitted;
+        if (!pending) continue;
+        clearTimeout(pending.timer);
+        const gen = generation;
+        lane = lane.then(() => commitStored(state, pending.end, gen));
       }
+      await drain();
       await consumer.disconnect().catch((err) => log.warn("kafka consumer disconnect failed", { err }));
       log.info("consumer stopped");
     },
