@@ -25,8 +25,10 @@ import type { Logger } from "../log.ts";
  * with one write(2); the file is fsync'ed at most once per `fsyncMs` (1 s), when a segment is
  * closed, and on close(). A crash of the process loses nothing written; a crash of the machine
  * loses at most the last second. A line cut short by a crash is skipped when read (counted).
- * The cursor is written (not fsync'ed) after Kafka acknowledged a read: after a crash at most
- * the last batch is sent again, and the stores drop the repeat by event_id.
+ * The cursor is written (not fsync'ed) right after Kafka acknowledged a read: only a crash in
+ * between sends that batch again. PostgreSQL drops such a repeat by event_id; ClickHouse, whose
+ * deduplication covers Kafka redelivery (same offsets), not a second copy in Kafka, would count it
+ * twice — a window of microseconds per batch, left open rather than risk losing a batch.
  */
 export type Spool = {
   /** Bytes on disk and waiting to be written. */
