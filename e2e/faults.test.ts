@@ -342,7 +342,8 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
         // One consumer process throughout: never crashed, never restarted.
         expect(c.lines.filter((x) => x.msg === "kafka consumer failed")).toEqual([]);
         expect(process.kill(c.pid, 0)).toBe(true);
-        row.notes = `${summary.trim().replace(/^\d+ dead letter\(s\) in \S+ /, "")}; one consumer process throughout; "recovery" = time to store all`;
+        const byCode = /\(([^)]*)\)/.exec(summary)?.[1] ?? summary.trim();
+        row.notes = `dead letters by code: ${byCode}; one consumer process throughout, never restarted; "recovery" = time to store them all`;
       }),
     SCENARIO_MS,
   );
