@@ -106,6 +106,8 @@ export type World = {
   kafka: Kafka;
   spoolDir: string;
   counts(): Promise<{ postgres: number; clickhouse: number; pgDuplicates: number; chDuplicates: number }>;
+  /** Footprints counted by each ClickHouse rollup table (sum of n): each must equal the raw count. */
+  rollupTotals(): Promise<Record<string, number>>;
   /** Rows in one store (works while the other is down). */
   count(store: "postgres" | "clickhouse"): Promise<number>;
   drop(): Promise<void>;
@@ -153,6 +155,19 @@ export async function createWorld(stack: FaultStack): Promise<World> {
       // five kills take minutes.
       KAFKA_SESSION_TIMEOUT_MS: "8000",
       DASHBOARD_TOKEN: "fault-test-token-0123456789abcdef",
+    },
+    async rollupTotals() {
+      const rs = await ch.query({
+        query: `SELECT name FROM system.tables
+                WHERE database = currentDatabase() AND engine = 'SummingMergeTree' AND name LIKE 'user_footprint_%'`,
+        format: "JSONEachRow",
+      });
+      const totals: Record<string, number> = {};
+      for (const { name } of await rs.json<{ name: string }>()) {
+        const sum = await ch.query({ query: `SELECT toUInt64(sum(n)) AS n FROM ${name}`, format: "JSONEachRow" });
+        totals[name] = Number((await sum.json<{ n: string | number }>())[0]?.n ?? 0);
+      }
+      return totals;
     },
     async count(store) {
       if (store === "postgres") {

@@ -138,6 +138,20 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
     await db?.drop();
   });
 
+  test("every table a consumer insert reaches has a deduplication window (views' targets included)", async () => {
+    // Without it a redelivered batch is dropped in user_footprint but counted again in a rollup.
+    const rs = await store.client.query({
+      query: `SELECT name, engine_full FROM system.tables
+              WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND name != 'eft_schema_migrations'`,
+      format: "JSONEachRow",
+    });
+    const tables = await rs.json<{ name: string; engine_full: string }>();
+    expect(tables.map((t) => t.name)).toContain("user_footprint");
+    expect(
+      tables.filter((t) => !/non_replicated_deduplication_window = [1-9]/.test(t.engine_full)).map((t) => t.name),
+    ).toEqual([]);
+  });
+
   test("no migration is pending after migrate", async () => {
     expect(await store.pendingMigrations()).toEqual([]);
   });
