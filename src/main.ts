@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { runBenchCommand } from "./commands/bench.ts";
 import { runConsume } from "./commands/consume.ts";
 import { createRootLogger, readConfig } from "./commands/context.ts";
 import { runDlq } from "./commands/dlq.ts";
@@ -22,6 +23,7 @@ Commands:
   consume   the consumer alone; run several with one GROUP_ID to scale out
   migrate   apply pending schema migrations to PostgreSQL and ClickHouse, then exit
   dlq       list the dead-letter topic (<TOPIC>.dlq), or replay its messages after a fix
+  bench     time PostgreSQL vs ClickHouse: bulk load, dashboard queries, ingest, the old way
   doctor    check every configured service (reachable, version, topic, group, schema, TTL)
   healthcheck  exit 0 when serve on this host answers /healthz (container HEALTHCHECK)
   install   (root) install the binary, systemd units, service user, env template, directories
@@ -103,6 +105,29 @@ CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Sa
 `,
 };
 
+HELP.bench = `Usage: eft-footprint bench [--sizes 10000,100000,1000000] [--reps 20] [--seed 42] [--out docs]
+                          [--ingest-rates 1000,...] [--step-seconds 10] [--backlog 100000]
+                          [--row-by-row-sample 500] [--env-file <path>]
+
+Measures, on fresh databases eft_bench_<random> (PostgreSQL and ClickHouse) and a fresh topic
+eft-bench-<random> beside the configured ones (DATABASE_URL, CLICKHOUSE_URL, KAFKA_BROKERS; never
+the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benchmarks.json and
+benchmarks.svg. Progress and ETA on stderr. The default run takes about 10 minutes; 10M rows is
+opt-in (--sizes 10000,100000,1000000,10000000).
+
+  --sizes        rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
+                 loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
+  --reps         warm runs of each dashboard query (top, total, time-of-day, heatmap, timeseries),
+                 raw and from rollups, per store: median, p95 and the PG/CH ratio
+  --seed         seed of the synthetic data (same seed, same rows)
+  --out          directory for the report files (default docs)
+  --ingest-rates requests/s tried in turn through serve --demo (HTTP, middleware, Kafka, consumer,
+                 both stores) until one is not sustained; --step-seconds each
+  --backlog      messages in the backlog both consumers read (ours vs one INSERT per message);
+                 0 skips it. The row-by-row one is timed on --row-by-row-sample messages and
+                 extrapolated
+`;
+
 HELP.dlq = `Usage: eft-footprint dlq list [--limit <n>] [--json] | dlq replay [--dry-run] [--env-file <path>]
 
 Messages the consumer could not store (not JSON, not UTF-8, empty, too large, invalid fields) are
@@ -140,6 +165,14 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: "string" },
       json: { type: "boolean" },
       "dry-run": { type: "boolean" },
+      seed: { type: "string" },
+      sizes: { type: "string" },
+      reps: { type: "string" },
+      out: { type: "string" },
+      "ingest-rates": { type: "string" },
+      "step-seconds": { type: "string" },
+      backlog: { type: "string" },
+      "row-by-row-sample": { type: "string" },
     },
   });
   const [command, ...rest] = positionals;
@@ -165,6 +198,22 @@ async function main(argv: string[]): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     throw new AppError("USAGE", `--limit must be a whole number above 0, not ${values.limit}`);
+  }
+  const benchFlags = {
+    seed: values.seed,
+    sizes: values.sizes,
+    reps: values.reps,
+    out: values.out,
+    "ingest-rates": values["ingest-rates"],
+    "step-seconds": values["step-seconds"],
+    backlog: values.backlog,
+    "row-by-row-sample": values["row-by-row-sample"],
+  };
+  if (command !== "bench" && Object.values(benchFlags).some((v) => v !== undefined)) {
+    throw new AppError(
+      "USAGE",
+      `--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog and --row-by-row-sample are options of bench, not ${command}`,
+    );
   }
   if (values.url !== undefined && command !== "healthcheck") {
     throw new AppError("USAGE", `--url is an option of healthcheck, not ${command}`);
@@ -205,6 +254,12 @@ async function main(argv: string[]): Promise<number> {
     case "consume":
       await runConsume(config, logger);
       return -1;
+    case "bench":
+      return runBenchCommand(
+        config,
+        benchFlags,
+        argv.filter((a) => a !== "bench"),
+      );
     case "dlq":
       return runDlq(config, logger, { action, limit, json: Boolean(values.json), dryRun: Boolean(values["dry-run"]) });
     default:
@@ -229,7 +284,7 @@ main(Bun.argv.slice(2)).then(
       console.error(err.code === "USAGE" ? `eft-footprint: ${err.message}\nTry 'eft-footprint --help'.` : err.message);
       process.exit(2);
     }
-    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS")) {
       console.error(`eft-footprint: ${(err as Error).message}\nTry 'eft-footprint --help'.`);
       process.exit(2);
     }

@@ -5,7 +5,7 @@
  * with an id: thousands of distinct endpoints, what makes a rollup compress badly).
  * Deterministic for a given seed.
  */
-import type { FootprintRow } from "../../../src/store/store.ts";
+import type { FootprintRow } from "../store/store.ts";
 
 const ROUTES: [weight: number, method: string, route: string, ids: number][] = [
   [30, "GET", "/api/v1/items", 0],
