@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config.ts";
+import type { FootprintRow } from "../store/store.ts";
 import { createBenchStores } from "./bench-databases.ts";
 import { benchIngest } from "./ingest.ts";
 import { copyIntoPostgres, insertIntoClickhouse } from "./load.ts";
@@ -44,8 +45,16 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       }>();
       versions = { postgres: pv?.v ?? "?", clickhouse: cv[0]?.v ?? "?" };
       const end = Date.now();
-      const data = () => syntheticFootprints({ count: rows, days: o.days, end, seed: o.seed }, 100_000);
-      let p = startProgress("load PostgreSQL (COPY)", rows);
+      // Generated before the clocks start: the load rates are the stores', not the generator's.
+      let p = startProgress("generate", rows);
+      const chunks: FootprintRow[][] = [];
+      for (const chunk of syntheticFootprints({ count: rows, days: o.days, end, seed: o.seed }, 100_000)) {
+        chunks.push(chunk);
+        p.tick(chunks.length * 100_000);
+      }
+      p.end();
+      const data = () => chunks;
+      p = startProgress("load PostgreSQL (COPY)", rows);
       let t = performance.now();
       await copyIntoPostgres(stores.pg.sql, data(), (n) => p.tick(n));
       const pgSeconds = (performance.now() - t) / 1000;
