@@ -50,8 +50,9 @@ export async function copyIntoPostgres(
   sql: postgres.Sql,
   chunks: Iterable<FootprintRow[]>,
   onRows: (n: number) => void,
-): Promise<void> {
+): Promise<{ copySeconds: number; rollupSeconds: number; analyzeSeconds: number }> {
   let loaded = 0;
+  let t = performance.now();
   const lines = function* () {
     for (const chunk of chunks) {
       let text = "";
@@ -63,6 +64,8 @@ export async function copyIntoPostgres(
   };
   const writable = await sql`copy user_footprint (${sql.unsafe(COPY_COLUMNS.join(", "))}) from stdin`.writable();
   await pipeline(Readable.from(lines()), writable);
+  const copySeconds = (performance.now() - t) / 1000;
+  t = performance.now();
   for (const [table, unit] of [
     ["user_footprint_minute", "minute"],
     ["user_footprint_hour", "hour"],
@@ -75,10 +78,13 @@ export async function copyIntoPostgres(
              coalesce(is_bot, false), count(*)
       from user_footprint group by 1, 2, 3, 4, 5`);
   }
+  const rollupSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
   await sql`vacuum analyze user_footprint`;
   await sql`vacuum analyze user_footprint_minute`;
   await sql`vacuum analyze user_footprint_hour`;
   await sql`vacuum analyze user_footprint_day`;
+  return { copySeconds, rollupSeconds, analyzeSeconds: (performance.now() - t) / 1000 };
 }
 
 /** ClickHouse: one JSONEachRow INSERT per chunk (100k rows); its materialized views fill the rollups. */
@@ -87,15 +93,19 @@ export async function insertIntoClickhouse(
   client: ClickHouseClient,
   chunks: Iterable<FootprintRow[]>,
   onRows: (n: number) => void,
-): Promise<void> {
+): Promise<{ insertSeconds: number; optimizeSeconds: number }> {
   let loaded = 0;
+  let t = performance.now();
   for (const chunk of chunks) {
     await insert(chunk);
     loaded += chunk.length;
     onRows(loaded);
   }
+  const insertSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
   // Merged rollup parts, as a long-running server would have them.
   for (const table of ["user_footprint_minute", "user_footprint_hour", "user_footprint_day"]) {
     await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
   }
+  return { insertSeconds, optimizeSeconds: (performance.now() - t) / 1000 };
 }

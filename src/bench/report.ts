@@ -4,10 +4,8 @@ import type { QueryName, QueryTiming } from "./queries.ts";
 
 export type SizeResult = {
   rows: number;
-  load: {
-    postgres: { seconds: number; rowsPerSecond: number };
-    clickhouse: { seconds: number; rowsPerSecond: number };
-  };
+  /** phases: seconds per step of the load (COPY, rollups, analyze; INSERTs, OPTIMIZE). */
+  load: Record<"postgres" | "clickhouse", { seconds: number; rowsPerSecond: number; phases?: Record<string, number> }>;
   queries: QueryTiming[];
 };
 
@@ -64,6 +62,20 @@ export function renderMarkdown(r: BenchReport): string {
     out.push(
       `| ${n(s.rows)} | ${s.load.postgres.seconds.toFixed(2)} s | ${n(s.load.postgres.rowsPerSecond)} | ${s.load.clickhouse.seconds.toFixed(2)} s | ${n(s.load.clickhouse.rowsPerSecond)} |`,
     );
+  }
+  const phases = (p?: Record<string, number>) =>
+    p
+      ? Object.entries(p)
+          .map(([k, v]) => `${k.replace("Seconds", "")} ${v.toFixed(2)} s`)
+          .join(", ")
+      : "";
+  if (r.sizes.some((s) => s.load.postgres.phases)) {
+    out.push("", "Where the load time goes:", "");
+    for (const s of r.sizes) {
+      out.push(
+        `- ${n(s.rows)}: PostgreSQL ${phases(s.load.postgres.phases)}; ClickHouse ${phases(s.load.clickhouse.phases)}`,
+      );
+    }
   }
   out.push("");
   out.push(

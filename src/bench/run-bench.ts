@@ -56,12 +56,12 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       const data = () => chunks;
       p = startProgress("load PostgreSQL (COPY)", rows);
       let t = performance.now();
-      await copyIntoPostgres(stores.pg.sql, data(), (n) => p.tick(n));
+      const pgPhases = await copyIntoPostgres(stores.pg.sql, data(), (n) => p.tick(n));
       const pgSeconds = (performance.now() - t) / 1000;
       p.end(`${Math.round(rows / pgSeconds).toLocaleString("en-US")} rows/s`);
       p = startProgress("load ClickHouse (INSERT)", rows);
       t = performance.now();
-      await insertIntoClickhouse(
+      const chPhases = await insertIntoClickhouse(
         (chunk) => stores.ch.insertFootprints(chunk),
         stores.ch.client,
         data(),
@@ -89,8 +89,16 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       sizes.push({
         rows,
         load: {
-          postgres: { seconds: round(pgSeconds), rowsPerSecond: Math.round(rows / pgSeconds) },
-          clickhouse: { seconds: round(chSeconds), rowsPerSecond: Math.round(rows / chSeconds) },
+          postgres: {
+            seconds: round(pgSeconds),
+            rowsPerSecond: Math.round(rows / pgSeconds),
+            phases: Object.fromEntries(Object.entries(pgPhases).map(([k, v]) => [k, round(v)])),
+          },
+          clickhouse: {
+            seconds: round(chSeconds),
+            rowsPerSecond: Math.round(rows / chSeconds),
+            phases: Object.fromEntries(Object.entries(chPhases).map(([k, v]) => [k, round(v)])),
+          },
         },
         queries,
       });
