@@ -1,6 +1,7 @@
 import type { Kafka } from "kafkajs";
 import { startConsumer } from "../../consumer/consume.ts";
 import { createLogger } from "../log.ts";
+import { createMetrics } from "../metrics.ts";
 import { sleep } from "../retry.ts";
 import { formatUtc, formatZoned, parseTimestamp } from "../time.ts";
 import type { BenchStores } from "./bench-databases.ts";
@@ -43,7 +44,17 @@ export async function produceBacklog(
   progress.end();
 }
 
-export type ConsumerRun = { rows: number; seconds: number; rowsPerSecond: number };
+export type ConsumerRun = {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  /** Ours only: until the first row was visible (group join, first fetch), and per store until all were. */
+  firstRowSeconds?: number;
+  doneSeconds?: Record<"postgres" | "clickhouse", number>;
+  /** Ours only: seconds spent inside each store's INSERTs (eft_sink_insert_seconds) and batches written. */
+  insertSeconds?: Record<string, number>;
+  batches?: Record<string, number>;
+};
 
 /** Ours: the product's consumer (one group per store, batches) until both stores hold the backlog. */
 export async function timeOurConsumer(
@@ -55,7 +66,9 @@ export async function timeOurConsumer(
 ): Promise<ConsumerRun> {
   const progress = startProgress("our consumer", count);
   const started = performance.now();
+  const metrics = createMetrics();
   const consumer = await startConsumer({
+    metrics,
     kafka,
     topic,
     groupId,
@@ -65,19 +78,40 @@ export async function timeOurConsumer(
     batchSize: 5000,
     flushMs: 1000,
   });
+  const at = () => round((performance.now() - started) / 1000, 2);
+  let firstRowSeconds: number | undefined;
+  const doneSeconds: Partial<Record<"postgres" | "clickhouse", number>> = {};
   try {
     for (;;) {
       const c = await countBoth(stores);
       progress.tick(Math.min(c.postgres, c.clickhouse));
+      if (firstRowSeconds === undefined && (c.postgres > 0 || c.clickhouse > 0)) firstRowSeconds = at();
+      if (c.postgres >= count) doneSeconds.postgres ??= at();
+      if (c.clickhouse >= count) doneSeconds.clickhouse ??= at();
       if (c.postgres >= count && c.clickhouse >= count) break;
       await sleep(100);
     }
   } finally {
     await consumer.stop();
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = Math.max(doneSeconds.postgres ?? 0, doneSeconds.clickhouse ?? 0);
   progress.end();
-  return { rows: count, seconds: round(seconds, 2), rowsPerSecond: round(count / seconds, 0) };
+  const insertSeconds: Record<string, number> = {};
+  const batches: Record<string, number> = {};
+  for (const v of (await metrics.sinkInsertSeconds.get()).values) {
+    const sink = String(v.labels.sink);
+    if (v.metricName?.endsWith("_sum")) insertSeconds[sink] = round(v.value, 2);
+    if (v.metricName?.endsWith("_count")) batches[sink] = v.value;
+  }
+  return {
+    rows: count,
+    seconds,
+    rowsPerSecond: round(count / seconds, 0),
+    ...(firstRowSeconds === undefined ? {} : { firstRowSeconds }),
+    doneSeconds: { postgres: doneSeconds.postgres ?? seconds, clickhouse: doneSeconds.clickhouse ?? seconds },
+    insertSeconds,
+    batches,
+  };
 }
 
 /**

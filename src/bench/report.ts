@@ -139,6 +139,16 @@ export function renderMarkdown(r: BenchReport): string {
       "",
       `Ours is **${o.ratio.toFixed(0)}×** the row-by-row consumer.`,
       "",
+      ...(o.ours.doneSeconds
+        ? [
+            `Where our consumer's time went: first row visible after ${o.ours.firstRowSeconds ?? "?"} s (group joins, first fetch); ` +
+              `PostgreSQL held every row after ${o.ours.doneSeconds.postgres} s, ClickHouse after ${o.ours.doneSeconds.clickhouse} s; ` +
+              `inside INSERTs: ${Object.entries(o.ours.insertSeconds ?? {})
+                .map(([k, v]) => `${k} ${v} s in ${o.ours.batches?.[k] ?? "?"} batches`)
+                .join(", ")} (the rest: Kafka fetch and decoding, message parsing, commits).`,
+            "",
+          ]
+        : []),
     );
   }
   return `${out.join("\n")}\n`;

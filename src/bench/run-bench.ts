@@ -39,7 +39,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
     log(`— ${rows.toLocaleString("en-US")} rows`);
     const stores = await createBenchStores(config);
     try {
-      const [pv] = await stores.pg.sql<{ v: string }[]>`show server_version`;
+      const [pv] = await stores.pg.sql<{ v: string }[]>`select current_setting('server_version') as v`;
       const cv = await (await stores.ch.client.query({ query: "SELECT version() AS v", format: "JSONEachRow" })).json<{
         v: string;
       }>();
