@@ -347,7 +347,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
         // One consumer process throughout: never crashed, never restarted.
         expect(c.lines.filter((x) => x.msg === "kafka consumer failed")).toEqual([]);
         expect(process.kill(c.pid, 0)).toBe(true);
-        const byCode = /\(([^)]*)\)/.exec(summary)?.[1] ?? summary.trim();
+        const byCode = /\.dlq \(([^)]*)\)/.exec(summary)?.[1] ?? summary.trim();
         row.notes = `dead letters by code: ${byCode}; one consumer process throughout, never restarted; "recovery" = time to store them all`;
       }),
     SCENARIO_MS,
