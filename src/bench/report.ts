@@ -106,6 +106,7 @@ export function renderMarkdown(r: BenchReport): string {
     }
   }
   out.push("", "![query time vs rows](benchmarks.svg)", "");
+  out.push(...renderTargets(r));
   out.push(
     "## Ingest through the real path",
     "",
@@ -152,6 +153,42 @@ export function renderMarkdown(r: BenchReport): string {
     );
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The issue's targets, checked against this run's figures (recorded, never asserted in tests). */
+function renderTargets(r: BenchReport): string[] {
+  const largest = r.sizes[r.sizes.length - 1];
+  if (!largest) return [];
+  const get = (store: string, source: string, query: string) =>
+    largest.queries.find((q) => q.store === store && q.source === source && q.query === query);
+  const mark = (ok: boolean) => (ok ? "met" : "**missed**");
+  const rows: string[] = [];
+  const chRaw = ["top", "total", "heatmap"].map((q) => get("clickhouse", "raw", q));
+  const at10m = largest.rows >= 10_000_000 ? "" : ` (largest size run: ${n(largest.rows)}; 10M is opt-in)`;
+  rows.push(
+    `| ClickHouse raw top-10/total/heatmap at 10M < 100 ms${at10m} | ${chRaw.map((q) => (q ? `${ms(q.median)} ms` : "—")).join(" / ")} | ${mark(chRaw.every((q) => q && q.median < 100))} |`,
+  );
+  for (const store of ["postgres", "clickhouse"]) {
+    const slow = largest.queries.filter((q) => q.store === store && q.source === "rollup");
+    const worst = slow.reduce((a, b) => (b.median > a.median ? b : a), slow[0] as QueryTiming);
+    rows.push(
+      `| ${store === "postgres" ? "PostgreSQL" : "ClickHouse"} rollups < 50 ms at ${n(largest.rows)} | slowest: ${worst?.query} ${ms(worst?.median ?? 0)} ms | ${mark(slow.every((q) => q.median < 50))} |`,
+    );
+  }
+  const best = r.ingest
+    .filter((s) => s.sustained)
+    .reduce<IngestStep | undefined>((a, b) => (!a || b.httpPerSecond > a.httpPerSecond ? b : a), undefined);
+  rows.push(
+    `| ingest ≥ 50,000 events/s sustained into both stores | ${best ? `${n(best.httpPerSecond)}/s through HTTP` : "none sustained"}${r.oldWay ? `; consumer alone ${n(r.oldWay.ours.rowsPerSecond)} rows/s` : ""} | ${mark((best?.httpPerSecond ?? 0) >= 50_000)} |`,
+  );
+  const fresh = best ? Math.max(best.freshness.postgres.p95, best.freshness.clickhouse.p95) : Number.NaN;
+  rows.push(
+    `| freshness p95 < 2 s (at the highest sustained rate) | ${Number.isNaN(fresh) ? "—" : `${fresh} ms`} | ${mark(fresh < 2000)} |`,
+  );
+  if (r.oldWay)
+    rows.push(`| ours ≥ 100× the row-by-row consumer | ${r.oldWay.ratio}× | ${mark(r.oldWay.ratio >= 100)} |`);
+  rows.push(`| the run ≤ 10 minutes | ${Math.round(r.seconds)} s | ${mark(r.seconds <= 600)} |`);
+  return ["## Targets", "", "| target | this run | |", "|---|---:|---|", ...rows, ""];
 }
 
 /** Query time (median, ms, log scale) against rows (log scale): one line per store, query and source. */
