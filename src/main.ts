@@ -115,14 +115,15 @@ the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benc
 benchmarks.svg. Progress and ETA on stderr. The default run takes about 10 minutes; 10M rows is
 opt-in (--sizes 10000,100000,1000000,10000000).
 
-  --sizes        rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
+  --sizes        (or none: skip) rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
                  loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
   --reps         warm runs of each dashboard query (top, total, time-of-day, heatmap, timeseries),
                  raw and from rollups, per store: median, p95 and the PG/CH ratio
   --seed         seed of the synthetic data (same seed, same rows)
   --out          directory for the report files (default docs)
-  --ingest-rates requests/s tried in turn through serve --demo (HTTP, middleware, Kafka, consumer,
-                 both stores) until one is not sustained; --step-seconds each
+  --ingest-rates (or none: skip) requests/s tried in turn through serve --demo (HTTP, middleware, Kafka, consumer,
+                 both stores) until one is not sustained; --step-seconds each. The consumers
+                 batch as configured (BATCH_SIZE, BATCH_FLUSH_MS)
   --backlog      messages in the backlog both consumers read (ours vs one INSERT per message);
                  0 skips it. The row-by-row one is timed on --row-by-row-sample messages and
                  extrapolated

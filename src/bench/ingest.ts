@@ -60,6 +60,8 @@ async function startServe(config: Config, topic: string, groupId: string, stores
       SPOOL_DIR: spool,
       DASHBOARD_TOKEN: "bench-token-not-used-0123456789",
       LOG_LEVEL: "info",
+      BATCH_SIZE: String(config.consumer.batchSize),
+      BATCH_FLUSH_MS: String(config.consumer.flushMs),
     },
   });
   const url = await new Promise<string>((done, fail) => {

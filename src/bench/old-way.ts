@@ -63,6 +63,7 @@ export async function timeOurConsumer(
   groupId: string,
   stores: BenchStores,
   count: number,
+  batching: { batchSize: number; flushMs: number },
 ): Promise<ConsumerRun> {
   const progress = startProgress("our consumer", count);
   const started = performance.now();
@@ -75,8 +76,7 @@ export async function timeOurConsumer(
     fromBeginning: true,
     stores: [stores.pg, stores.ch],
     logger: createLogger({ level: "error" }),
-    batchSize: 5000,
-    flushMs: 1000,
+    ...batching,
   });
   const at = () => round((performance.now() - started) / 1000, 2);
   let firstRowSeconds: number | undefined;

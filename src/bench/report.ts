@@ -15,7 +15,15 @@ export type BenchReport = {
   seconds: number;
   machine: { cpus: string; cores: number; memoryGb: number; os: string; bun: string; loadAverage: number[] };
   versions: { postgres: string; clickhouse: string };
-  options: { seed: number; sizes: number[]; reps: number; days: number; timeZone: string };
+  options: {
+    seed: number;
+    sizes: number[];
+    reps: number;
+    days: number;
+    timeZone: string;
+    batchSize?: number;
+    batchFlushMs?: number;
+  };
   sizes: SizeResult[];
   ingest: IngestStep[];
   oldWay: {
@@ -209,6 +217,8 @@ export function renderSvg(r: BenchReport): string {
     }
   }
   const xs = r.sizes.map((s) => s.rows);
+  if (xs.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="40"><text x="10" y="24">no sizes run</text></svg>\n`;
   const ys = [...series.values()].flatMap((s) => s.points.map((p) => p[1]));
   const x0 = Math.log10(Math.min(...xs));
   const x1 = Math.max(Math.log10(Math.max(...xs)), x0 + 1);

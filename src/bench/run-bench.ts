@@ -107,9 +107,9 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
     }
   }
 
-  log("— ingest through HTTP → Kafka → consumer → stores");
   let ingest: BenchReport["ingest"] = [];
-  {
+  if (o.ingestRates.length > 0) {
+    log("— ingest through HTTP → Kafka → consumer → stores");
     const [topic, stores] = await Promise.all([createBenchTopic(config), createBenchStores(config)]);
     try {
       ingest = await benchIngest(config, topic, stores, o.ingestRates, o.stepSeconds);
@@ -127,7 +127,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       const oursStores = await createBenchStores(config);
       let ours: Awaited<ReturnType<typeof timeOurConsumer>>;
       try {
-        ours = await timeOurConsumer(topic.kafka, topic.topic, topic.groupId, oursStores, o.backlog);
+        ours = await timeOurConsumer(topic.kafka, topic.topic, topic.groupId, oursStores, o.backlog, config.consumer);
       } finally {
         await oursStores.drop();
       }
@@ -170,7 +170,15 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       loadAverage: loadavg().map((x) => round(x)),
     },
     versions,
-    options: { seed: o.seed, sizes: o.sizes, reps: o.reps, days: o.days, timeZone: config.timeZone },
+    options: {
+      seed: o.seed,
+      sizes: o.sizes,
+      reps: o.reps,
+      days: o.days,
+      timeZone: config.timeZone,
+      batchSize: config.consumer.batchSize,
+      batchFlushMs: config.consumer.flushMs,
+    },
     sizes,
     ingest,
     oldWay,

@@ -14,9 +14,13 @@ export type BenchFlags = {
 };
 
 function wholeList(name: string, text: string, min: number): number[] {
+  if (text === "none" && (name === "sizes" || name === "ingest-rates")) return [];
   const list = text.split(",").map((s) => Number(s.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min)) {
-    throw new AppError("USAGE", `--${name} must be comma-separated whole numbers of at least ${min}, not ${text}`);
+    throw new AppError(
+      "USAGE",
+      `--${name} must be comma-separated whole numbers of at least ${min}${name === "sizes" || name === "ingest-rates" ? " (or none, to skip that part)" : ""}, not ${text}`,
+    );
   }
   return list;
 }
