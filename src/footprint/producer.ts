@@ -115,9 +115,9 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
       const batch = nextBatch();
       if (!batch) {
         if (stopping.signal.aborted) return;
+        // Woken by offer() or stop(); no listener on the abort signal, which would pile up one per idle wait.
         await new Promise<void>((resolve) => {
           wake = resolve;
-          stopping.signal.addEventListener("abort", () => resolve(), { once: true });
         });
         wake = undefined;
         continue;
@@ -182,6 +182,7 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
     async stop(timeoutMs = 10_000) {
       deadline = Date.now() + timeoutMs;
       stopping.abort();
+      wake?.();
       await done;
       clearInterval(reportTimer);
       clearInterval(gaugeTimer);
