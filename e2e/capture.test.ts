@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createClickhouseStore } from "../src/store/clickhouse.ts";
-import { createPostgresStore } from "../src/store/postgres.ts";
-import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
-import { type RunningBinary, startBinary, waitFor } from "./support.ts";
+import {
+  createPipelineResources,
+  type PipelineResources,
+  type RunningBinary,
+  startBinary,
+  waitFor,
+  waitUntilReady,
+} from "./support.ts";
 
 const KEY = "e2e-ingest-key-0123456789";
 
@@ -15,11 +19,9 @@ const COLUMNS = `toString(event_id) AS event_id, request, link, route, status, q
  * and the ingest endpoint, both ending as rows in PostgreSQL and ClickHouse.
  */
 describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL + ClickHouse", () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
-  let pg: ReturnType<typeof createPostgresStore>;
-  let ch: ReturnType<typeof createClickhouseStore>;
+  let resources: PipelineResources;
+  let pg: PipelineResources["pg"];
+  let ch: PipelineResources["ch"];
   let app: RunningBinary | undefined;
   let site: ReturnType<typeof Bun.serve>;
 
@@ -53,41 +55,23 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
         });
       },
     });
-    [topic, pgDb, chDb] = await Promise.all([
-      createTestTopic(),
-      createTestPostgresDatabase(),
-      createTestClickhouseDatabase(),
-    ]);
+    resources = await createPipelineResources();
+    ({ pg, ch } = resources);
     app = await startBinary(["serve", "--upstream", `http://127.0.0.1:${site.port}`], {
-      KAFKA_BROKERS: topic.brokers.join(","),
-      TOPIC: topic.topic,
-      GROUP_ID: topic.groupId,
-      DATABASE_URL: pgDb.url,
-      CLICKHOUSE_URL: chDb.url,
-      CLICKHOUSE_DATABASE: chDb.database,
-      BATCH_FLUSH_MS: "200",
+      ...resources.env,
       INGEST_KEYS: `some-other-key-0123456789,${KEY}`,
       INGEST_MAX_EVENTS: "20",
       INGEST_MAX_BYTES: "65536",
       RECORD_QUERY: "true",
       DASHBOARD_TOKEN: "e2e-dashboard-token-0123456789",
     });
-    pg = createPostgresStore({ url: pgDb.url });
-    ch = createClickhouseStore({ url: chDb.url, username: "default", password: "", database: chDb.database });
-    const a = app;
-    await waitFor(
-      "readiness",
-      () => fetch(`${a.url}/readyz`).then((r) => r.status),
-      (s) => s === 200,
-      60_000,
-    );
+    await waitUntilReady(app);
   }, 120_000);
 
   afterAll(async () => {
     await app?.stop();
     site?.stop(true);
-    await Promise.all([pg?.close(), ch?.close()]);
-    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+    await resources?.drop();
   });
 
   const ingest = (body: unknown, key: string | null = KEY) =>

@@ -1,53 +1,36 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
-import { createClickhouseStore } from "../src/store/clickhouse.ts";
-import { createPostgresStore } from "../src/store/postgres.ts";
-import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
-import { type RunningBinary, startBinary, waitFor } from "./support.ts";
+import {
+  createPipelineResources,
+  type PipelineResources,
+  type RunningBinary,
+  startBinary,
+  waitFor,
+  waitUntilReady,
+} from "./support.ts";
 
 /**
  * The whole pipeline on the real stack: the compiled binary serves requests, produces to Kafka,
  * consumes and stores into PostgreSQL and ClickHouse.
  */
 describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled binary)", () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
-  let pg: ReturnType<typeof createPostgresStore>;
-  let ch: ReturnType<typeof createClickhouseStore>;
+  let resources: PipelineResources;
+  let topic: PipelineResources["topic"];
+  let pg: PipelineResources["pg"];
+  let ch: PipelineResources["ch"];
   let app: RunningBinary | undefined;
-  const env = () => ({
-    KAFKA_BROKERS: topic.brokers.join(","),
-    TOPIC: topic.topic,
-    GROUP_ID: topic.groupId,
-    DATABASE_URL: pgDb.url,
-    CLICKHOUSE_URL: chDb.url,
-    CLICKHOUSE_DATABASE: chDb.database,
-    BATCH_FLUSH_MS: "200",
-  });
+  const env = () => resources.env;
 
   beforeAll(async () => {
-    [topic, pgDb, chDb] = await Promise.all([
-      createTestTopic(),
-      createTestPostgresDatabase(),
-      createTestClickhouseDatabase(),
-    ]);
+    resources = await createPipelineResources();
+    ({ topic, pg, ch } = resources);
     app = await startBinary(["serve", "--demo"], env());
-    pg = createPostgresStore({ url: pgDb.url });
-    ch = createClickhouseStore({ url: chDb.url, username: "default", password: "", database: chDb.database });
-    const a = app;
-    await waitFor(
-      "readiness",
-      () => fetch(`${a.url}/readyz`).then((r) => r.status),
-      (s) => s === 200,
-      60_000,
-    );
+    await waitUntilReady(app);
   }, 120_000);
 
   afterAll(async () => {
     await app?.stop();
-    await Promise.all([pg?.close(), ch?.close()]);
-    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+    await resources?.drop();
   });
 
   test("1,000 requests become exactly 1,000 rows in each store", async () => {

@@ -1,5 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { createClickhouseStore } from "../src/store/clickhouse.ts";
+import { createPostgresStore } from "../src/store/postgres.ts";
+import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
 
 export const repoRoot = join(import.meta.dir, "..");
 export const binaryPath = join(repoRoot, "eft-footprint");
@@ -110,4 +113,52 @@ export async function waitFor<T>(
     await Bun.sleep(intervalMs);
   }
   throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}; last error ${String(lastError)}`);
+}
+
+/** A topic, a PostgreSQL and a ClickHouse database of the test's own, and clients to read them. */
+export type PipelineResources = {
+  topic: Awaited<ReturnType<typeof createTestTopic>>;
+  /** The settings that point the binary at these resources (flushes every 200 ms). */
+  env: Record<string, string>;
+  pg: ReturnType<typeof createPostgresStore>;
+  ch: ReturnType<typeof createClickhouseStore>;
+  drop(): Promise<void>;
+};
+
+export async function createPipelineResources(): Promise<PipelineResources> {
+  const [topic, pgDb, chDb] = await Promise.all([
+    createTestTopic(),
+    createTestPostgresDatabase(),
+    createTestClickhouseDatabase(),
+  ]);
+  const pg = createPostgresStore({ url: pgDb.url });
+  const ch = createClickhouseStore({ url: chDb.url, username: "default", password: "", database: chDb.database });
+  return {
+    topic,
+    env: {
+      KAFKA_BROKERS: topic.brokers.join(","),
+      TOPIC: topic.topic,
+      GROUP_ID: topic.groupId,
+      DATABASE_URL: pgDb.url,
+      CLICKHOUSE_URL: chDb.url,
+      CLICKHOUSE_DATABASE: chDb.database,
+      BATCH_FLUSH_MS: "200",
+    },
+    pg,
+    ch,
+    async drop() {
+      await Promise.all([pg.close(), ch.close()]);
+      await Promise.all([topic.drop(), pgDb.drop(), chDb.drop()]);
+    },
+  };
+}
+
+/** Waits until `/readyz` says every dependency answers. */
+export async function waitUntilReady(app: RunningBinary, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    "readiness",
+    () => fetch(`${app.url}/readyz`).then((r) => r.status),
+    (s) => s === 200,
+    timeoutMs,
+  );
 }
