@@ -4,8 +4,14 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { formatZoned } from "../src/time.ts";
-import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
-import { type RunningBinary, repoRoot, startBinary, waitFor } from "./support.ts";
+import {
+  createPipelineResources,
+  type PipelineResources,
+  type RunningBinary,
+  repoRoot,
+  startBinary,
+  waitFor,
+} from "./support.ts";
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the compiled
@@ -50,9 +56,8 @@ function knownFootprints(nowMs: number): Record<string, unknown>[] {
 type TotalResponse = { results: { store: string; data?: { count: number } }[] };
 
 describe("dashboard in a browser (compiled binary, real stack)", () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let resources: PipelineResources;
+  let topic: PipelineResources["topic"];
   let app: RunningBinary;
   let browser: Browser;
   let desktop: BrowserContext;
@@ -71,19 +76,10 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       throw new Error(`${CHROMIUM} is missing: run ./scripts/install-chromium (scripts/test does)`);
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    [topic, pgDb, chDb] = await Promise.all([
-      createTestTopic(),
-      createTestPostgresDatabase(),
-      createTestClickhouseDatabase(),
-    ]);
+    resources = await createPipelineResources();
+    topic = resources.topic;
     app = await startBinary(["serve"], {
-      KAFKA_BROKERS: topic.brokers.join(","),
-      TOPIC: topic.topic,
-      GROUP_ID: topic.groupId,
-      DATABASE_URL: pgDb.url,
-      CLICKHOUSE_URL: chDb.url,
-      CLICKHOUSE_DATABASE: chDb.database,
-      BATCH_FLUSH_MS: "200",
+      ...resources.env,
       TZ,
       DASHBOARD_TOKEN: TOKEN,
       DASHBOARD_USER: USER,
@@ -122,7 +118,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
-    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+    await resources?.drop();
   });
 
   /** A fresh browser context with a session (logged in through the session endpoint; its cookie is the context's). */
