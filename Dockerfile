@@ -5,7 +5,7 @@
 #   docker run --env-file ./env --no-healthcheck eft-footprint consume # a consumer (no HTTP port)
 # Not built in CI (no container engine there): deploy/deploy.test.ts only lints it.
 
-# --- build: Bun compiles src/ into one executable -----------------------------------------------
+# --- build: Bun compiles app/main.ts into one executable -----------------------------------------------
 FROM oven/bun:1.4.4 AS build
 WORKDIR /src
 # Dependencies first, so a source change reuses this layer. Production only: the dev stack's chdb

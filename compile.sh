@@ -22,9 +22,9 @@ fi
 build() {
   local target=$1 out=$2 started elapsed
   started=$(date +%s%N)
-  # --no-compile-autoload-dotenv: the binary reads .env itself (src/commands/context.ts), so that
+  # --no-compile-autoload-dotenv: the binary reads .env itself (app/commands/context.ts), so that
   # --env-file and the documented precedence hold; Bun's own loader would apply first otherwise.
-  bun build src/main.ts --compile --minify --sourcemap ${target:+--target="$target"} \
+  bun build app/main.ts --compile --minify --sourcemap ${target:+--target="$target"} \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --define "EFT_VERSION=\"$version\"" --define "EFT_COMMIT=\"$commit\"" \
     --outfile "$out" >/dev/null

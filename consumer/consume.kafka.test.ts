@@ -5,12 +5,12 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
-import { waitFor } from "../e2e/support.ts";
 import { createKafka } from "../src/kafka.ts";
 import { createLogger, createMemoryLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { createClickhouseStore } from "../src/store/clickhouse.ts";
 import type { FootprintRow, Store } from "../src/store/store.ts";
+import { waitFor } from "../test/support/binary.ts";
 import { createTestClickhouseDatabase, createTestTopic } from "../test/support/stack.ts";
 import { adoptLegacyGroupOffsets, startConsumer } from "./consume.ts";
 import { DLQ_HEADERS, deadLetterTopic, headerText } from "./dead-letter.ts";

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureBinary } from "../test/support/binary.ts";
 import { stackEnv } from "../test/support/stack.ts";
-import { ensureBinary } from "./support.ts";
 
 // A smoke test of the report's shape, not of speed: timings are recorded, never asserted.
 describe("eft-footprint bench", () => {

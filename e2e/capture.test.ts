@@ -6,7 +6,7 @@ import {
   startBinary,
   waitFor,
   waitUntilReady,
-} from "./support.ts";
+} from "../test/support/binary.ts";
 
 const KEY = "e2e-ingest-key-0123456789";
 

@@ -11,7 +11,7 @@ import {
   repoRoot,
   startBinary,
   waitFor,
-} from "./support.ts";
+} from "../test/support/binary.ts";
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the compiled

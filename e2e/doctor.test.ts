@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClickhouseStore } from "../src/store/clickhouse.ts";
 import { createPostgresStore } from "../src/store/postgres.ts";
+import { ensureBinary } from "../test/support/binary.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
-import { ensureBinary } from "./support.ts";
 
 /** A port nothing listens on: bound once to learn a free one, then closed. */
 function closedPort(): number {

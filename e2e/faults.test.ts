@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseBatchIntent } from "../consumer/partition-batches.ts";
+import type { RunningBinary } from "../test/support/binary.ts";
+import { repoRoot, waitFor } from "../test/support/binary.ts";
+import { type ScenarioResult, writeReliabilityReport } from "../test/support/fault-report.ts";
 import {
   createWorld,
   type FaultStack,
@@ -19,10 +22,7 @@ import {
   startLoad,
   startSite,
   type World,
-} from "./faults/harness.ts";
-import { type ScenarioResult, writeReliabilityReport } from "./faults/report.ts";
-import type { RunningBinary } from "./support.ts";
-import { repoRoot, waitFor } from "./support.ts";
+} from "../test/support/fault-stack.ts";
 
 const skip = process.env.EFT_SKIP_FAULTS === "1";
 const SCENARIO_MS = 300_000;

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumeUnit, envTemplate, serveUnit } from "../deploy/index.ts";
-import { ensureBinary } from "./support.ts";
+import { ensureBinary } from "../test/support/binary.ts";
 
 /**
  * `install --prefix` with the compiled binary (the units and env template come from inside it),

@@ -7,7 +7,7 @@ import {
   startBinary,
   waitFor,
   waitUntilReady,
-} from "./support.ts";
+} from "../test/support/binary.ts";
 
 /**
  * The whole pipeline on the real stack: the compiled binary serves requests, produces to Kafka,

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./support.ts";
+import { repoRoot } from "../test/support/binary.ts";
 
 /** ELF e_machine of a file: 62 is x86-64, 183 is AArch64. */
 function elfMachine(file: string): number {

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { createApp } from "../src/app.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import type { StatsDb, StatsStore } from "../src/stats/index.ts";
 import { parseTimestamp } from "../src/time.ts";
@@ -217,24 +216,4 @@ describe("stats API: results", () => {
     expect(res.status).toBe(503);
     expect(((await res.json()) as Body).results[0]?.error?.message).toContain("not configured");
   });
-});
-
-test("createApp mounts the stats API under the prefix, behind login", async () => {
-  const app = createApp({
-    record: () => {},
-    timeZone: "Asia/Seoul",
-    skipPaths: [],
-    stores: [],
-    checks: {},
-    logger: createMemoryLogger(),
-    pathPrefix: "/_footprint",
-    auth: { credentials: { token: "a-token-of-16-chars-or-more" }, sessionSecret: "s".repeat(32) },
-  });
-  const anonymous = await app.request("/_footprint/api/v1/stats/total");
-  expect(anonymous.status).toBe(401);
-  const bad = await app.request("/_footprint/api/v1/stats/total?limit=0", {
-    headers: { authorization: "Bearer a-token-of-16-chars-or-more" },
-  });
-  expect(bad.status).toBe(400);
-  expect(((await bad.json()) as Body).error.details[0]?.path).toBe("limit");
 });

@@ -166,7 +166,7 @@ export const EnvSchema = z.object({
       .default("/_footprint"),
   ),
   // Login to the dashboard and stats API: a token, a user and password, or both. With neither,
-  // serve makes up a token at start-up and logs it once (src/auth/credentials.ts).
+  // serve makes up a token at start-up and logs it once (routes/auth/credentials.ts).
   DASHBOARD_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   DASHBOARD_USER: optionalText,
   DASHBOARD_PASSWORD: optionalText.pipe(z.string().min(8, "must be at least 8 characters").optional()),

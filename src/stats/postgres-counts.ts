@@ -173,7 +173,7 @@ export function pgLocalMinute(sql: Sql, minute: Fragment, segments: readonly Zon
 /**
  * Runs a statistics query in a read-only transaction with settings of its own, which end with it:
  * - no JIT: compiling a plan costs 50–1000 ms more than it saves on queries of a second or less
- *   (top of 1M raw rows: 1.6 s with JIT, 0.4 s without, measured with scripts/bench-stats.ts);
+ *   (top of 1M raw rows: 1.6 s with JIT, 0.4 s without, measured with app/bench/stats-api.ts);
  * - no parallel workers when a rollup is read: starting them took 20–60 ms on our 2-core
  *   machines, the rollup scans themselves 2–10 ms. Raw scans keep them (more cores, more gain);
  * - at most 30 s, like the ClickHouse client's request timeout: a dashboard refreshing every few

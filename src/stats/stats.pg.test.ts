@@ -7,6 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { clickhouseMigrations, postgresMigrations } from "../../sql/index.ts";
+import {
+  kstDayRows,
+  newYorkDstRows,
+  randomRows,
+  referenceHeatmap,
+  referenceLatency,
+  referenceStatus,
+  referenceTimeOfDay,
+  referenceTimeseriesPoints,
+  referenceTop,
+  referenceTotal,
+} from "../../test/fixtures/stats-rows.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore } from "../store/clickhouse.ts";
 import { createPostgresStore } from "../store/postgres.ts";
@@ -26,18 +38,6 @@ import {
   type StatsStore,
   statsStoreOf,
 } from "./index.ts";
-import {
-  kstDayRows,
-  newYorkDstRows,
-  randomRows,
-  referenceHeatmap,
-  referenceLatency,
-  referenceStatus,
-  referenceTimeOfDay,
-  referenceTimeseriesPoints,
-  referenceTop,
-  referenceTotal,
-} from "./stats-fixtures.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 

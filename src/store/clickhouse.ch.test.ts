@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { clickhouseMigrations } from "../../sql/index.ts";
+import { sampleRows } from "../../test/fixtures/store-rows.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
-import { sampleRows } from "./store-fixtures.ts";
 
 describe("ClickHouse store (real engine over HTTP)", () => {
   let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;

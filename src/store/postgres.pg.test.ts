@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { postgresMigrations } from "../../sql/index.ts";
+import { sampleRows } from "../../test/fixtures/store-rows.ts";
 import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createPostgresStore } from "./postgres.ts";
-import { sampleRows } from "./store-fixtures.ts";
 
 const ALL_VERSIONS = postgresMigrations.map((m) => m.version);
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../../e2e/support.ts";
+import { waitFor } from "../../test/support/binary.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore } from "./clickhouse.ts";
 import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";

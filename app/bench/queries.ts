@@ -1,0 +1,60 @@
+import {
+  getTimeOfDay,
+  getTimeseries,
+  getTopEndpoints,
+  getTotalCount,
+  getWeekdayHeatmap,
+  type StatsDb,
+  type StatsQuery,
+  type StatsSource,
+} from "../../src/stats/index.ts";
+import type { StoreName } from "../../src/store/store.ts";
+import { summarize, type Timing } from "./summary.ts";
+
+/** The dashboard's queries, as the stats API runs them (src/stats/), over one period. */
+export const DASHBOARD_QUERIES = {
+  top: (db: StatsDb, q: StatsQuery) => getTopEndpoints(db, { ...q, limit: 10 }),
+  total: (db: StatsDb, q: StatsQuery) => getTotalCount(db, q),
+  "time-of-day": (db: StatsDb, q: StatsQuery) => getTimeOfDay(db, q),
+  heatmap: (db: StatsDb, q: StatsQuery) => getWeekdayHeatmap(db, q),
+  timeseries: (db: StatsDb, q: StatsQuery) => getTimeseries(db, { ...q, bucket: "hour" }),
+} as const;
+
+export type QueryName = keyof typeof DASHBOARD_QUERIES;
+export type QueryTiming = { query: QueryName; store: StoreName; source: StatsSource } & Timing;
+
+/**
+ * Times every dashboard query on every store, raw and from rollups: one warm-up, then `reps`
+ * runs one after the other (warm caches, as a dashboard refreshing a period sees them).
+ */
+export async function timeQueries(
+  stores: readonly { name: StoreName; db: StatsDb }[],
+  period: Omit<StatsQuery, "source">,
+  reps: number,
+  onRun: () => void,
+): Promise<QueryTiming[]> {
+  const out: QueryTiming[] = [];
+  for (const [query, run] of Object.entries(DASHBOARD_QUERIES) as [
+    QueryName,
+    (typeof DASHBOARD_QUERIES)[QueryName],
+  ][]) {
+    for (const store of stores) {
+      for (const source of ["raw", "rollup"] as const) {
+        const q = { ...period, source };
+        await run(store.db, q);
+        const samples: number[] = [];
+        for (let i = 0; i < reps; i++) {
+          const started = performance.now();
+          await run(store.db, q);
+          samples.push(performance.now() - started);
+          onRun();
+        }
+        out.push({ query, store: store.name, source, ...summarize(samples) });
+      }
+    }
+  }
+  return out;
+}
+
+export const QUERY_RUNS_PER_SIZE = (reps: number, stores: number) =>
+  Object.keys(DASHBOARD_QUERIES).length * stores * 2 * reps;

@@ -1,0 +1,191 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../../src/config.ts";
+import type { FootprintRow } from "../../src/store/store.ts";
+import { createBenchStores } from "./bench-databases.ts";
+import { benchIngest } from "./ingest.ts";
+import { copyIntoPostgres, insertIntoClickhouse } from "./load.ts";
+import { produceBacklog, timeOurConsumer, timeRowByRowConsumer } from "./old-way.ts";
+import { createBenchTopic } from "./pipeline.ts";
+import { startProgress } from "./progress.ts";
+import { QUERY_RUNS_PER_SIZE, timeQueries } from "./queries.ts";
+import { type BenchReport, renderMarkdown, renderSvg, type SizeResult } from "./report.ts";
+import { round } from "./summary.ts";
+import { syntheticFootprints } from "./synthetic-footprints.ts";
+
+export type BenchOptions = {
+  seed: number;
+  sizes: number[];
+  reps: number;
+  days: number;
+  ingestRates: number[];
+  stepSeconds: number;
+  backlog: number;
+  rowByRowSample: number;
+  outDir: string;
+  command: string;
+};
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Runs every part of the benchmark on fresh databases and a fresh topic; writes the report files. */
+export async function runBench(config: Config, o: BenchOptions): Promise<BenchReport> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const sizes: SizeResult[] = [];
+  let versions = { postgres: "?", clickhouse: "?" };
+  for (const rows of o.sizes) {
+    log(`— ${rows.toLocaleString("en-US")} rows`);
+    const stores = await createBenchStores(config);
+    try {
+      const [pv] = await stores.pg.sql<{ v: string }[]>`select current_setting('server_version') as v`;
+      const cv = await (await stores.ch.client.query({ query: "SELECT version() AS v", format: "JSONEachRow" })).json<{
+        v: string;
+      }>();
+      versions = { postgres: pv?.v ?? "?", clickhouse: cv[0]?.v ?? "?" };
+      const end = Date.now();
+      // Generated before the clocks start: the load rates are the stores', not the generator's.
+      let p = startProgress("generate", rows);
+      const chunks: FootprintRow[][] = [];
+      for (const chunk of syntheticFootprints({ count: rows, days: o.days, end, seed: o.seed }, 100_000)) {
+        chunks.push(chunk);
+        p.tick(chunks.length * 100_000);
+      }
+      p.end();
+      const data = () => chunks;
+      p = startProgress("load PostgreSQL (COPY)", rows);
+      let t = performance.now();
+      const pgPhases = await copyIntoPostgres(stores.pg.sql, data(), (n) => p.tick(n));
+      const pgSeconds = (performance.now() - t) / 1000;
+      p.end(`${Math.round(rows / pgSeconds).toLocaleString("en-US")} rows/s`);
+      p = startProgress("load ClickHouse (INSERT)", rows);
+      t = performance.now();
+      const chPhases = await insertIntoClickhouse(
+        (chunk) => stores.ch.insertFootprints(chunk),
+        stores.ch.client,
+        data(),
+        (n) => p.tick(n),
+      );
+      const chSeconds = (performance.now() - t) / 1000;
+      p.end(`${Math.round(rows / chSeconds).toLocaleString("en-US")} rows/s`);
+      const counts = [await stores.pg.countFootprints(), await stores.ch.countFootprints()];
+      if (counts[0] !== rows || counts[1] !== rows)
+        throw new Error(`loaded ${counts.join(" / ")} rows, expected ${rows}`);
+
+      const total = QUERY_RUNS_PER_SIZE(o.reps, 2);
+      let done = 0;
+      p = startProgress("queries", total);
+      const queries = await timeQueries(
+        [
+          { name: "postgres", db: { kind: "postgres", sql: stores.pg.sql } },
+          { name: "clickhouse", db: { kind: "clickhouse", client: stores.ch.client } },
+        ],
+        { from: (end - o.days * 86_400_000) * 1000, to: end * 1000, timeZone: config.timeZone, filters: {} },
+        o.reps,
+        () => p.tick(++done),
+      );
+      p.end();
+      sizes.push({
+        rows,
+        load: {
+          postgres: {
+            seconds: round(pgSeconds),
+            rowsPerSecond: Math.round(rows / pgSeconds),
+            phases: Object.fromEntries(Object.entries(pgPhases).map(([k, v]) => [k, round(v)])),
+          },
+          clickhouse: {
+            seconds: round(chSeconds),
+            rowsPerSecond: Math.round(rows / chSeconds),
+            phases: Object.fromEntries(Object.entries(chPhases).map(([k, v]) => [k, round(v)])),
+          },
+        },
+        queries,
+      });
+    } finally {
+      await stores.drop();
+    }
+  }
+
+  let ingest: BenchReport["ingest"] = [];
+  if (o.ingestRates.length > 0) {
+    log("— ingest through HTTP → Kafka → consumer → stores");
+    const [topic, stores] = await Promise.all([createBenchTopic(config), createBenchStores(config)]);
+    try {
+      ingest = await benchIngest(config, topic, stores, o.ingestRates, o.stepSeconds);
+    } finally {
+      await Promise.allSettled([topic.drop(), stores.drop()]);
+    }
+  }
+
+  let oldWay: BenchReport["oldWay"] = null;
+  if (o.backlog > 0) {
+    log(`— the old way: ${o.backlog.toLocaleString("en-US")}-message backlog`);
+    const topic = await createBenchTopic(config);
+    try {
+      await produceBacklog(topic.kafka, topic.topic, o.backlog, o.seed, config.timeZone);
+      const oursStores = await createBenchStores(config);
+      let ours: Awaited<ReturnType<typeof timeOurConsumer>>;
+      try {
+        ours = await timeOurConsumer(topic.kafka, topic.topic, topic.groupId, oursStores, o.backlog, config.consumer);
+      } finally {
+        await oursStores.drop();
+      }
+      const oldStores = await createBenchStores(config);
+      let rowByRow: Awaited<ReturnType<typeof timeRowByRowConsumer>>;
+      try {
+        rowByRow = await timeRowByRowConsumer(
+          topic.kafka,
+          topic.topic,
+          topic.groupId,
+          oldStores,
+          Math.min(o.rowByRowSample, o.backlog),
+        );
+      } finally {
+        await oldStores.drop();
+      }
+      const extrapolatedSeconds = round(o.backlog / rowByRow.rowsPerSecond, 1);
+      oldWay = {
+        backlog: o.backlog,
+        ours,
+        rowByRow: { ...rowByRow, extrapolatedSeconds },
+        ratio: round(ours.rowsPerSecond / rowByRow.rowsPerSecond, 1),
+      };
+    } finally {
+      await topic.drop();
+    }
+  }
+
+  const cpu = cpus();
+  const report: BenchReport = {
+    command: o.command,
+    startedAt,
+    seconds: round((performance.now() - started) / 1000, 1),
+    machine: {
+      cpus: cpu[0]?.model.trim() ?? "?",
+      cores: cpu.length,
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      os: `Linux ${release()}`,
+      bun: Bun.version,
+      loadAverage: loadavg().map((x) => round(x)),
+    },
+    versions,
+    options: {
+      seed: o.seed,
+      sizes: o.sizes,
+      reps: o.reps,
+      days: o.days,
+      timeZone: config.timeZone,
+      batchSize: config.consumer.batchSize,
+      batchFlushMs: config.consumer.flushMs,
+    },
+    sizes,
+    ingest,
+    oldWay,
+  };
+  mkdirSync(o.outDir, { recursive: true });
+  writeFileSync(join(o.outDir, "benchmarks.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(o.outDir, "BENCHMARKS.md"), renderMarkdown(report));
+  writeFileSync(join(o.outDir, "benchmarks.svg"), renderSvg(report));
+  return report;
+}

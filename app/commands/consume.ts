@@ -1,0 +1,99 @@
+import { Hono } from "hono";
+import { startConsumer } from "../../consumer/consume.ts";
+import { healthRoutes } from "../../routes/health.ts";
+import { metricsRoutes, migrationsApplied } from "../../routes/metrics.ts";
+import type { Config } from "../../src/config.ts";
+import { createKafka } from "../../src/kafka.ts";
+import type { Logger } from "../../src/log.ts";
+import { createMetrics, type Metrics } from "../../src/metrics.ts";
+import { startRetentionJob } from "../../src/store/retention.ts";
+import type { Store } from "../../src/store/store.ts";
+import { createSystemdNotifier } from "../../src/systemd.ts";
+import { migrateStores, onShutdownSignal, openStores, retryUntil } from "./context.ts";
+
+export type RunningConsumer = { stop(timeoutMs?: number): Promise<void> };
+
+/**
+ * Migrates, then consumes; both wait for their dependencies instead of failing, so a consumer
+ * started before Kafka or a store is up simply begins once they are.
+ */
+export async function startPipelineConsumer(
+  config: Config,
+  stores: readonly Store[],
+  logger: Logger,
+  signal: AbortSignal,
+  metrics?: Metrics,
+): Promise<RunningConsumer | undefined> {
+  const migrated = await retryUntil("migration", () => migrateStores(stores, logger).then(() => true), logger, signal);
+  if (!migrated) return undefined;
+  // Hourly in every serve/consume process; a lock lets one of them delete at a time.
+  startRetentionJob({ stores, days: config.retention.days, logger: logger.child({ component: "retention" }), signal });
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-consumer`, logger });
+  return retryUntil(
+    "consumer start",
+    () =>
+      startConsumer({
+        kafka,
+        topic: config.kafka.topic,
+        groupId: config.kafka.groupId,
+        fromBeginning: config.kafka.fromBeginning,
+        stores,
+        logger,
+        batchSize: config.consumer.batchSize,
+        flushMs: config.consumer.flushMs,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        ...(metrics ? { metrics } : {}),
+      }),
+    logger,
+    signal,
+  );
+}
+
+/** `eft-footprint consume`: the consumer alone; run several with one GROUP_ID to scale out. */
+export async function runConsume(config: Config, logger: Logger): Promise<void> {
+  const stores = openStores(config);
+  const aborted = new AbortController();
+  let consumer: Promise<RunningConsumer | undefined> | undefined;
+  const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
+  const metrics = createMetrics({ processMetrics: true });
+  // No site here: METRICS_PORT carries what monitoring needs (serve has them on its own port).
+  const probe = new Hono()
+    .route(
+      "/",
+      healthRoutes({
+        ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
+        migrations: migrationsApplied(stores),
+      }),
+    )
+    .route("/", metricsRoutes(metrics.registry));
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  try {
+    server = Bun.serve({ hostname: config.http.host, port: config.metricsPort, fetch: probe.fetch });
+    logger.info("metrics listening", { url: `http://${config.http.host}:${server.port}/metrics` });
+  } catch (err) {
+    // Several consumers on one host share the env file: the second must consume all the same.
+    logger.error("METRICS_PORT not available: this consumer serves no /metrics or health", {
+      port: config.metricsPort,
+      err,
+    });
+  }
+  onShutdownSignal(
+    async (signal) => {
+      const started = Date.now();
+      logger.info("stopping", { signal });
+      systemd.stopping();
+      aborted.abort();
+      await (await consumer)?.stop(Math.max(0, config.shutdownTimeoutMs - 1000 - (Date.now() - started)));
+      await Promise.all(stores.map((s) => s.close()));
+      await server?.stop();
+      logger.info("stopped");
+    },
+    logger,
+    config.shutdownTimeoutMs,
+  );
+  // Ready at once: the consumer waits for Kafka and the stores by itself, and systemd must not
+  // time the start out (and restart it over and over) while they are down.
+  systemd.ready("starting: migrating, then joining the consumer group");
+  consumer = startPipelineConsumer(config, stores, logger, aborted.signal, metrics);
+  if (await consumer) systemd.status(`consuming ${config.kafka.topic} as group ${config.kafka.groupId}`);
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { resolveCredentials } from "../../routes/auth/index.ts";
+import { migrationsApplied } from "../../routes/metrics.ts";
+import type { Config } from "../../src/config.ts";
+import type { FootprintEvent } from "../../src/footprint/event.ts";
+import { startProducerLoop } from "../../src/footprint/producer.ts";
+import { createEventQueue } from "../../src/footprint/queue.ts";
+import { createSpool } from "../../src/footprint/spool.ts";
+import { createKafka, createKafkaSender } from "../../src/kafka.ts";
+import type { Logger } from "../../src/log.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { createSystemdNotifier } from "../../src/systemd.ts";
+import { createApp } from "../create-app.ts";
+import { type RunningConsumer, startPipelineConsumer } from "./consume.ts";
+import { onShutdownSignal, openStores } from "./context.ts";
+
+export type ServeFlags = { consumer: boolean; demo: boolean };
+
+/**
+ * `eft-footprint serve`: HTTP first (the site must answer even while Kafka or a store is down),
+ * then migrations and the consumer in the background.
+ */
+export async function runServe(config: Config, logger: Logger, flags: ServeFlags): Promise<void> {
+  const stores = openStores(config);
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const metrics = createMetrics({ processMetrics: true });
+  const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
+  const sender = createKafkaSender(kafka, config.kafka.topic);
+  const producerLog = logger.child({ component: "producer" });
+  const producer = startProducerLoop({
+    queue,
+    spool: createSpool({ dir: config.producer.spoolDir, maxBytes: config.producer.spoolMaxBytes, logger: producerLog }),
+    send: sender,
+    logger: producerLog,
+    metrics,
+  });
+  // Ingest awaits Kafka's acknowledgement per request: a producer of its own keeps those waits
+  // (and their timeouts) apart from the queue the footprint middleware feeds.
+  const ingestSender = createKafkaSender(kafka, config.kafka.topic);
+  const admin = kafka.admin();
+
+  const login = resolveCredentials(config.dashboard);
+  const app = createApp({
+    record: (event) => producer.offer(event),
+    metrics,
+    timeZone: config.timeZone,
+    skipPaths: config.footprint.skipPaths,
+    stores,
+    logger,
+    demo: flags.demo,
+    pathPrefix: config.pathPrefix,
+    capture: config.capture,
+    ingest: { ...config.ingest, publish: ingestSender },
+    // Without SESSION_SECRET sessions are valid in this process only and end on restart.
+    auth: {
+      credentials: login.credentials,
+      sessionSecret: config.dashboard.sessionSecret ?? randomBytes(32).toString("base64url"),
+    },
+    checks: {
+      kafka: async () => {
+        await admin.connect();
+        await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
+      },
+      ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
+      migrations: migrationsApplied(stores),
+    },
+  });
+
+  const server = Bun.serve({ hostname: config.http.host, port: config.http.port, fetch: app.fetch });
+  logger.info("listening", {
+    url: `http://${config.http.host}:${server.port}/`,
+    dashboard: `http://${config.http.host}:${server.port}${config.pathPrefix}/`,
+    consumer: flags.consumer,
+    demo: flags.demo,
+    upstream: config.capture.upstream,
+    recording: config.capture.record,
+    ingest: config.ingest.keys.length > 0,
+  });
+  const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
+  systemd.ready(`listening on ${config.http.host}:${server.port}`);
+  if (login.generatedToken) {
+    // Like Jupyter: the dashboard is never open by accident, and the operator gets a link once.
+    const host = ["0.0.0.0", "::", ""].includes(config.http.host) ? "localhost" : config.http.host;
+    logger.info("dashboard login", {
+      url: `http://${host}:${server.port}${config.pathPrefix}/login?token=${login.generatedToken}`,
+      note: "no DASHBOARD_TOKEN or DASHBOARD_USER/DASHBOARD_PASSWORD set: this token was made up at start-up and works until restart",
+    });
+  }
+
+  const aborted = new AbortController();
+  const consumer: Promise<RunningConsumer | undefined> = flags.consumer
+    ? startPipelineConsumer(config, stores, logger, aborted.signal, metrics)
+    : Promise.resolve(undefined);
+
+  // Order matters: stop taking requests, send what they produced, then let the consumer finish
+  // its batch (it may be storing those very events), then close the stores.
+  // Bounded by SHUTDOWN_TIMEOUT_MS: at most 40% of it for Kafka to take the queue (what it does
+  // not take goes to the disk spool), the rest for the consumer's last batches.
+  const deadline = () => shutdownStarted + config.shutdownTimeoutMs - 1000;
+  let shutdownStarted = 0;
+  onShutdownSignal(
+    async (signal) => {
+      shutdownStarted = Date.now();
+      logger.info("stopping", { signal });
+      systemd.stopping();
+      await server.stop();
+      const { unsent } = await producer.stop(Math.min(10_000, config.shutdownTimeoutMs * 0.4));
+      await sender.disconnect().catch(() => {});
+      await ingestSender.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      aborted.abort();
+      await (await consumer)?.stop(Math.max(0, deadline() - Date.now()));
+      await Promise.all(stores.map((s) => s.close()));
+      logger.info("stopped", { unsent });
+    },
+    logger,
+    config.shutdownTimeoutMs,
+  );
+}
