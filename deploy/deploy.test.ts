@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { validate } from "dockerfile-utils";
 import { EnvSchema } from "../src/config.ts";
 
@@ -154,5 +154,26 @@ describe("every setting is documented where an operator looks", () => {
         .flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1])),
     );
     expect(variables.filter((v) => !named.has(v))).toEqual([]);
+  });
+});
+
+describe("README.md and docs/ link only within the repository", () => {
+  const pages = [
+    "README.md",
+    ...readdirSync(join(root, "docs"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => join("docs", f)),
+  ];
+
+  test.each(pages)("%s: every relative link names a file of the repository", (page) => {
+    const text = read(page).replace(/```[\s\S]*?```/g, "");
+    const broken = [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => (m[1] ?? "").split("#")[0] ?? "")
+      .filter((target) => target && !/^https?:\/\//.test(target))
+      .filter((target) => {
+        const path = relative(root, join(root, dirname(page), target));
+        return path.startsWith("..") || !existsSync(join(root, path));
+      });
+    expect(broken).toEqual([]);
   });
 });
