@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { validate } from "dockerfile-utils";
 import { EnvSchema } from "../src/config.ts";
 
@@ -136,16 +136,44 @@ describe("deploy/compose.yaml", () => {
 });
 
 describe("every setting is documented where an operator looks", () => {
-  // A variable added to EnvSchema must be added to both: README's table and the env template
-  // that `eft-footprint install` writes to /etc/eft-footprint/env.
+  // A variable added to EnvSchema must be added to both: the configuration reference's tables
+  // (docs/configuration.md) and the env template that `eft-footprint install` writes to
+  // /etc/eft-footprint/env.
   test("deploy/eft-footprint.env (the installed env template) lists every variable", () => {
     const template = read("deploy/eft-footprint.env");
     const listed = new Set([...template.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
     expect(variables.filter((v) => !listed.has(v))).toEqual([]);
   });
 
-  test("README.md's configuration table names every variable", () => {
-    const readme = read("README.md");
-    expect(variables.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
+  test("docs/configuration.md's tables name every variable in their first column", () => {
+    // Only a table row's first cell counts: a variable merely mentioned in prose is not documented.
+    const named = new Set(
+      read("docs/configuration.md")
+        .split("\n")
+        .filter((line) => line.startsWith("|"))
+        .flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1])),
+    );
+    expect(variables.filter((v) => !named.has(v))).toEqual([]);
+  });
+});
+
+describe("README.md and docs/ link only within the repository", () => {
+  const pages = [
+    "README.md",
+    ...readdirSync(join(root, "docs"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => join("docs", f)),
+  ];
+
+  test.each(pages)("%s: every relative link names a file of the repository", (page) => {
+    const text = read(page).replace(/```[\s\S]*?```/g, "");
+    const broken = [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => (m[1] ?? "").split("#")[0] ?? "")
+      .filter((target) => target && !/^https?:\/\//.test(target))
+      .filter((target) => {
+        const path = relative(root, join(root, dirname(page), target));
+        return path.startsWith("..") || !existsSync(join(root, path));
+      });
+    expect(broken).toEqual([]);
   });
 });
