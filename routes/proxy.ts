@@ -35,7 +35,7 @@ const HOP_BY_HOP = [
  * Forwards every request it is given to the upstream site and streams the answer back unchanged:
  * method, path, query, headers (less hop-by-hop ones), body both ways, status. An upstream that
  * cannot be reached gives a 502 JSON error, which the footprint middleware records like any other
- * answer. WebSocket upgrades are refused with 501 (see README: they are not proxied).
+ * answer. WebSocket upgrades are refused with 501 (see docs/capture.md: they are not proxied).
  */
 export function proxyRoutes(options: ProxyOptions): Hono {
   const upstream = new URL(options.upstream);
