@@ -1,14 +1,15 @@
 import { type Context, Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { type AuthOptions, authRoutes, requireLogin } from "../routes/auth/index.ts";
 import { dashboardRoutes } from "../routes/dashboard.ts";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
+import { errorResponse, handleError } from "../routes/error-response.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
 import { httpMetrics, metricsRoutes } from "../routes/metrics.ts";
 import { openapiRoutes } from "../routes/openapi.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
 import { statsRoutes } from "../routes/stats.ts";
+import { AppError } from "../src/errors.ts";
 import type { FootprintEvent } from "../src/footprint/event.ts";
 import { createIpHasher } from "../src/footprint/ip-hash.ts";
 import { footprint, matchedRoute } from "../src/footprint/middleware.ts";
@@ -105,16 +106,8 @@ export function createApp(deps: AppDeps): Hono {
   } else if (deps.demo) app.route("/", demoSiteRoutes());
   else app.get("/", (c) => c.redirect(`${deps.pathPrefix}/`));
 
-  app.notFound((c) =>
-    c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
-  );
-  app.onError((err, c) => {
-    if (err instanceof HTTPException) {
-      return c.json({ error: { code: "HTTP_ERROR", message: err.message } }, err.status);
-    }
-    deps.logger.error("request failed", { err, method: c.req.method, path: c.req.path });
-    return c.json({ error: { code: "INTERNAL", message: "internal error" } }, 500);
-  });
+  app.notFound((c) => errorResponse(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError(handleError(deps.logger));
   return app;
 }
 

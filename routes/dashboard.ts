@@ -1,6 +1,8 @@
 import { Hono } from "hono";
+import { AppError } from "../src/errors.ts";
 import { DASHBOARD_ASSETS } from "./dashboard/assets.ts";
 import { renderDashboardPage } from "./dashboard/page.ts";
+import { answerAppError } from "./error-response.ts";
 
 export type DashboardOptions = {
   /** Where the page lives (`/_footprint`); its assets and the stats API hang off it. */
@@ -20,15 +22,14 @@ export type DashboardOptions = {
 export function dashboardRoutes(options: DashboardOptions): Hono {
   const page = renderDashboardPage(options);
   return new Hono()
+    .onError(answerAppError)
     .get("/", (c) => {
       c.header("Cache-Control", "no-store");
       return c.html(page);
     })
     .get("/assets/:name", (c) => {
       const asset = DASHBOARD_ASSETS.get(c.req.param("name"));
-      if (!asset) {
-        return c.json({ error: { code: "NOT_FOUND", message: `no asset ${c.req.param("name")}` } }, 404);
-      }
+      if (!asset) throw new AppError("NOT_FOUND", `no asset ${c.req.param("name")}`);
       // Revalidated on every load: a new binary's assets are picked up at once, unchanged ones cost a 304.
       c.header("Cache-Control", "no-cache");
       c.header("ETag", asset.etag);

@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../consumer/message.ts";
+import { AppError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
+import { answerAppError } from "./error-response.ts";
 
 /** Where the endpoint lives under PATH_PREFIX; the dashboard login leaves it to its own key. */
 export const INGEST_PATH = "/api/v1/footprints";
@@ -25,8 +27,6 @@ export type IngestIssue = { path: string; message: string };
 /** Kafka requests are kept well under the broker's default 1 MB batch limit. */
 const PUBLISH_CHUNK = 500;
 
-type Problem = { status: 400 | 401 | 404 | 413 | 503; code: string; message: string; details?: unknown };
-
 /**
  * `POST {prefix}/api/v1/footprints`: events from producers that cannot reach Kafka, in the seed's
  * three-field format or the rich one, one object or an array. The same schema as the consumer's,
@@ -38,75 +38,60 @@ export function ingestRoutes(options: IngestOptions): Hono {
   const newId = options.newId ?? (() => Bun.randomUUIDv7());
   const keyDigests = options.keys.map(digest);
 
-  return new Hono().post(INGEST_PATH, async (c) => {
+  return new Hono().onError(answerAppError).post(INGEST_PATH, async (c) => {
     if (keyDigests.length === 0) {
-      return problem(c, {
-        status: 404,
-        code: "INGEST_DISABLED",
-        message: "the ingest endpoint is disabled: set INGEST_KEYS to enable it",
-      });
+      throw new AppError("INGEST_DISABLED", "the ingest endpoint is disabled: set INGEST_KEYS to enable it");
     }
     const key = c.req.header(INGEST_KEY_HEADER);
     if (!key) {
-      return problem(c, { status: 401, code: "INGEST_KEY_MISSING", message: "send an ingest key in X-Footprint-Key" });
+      throw new AppError("INGEST_KEY_MISSING", "send an ingest key in X-Footprint-Key");
     }
     if (!isKnownKey(keyDigests, key)) {
-      return problem(c, { status: 401, code: "INGEST_KEY_INVALID", message: "the X-Footprint-Key is not valid" });
+      throw new AppError("INGEST_KEY_INVALID", "the X-Footprint-Key is not valid");
     }
 
     const read = await readLimited(c.req.raw, options.maxBytes);
     if (read === "too large") {
-      return problem(c, {
-        status: 413,
-        code: "PAYLOAD_TOO_LARGE",
-        message: `the body is larger than ${options.maxBytes} bytes (INGEST_MAX_BYTES)`,
-      });
+      throw new AppError("PAYLOAD_TOO_LARGE", `the body is larger than ${options.maxBytes} bytes (INGEST_MAX_BYTES)`);
     }
     let json: unknown;
     try {
       json = JSON.parse(read);
     } catch (err) {
-      return problem(c, {
-        status: 400,
-        code: "INGEST_NOT_JSON",
-        message: `the body is not JSON: ${(err as Error).message}`,
-      });
+      throw new AppError("INGEST_NOT_JSON", `the body is not JSON: ${(err as Error).message}`);
     }
     const batch = Array.isArray(json);
     const items: unknown[] = batch ? (json as unknown[]) : [json];
     if (items.length === 0) {
-      return problem(c, { status: 400, code: "INGEST_INVALID", message: "the array holds no events" });
+      throw new AppError("INGEST_INVALID", "the array holds no events");
     }
     if (items.length > options.maxEvents) {
-      return problem(c, {
-        status: 413,
-        code: "TOO_MANY_EVENTS",
-        message: `${items.length} events in one request; at most ${options.maxEvents} (INGEST_MAX_EVENTS)`,
-      });
+      throw new AppError(
+        "TOO_MANY_EVENTS",
+        `${items.length} events in one request; at most ${options.maxEvents} (INGEST_MAX_EVENTS)`,
+      );
     }
 
     const { values, eventIds, issues } = validate(items, batch, newId);
     if (issues.length > 0) {
-      return problem(c, {
-        status: 400,
-        code: "INGEST_INVALID",
-        message: `${issues.length} invalid field${issues.length === 1 ? "" : "s"}; nothing was accepted`,
-        details: { issues },
-      });
+      throw new AppError(
+        "INGEST_INVALID",
+        `${issues.length} invalid field${issues.length === 1 ? "" : "s"}; nothing was accepted`,
+        { issues },
+      );
     }
 
     try {
       await withTimeout(publishInChunks(options.publish, values), options.timeoutMs);
     } catch (err) {
       options.logger.error("ingest: events not acknowledged by Kafka", { err, events: values.length });
-      return problem(c, {
-        status: 503,
-        code: "KAFKA_UNAVAILABLE",
-        message:
-          "Kafka did not acknowledge the events in time; retry later. Some may have been stored: " +
+      throw new AppError(
+        "KAFKA_UNAVAILABLE",
+        "Kafka did not acknowledge the events in time; retry later. Some may have been stored: " +
           "resend with the event_ids given here so that retries are not counted twice",
-        details: { event_ids: eventIds },
-      });
+        { event_ids: eventIds },
+        { cause: err },
+      );
     }
     return c.json({ accepted: values.length, event_ids: eventIds }, 202);
   });
@@ -183,8 +168,4 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-function problem(c: Context, { status, code, message, details }: Problem): Response {
-  return c.json({ error: details === undefined ? { code, message } : { code, message, details } }, status);
 }

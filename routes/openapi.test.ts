@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { API_ERROR_CODES } from "../src/errors.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { buildOpenApiDocument, openapiRoutes, STATS_PARAM_DOCS } from "./openapi.ts";
 import { statsRoutes } from "./stats.ts";
@@ -41,8 +44,33 @@ describe("OpenAPI document", () => {
     expect(Object.keys(footprint?.properties ?? {})).toContain("event_id");
   });
 
+  test("the Error schema's codes are the list's API codes, and every code a route answers with is among them", () => {
+    const error = doc.components.schemas.Error?.properties?.error as { properties: { code: { enum: string[] } } };
+    const documented = error.properties.code.enum;
+    expect(documented).toEqual([...API_ERROR_CODES]);
+    const used = codesAnsweredByRoutes();
+    expect(used).toContain("INGEST_KEY_INVALID");
+    expect(used.filter((code) => !documented.includes(code))).toEqual([]);
+  });
+
   test("is served as JSON under the prefix", async () => {
     const routes = openapiRoutes("/x");
     expect(await (await routes.request("/api/openapi.json")).json()).toEqual(buildOpenApiDocument("/x"));
   });
 });
+
+/**
+ * Every code written in routes/ and in createApp, as `new AppError("X"` or `code: "X"`: found in
+ * the source, so a route that answers with a code the list does not mark `api` fails the test.
+ */
+function codesAnsweredByRoutes(): string[] {
+  const root = resolve(import.meta.dir, "..");
+  const files = [...new Bun.Glob("routes/**/*.ts").scanSync({ cwd: root })].filter((f) => !f.endsWith(".test.ts"));
+  const codes = new Set<string>();
+  for (const file of [...files, "app/create-app.ts"]) {
+    const text = readFileSync(join(root, file), "utf8");
+    for (const m of text.matchAll(/new AppError\(\s*"([A-Z_]+)"|\bcode: "([A-Z_]+)"/g))
+      codes.add((m[1] ?? m[2]) as string);
+  }
+  return [...codes].sort();
+}

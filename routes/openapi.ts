@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { FootprintMessageSchema } from "../consumer/message.ts";
+import { API_ERROR_CODES, ERROR_CODES } from "../src/errors.ts";
 import { version } from "../src/version.ts";
 import { INGEST_KEY_HEADER, INGEST_PATH } from "./ingest.ts";
 import { STATS_QUERIES, type StatsEndpoint } from "./stats.ts";
@@ -37,6 +38,12 @@ const STATS_DOCS: Readonly<Record<StatsEndpoint, string>> = {
   latency: "Duration percentiles per endpoint (raw rows only).",
 };
 
+/** One line per code the API answers with, from the one list of codes (src/errors.ts). */
+const ERROR_CODE_DOCS = API_ERROR_CODES.map((code) => {
+  const { status, meaning } = ERROR_CODES[code];
+  return `- \`${code}\` (${status}): ${meaning}`;
+}).join("\n");
+
 const ErrorSchema: JsonSchema = {
   type: "object",
   required: ["error"],
@@ -45,7 +52,11 @@ const ErrorSchema: JsonSchema = {
       type: "object",
       required: ["code", "message"],
       properties: {
-        code: { type: "string", description: "Stable code, e.g. BAD_REQUEST, STORE_UNAVAILABLE, INGEST_KEY_INVALID." },
+        code: {
+          type: "string",
+          enum: [...API_ERROR_CODES],
+          description: `Stable: match on it, never on the message.\n${ERROR_CODE_DOCS}`,
+        },
         message: { type: "string" },
         details: { description: "Per-field problems ({path, message}) or other context." },
       },

@@ -1,6 +1,8 @@
 import { type Context, Hono } from "hono";
+import { AppError } from "../src/errors.ts";
 import { socketIp } from "../src/footprint/client-ip.ts";
 import { BYTES_OUT_VAR, countBytes } from "../src/footprint/middleware.ts";
+import { answerAppError } from "./error-response.ts";
 
 export type ProxyOptions = {
   /** The site's origin, optionally with a base path: `http://127.0.0.1:8000` or `http://app:8000/base`. */
@@ -44,19 +46,13 @@ export function proxyRoutes(options: ProxyOptions): Hono {
   const trusted = (options.trustProxyHops ?? 0) > 0;
   const send = options.fetch ?? fetch;
 
-  return new Hono().all("*", async (c) => {
+  return new Hono().onError(answerAppError).all("*", async (c) => {
     const request = c.req.raw;
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      return c.json(
-        {
-          error: {
-            code: "WEBSOCKET_NOT_PROXIED",
-            message:
-              "eft-footprint does not proxy WebSocket connections; route WebSocket paths to the upstream directly",
-            details: { upstream: origin },
-          },
-        },
-        501,
+      throw new AppError(
+        "WEBSOCKET_NOT_PROXIED",
+        "eft-footprint does not proxy WebSocket connections; route WebSocket paths to the upstream directly",
+        { upstream: origin },
       );
     }
 
@@ -83,15 +79,11 @@ export function proxyRoutes(options: ProxyOptions): Hono {
         // The client went away before the site answered; nginx's "client closed request".
         return c.body(null, 499 as never);
       }
-      return c.json(
-        {
-          error: {
-            code: "UPSTREAM_UNAVAILABLE",
-            message: `the upstream site ${origin} did not answer: ${(err as Error).message}`,
-            details: { upstream: origin },
-          },
-        },
-        502,
+      throw new AppError(
+        "UPSTREAM_UNAVAILABLE",
+        `the upstream site ${origin} did not answer: ${(err as Error).message}`,
+        { upstream: origin },
+        { cause: err },
       );
     }
 

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { AppError, type ErrorBody } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import {
   getLatencyPercentiles,
@@ -18,6 +19,7 @@ import {
 import { holdsWholeMinute } from "../src/stats/slices.ts";
 import { formatZonedInstant, ZoneOffsetError, zoneSegments } from "../src/stats/zone.ts";
 import type { StoreName } from "../src/store/store.ts";
+import { answerAppError } from "./error-response.ts";
 import { type ParamProblem, parseStatsParams, type StatsParams } from "./stats-params.ts";
 
 /** The statistics the API serves; each answers from one store. Tests may replace them. */
@@ -65,7 +67,7 @@ export type StatsRoutesDeps = {
 
 type StoreResult =
   | { store: StoreName; source: StatsSource; ms: number; data: unknown }
-  | { store: StoreName; source: StatsSource; ms: number; error: { code: string; message: string } };
+  | { store: StoreName; source: StatsSource; ms: number; error: ErrorBody["error"] };
 
 /**
  * `GET <mount>/<endpoint>` for every statistic: validated parameters, one result per store asked
@@ -78,7 +80,7 @@ type StoreResult =
 export function statsRoutes(deps: StatsRoutesDeps): Hono {
   const now = deps.now ?? Date.now;
   const queries = deps.queries ?? STATS_QUERIES;
-  const app = new Hono();
+  const app = new Hono().onError(answerAppError);
   for (const endpoint of Object.keys(queries) as StatsEndpoint[]) {
     app.get(`/${endpoint}`, (c) => answer(c, endpoint));
   }
@@ -86,7 +88,7 @@ export function statsRoutes(deps: StatsRoutesDeps): Hono {
 
   async function answer(c: Context, endpoint: StatsEndpoint): Promise<Response> {
     const parsed = parseStatsParams(c.req.query(), { timeZone: deps.timeZone, now: now() });
-    if (!parsed.ok) return badRequest(c, parsed.problems);
+    if (!parsed.ok) throw invalidParameters(parsed.problems);
     const p = parsed.params;
 
     let period: { from: string; to: string; tz: string };
@@ -99,14 +101,14 @@ export function statsRoutes(deps: StatsRoutesDeps): Hono {
         tz: p.timeZone,
       };
     } catch (err) {
-      if (err instanceof ZoneOffsetError) return badRequest(c, [{ path: "tz", message: err.message }]);
+      if (err instanceof ZoneOffsetError) throw invalidParameters([{ path: "tz", message: err.message }]);
       throw err;
     }
     if (
       endpoint === "timeseries" &&
       !listBuckets(p.from, p.to, p.bucket, p.timeZone, zoneSegments(p.from, p.to, p.timeZone))
     ) {
-      return badRequest(c, [
+      throw invalidParameters([
         {
           path: "bucket",
           message: `more than ${MAX_POINTS} ${p.bucket} buckets: choose a larger bucket or a shorter period`,
@@ -115,15 +117,10 @@ export function statsRoutes(deps: StatsRoutesDeps): Hono {
     }
 
     if (p.source === "rollup" && !ROLLUP_ENDPOINTS.has(endpoint)) {
-      return c.json(
-        {
-          error: {
-            code: "ROLLUP_UNAVAILABLE",
-            message: `${endpoint} is computed from raw rows only: the per-minute rollup cannot give exact answers for it`,
-            details: [{ path: "source", message: "use source=auto or source=raw" }],
-          },
-        },
-        400,
+      throw new AppError(
+        "ROLLUP_UNAVAILABLE",
+        `${endpoint} is computed from raw rows only: the per-minute rollup cannot give exact answers for it`,
+        [{ path: "source", message: "use source=auto or source=raw" }],
       );
     }
     const source: StatsSource =
@@ -166,9 +163,9 @@ export function statsRoutes(deps: StatsRoutesDeps): Hono {
   }
 }
 
-function badRequest(c: Context, problems: ParamProblem[]): Response {
+function invalidParameters(problems: ParamProblem[]): AppError {
   const names = [...new Set(problems.map((p) => p.path))].join(", ");
-  return c.json({ error: { code: "BAD_REQUEST", message: `invalid parameters: ${names}`, details: problems } }, 400);
+  return new AppError("BAD_REQUEST", `invalid parameters: ${names}`, problems);
 }
 
 function elapsed(started: number): number {

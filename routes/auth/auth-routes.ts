@@ -1,5 +1,7 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
+import { AppError } from "../../src/errors.ts";
+import { answerAppError } from "../error-response.ts";
 import { type LoginAttempt, matchesCredentials } from "./credentials.ts";
 import { createFailureLimit } from "./failure-limit.ts";
 import { renderLoginPage } from "./login-page.ts";
@@ -29,6 +31,7 @@ export function authRoutes(options: AuthOptions): Hono {
     });
 
   return new Hono()
+    .onError(answerAppError)
     .get(auth.loginPath, async (c) => {
       const next = safeNext(c.req.query("next"), auth.pathPrefix) ?? dashboard;
       const token = c.req.query("token");
@@ -44,12 +47,7 @@ export function authRoutes(options: AuthOptions): Hono {
     .post(auth.sessionPath, async (c) => {
       const isJson = (c.req.header("content-type") ?? "").includes("application/json");
       const attempt = isJson ? await readJsonAttempt(c) : await readFormAttempt(c);
-      if (!attempt) {
-        return c.json(
-          { error: { code: "BAD_REQUEST", message: "send JSON or a form with token, or user and password" } },
-          400,
-        );
-      }
+      if (!attempt) throw new AppError("BAD_REQUEST", "send JSON or a form with token, or user and password");
       const next = safeNext(attempt.next, auth.pathPrefix) ?? dashboard;
       const outcome = await attemptLogin(c, auth, limit, attempt);
       if (outcome === "ok") {
@@ -58,13 +56,11 @@ export function authRoutes(options: AuthOptions): Hono {
           : c.redirect(next, 303);
       }
       if (outcome === "limited") {
-        return isJson
-          ? c.json({ error: { code: "TOO_MANY_ATTEMPTS", message: TOO_MANY } }, 429)
-          : c.html(page(next, TOO_MANY), 429);
+        if (isJson) throw new AppError("TOO_MANY_ATTEMPTS", TOO_MANY);
+        return c.html(page(next, TOO_MANY), 429);
       }
-      return isJson
-        ? c.json({ error: { code: "UNAUTHENTICATED", message: WRONG } }, 401)
-        : c.html(page(next, WRONG), 401);
+      if (isJson) throw new AppError("UNAUTHENTICATED", WRONG);
+      return c.html(page(next, WRONG), 401);
     })
     .delete(auth.sessionPath, (c) => {
       deleteCookie(c, SESSION_COOKIE, { path: auth.pathPrefix, secure: isHttps(c) });

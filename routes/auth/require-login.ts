@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { AppError } from "../../src/errors.ts";
+import { errorResponse } from "../error-response.ts";
 import { matchesBearer } from "./credentials.ts";
 import { type AuthOptions, type ResolvedAuth, resolveAuthOptions } from "./options.ts";
 import { SESSION_COOKIE } from "./session.ts";
@@ -24,10 +26,8 @@ export function requireLogin(options: AuthOptions): MiddlewareHandler {
     const isApi = path.startsWith(`${prefix}/api/`);
     if (isApi || (c.req.method !== "GET" && c.req.method !== "HEAD")) {
       c.header("WWW-Authenticate", 'Bearer realm="eft-footprint"');
-      return c.json(
-        { error: { code: "UNAUTHENTICATED", message: "log in first (session cookie or Bearer token)" } },
-        401,
-      );
+      // Answered here, not thrown: the guard works in front of any app, whatever its onError.
+      return errorResponse(c, new AppError("UNAUTHENTICATED", "log in first (session cookie or Bearer token)"));
     }
     const url = new URL(c.req.url);
     return c.redirect(`${auth.loginPath}?next=${encodeURIComponent(url.pathname + url.search)}`, 302);
