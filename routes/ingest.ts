@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
-import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../consumer/message.ts";
+import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../src/footprint/message.ts";
 import type { Logger } from "../src/log.ts";
 
 /** Where the endpoint lives under PATH_PREFIX; the dashboard login leaves it to its own key. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createApp } from "../src/app.ts";
+import { FIELD_MAX_LENGTH } from "../src/footprint/message.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { buildOpenApiDocument, openapiRoutes, STATS_PARAM_DOCS } from "./openapi.ts";
 import { statsRoutes } from "./stats.ts";
@@ -40,6 +41,16 @@ describe("OpenAPI document", () => {
     const footprint = doc.components.schemas.Footprint;
     expect(footprint?.required?.sort()).toEqual(["footprint_time", "link", "method"]);
     expect(Object.keys(footprint?.properties ?? {})).toContain("event_id");
+  });
+
+  test("the ingest body documents the message's length limits", () => {
+    type Property = { maxLength?: number; anyOf?: Property[] };
+    const properties = (doc.components.schemas.Footprint?.properties ?? {}) as Record<string, Property>;
+    // A nullable field is `anyOf: [{type: "string", maxLength}, {type: "null"}]`.
+    const maxLength = (p: Property | undefined) => p?.maxLength ?? p?.anyOf?.[0]?.maxLength;
+    const documented = Object.fromEntries(Object.keys(FIELD_MAX_LENGTH).map((k) => [k, maxLength(properties[k])]));
+    expect(documented).toEqual({ ...FIELD_MAX_LENGTH });
+    expect(FIELD_MAX_LENGTH).toMatchObject({ link: 8192, host: 255, user_agent: 2048 });
   });
 
   test("is served as JSON with a docs page, behind the login, under the prefix", async () => {

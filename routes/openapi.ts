@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { FootprintMessageSchema } from "../consumer/message.ts";
+import { FootprintMessageSchema } from "../src/footprint/message.ts";
 import { version } from "../src/version.ts";
 import { INGEST_KEY_HEADER, INGEST_PATH } from "./ingest.ts";
 import { STATS_QUERIES, type StatsEndpoint } from "./stats.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createApp } from "./app.ts";
-import type { FootprintEvent } from "./footprint/event.ts";
+import type { FootprintEvent } from "./footprint/message.ts";
 import { createMemoryLogger } from "./log.ts";
 import type { Store } from "./store/store.ts";
 

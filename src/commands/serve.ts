@@ -3,7 +3,7 @@ import { migrationsApplied } from "../../routes/metrics.ts";
 import { createApp } from "../app.ts";
 import { resolveCredentials } from "../auth/index.ts";
 import type { Config } from "../config.ts";
-import type { FootprintEvent } from "../footprint/event.ts";
+import type { FootprintEvent } from "../footprint/message.ts";
 import { startProducerLoop } from "../footprint/producer.ts";
 import { createEventQueue } from "../footprint/queue.ts";
 import { createSpool } from "../footprint/spool.ts";
