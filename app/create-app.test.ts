@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { FootprintEvent } from "../src/footprint/event.ts";
+import type { FootprintEvent } from "../src/footprint/message.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import type { Store } from "../src/store/store.ts";
 import { createApp } from "./create-app.ts";

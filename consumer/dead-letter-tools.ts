@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Admin, IHeaders, Kafka } from "kafkajs";
+import { formatOrigin } from "../src/footprint/parse-message.ts";
 import {
   DLQ_HEADERS,
   deadLetterTopic,
@@ -7,7 +8,6 @@ import {
   ORIGIN_HEADER,
   type StoredDeadLetter,
 } from "./dead-letter.ts";
-import { formatOrigin } from "./message.ts";
 
 /**
  * Reads `<topic>.dlq` from `groupId`'s committed position (or the start) to its end as it was when

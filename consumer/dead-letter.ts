@@ -1,6 +1,7 @@
 import type { Admin, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { CompressionTypes } from "kafkajs";
-import { formatOrigin, type InvalidMessageCode, type MessageOrigin, parseOrigin } from "./message.ts";
+import type { InvalidMessageCode } from "../src/footprint/message.ts";
+import { formatOrigin, type MessageOrigin, parseOrigin } from "../src/footprint/parse-message.ts";
 
 /**
  * A message that is not a footprint, with why and where it came from. Dead letters are never

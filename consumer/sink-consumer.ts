@@ -7,12 +7,12 @@
  * ingesting, each with its own committed offsets and lag.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
 import type { Logger } from "../src/log.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { type Backoff, createBackoff, sleep as realSleep } from "../src/retry.ts";
 import type { Store } from "../src/store/store.ts";
 import { type DeadLetterSink, originOf } from "./dead-letter.ts";
-import { parseFootprintMessage } from "./message.ts";
 import {
   createPartitionBatcher,
   formatBatchIntent,

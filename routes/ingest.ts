@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
-import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../consumer/message.ts";
 import { AppError } from "../src/errors.ts";
+import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../src/footprint/message.ts";
 import type { Logger } from "../src/log.ts";
 import { answerAppError } from "./error-response.ts";
 

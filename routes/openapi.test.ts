@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { API_ERROR_CODES } from "../src/errors.ts";
+import { FIELD_MAX_LENGTH } from "../src/footprint/message.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { buildOpenApiDocument, openapiRoutes, STATS_PARAM_DOCS } from "./openapi.ts";
 import { statsRoutes } from "./stats.ts";
@@ -51,6 +52,16 @@ describe("OpenAPI document", () => {
     const used = codesAnsweredByRoutes();
     expect(used).toContain("INGEST_KEY_INVALID");
     expect(used.filter((code) => !documented.includes(code))).toEqual([]);
+  });
+
+  test("the ingest body documents the message's length limits", () => {
+    type Property = { maxLength?: number; anyOf?: Property[] };
+    const properties = (doc.components.schemas.Footprint?.properties ?? {}) as Record<string, Property>;
+    // A nullable field is `anyOf: [{type: "string", maxLength}, {type: "null"}]`.
+    const maxLength = (p: Property | undefined) => p?.maxLength ?? p?.anyOf?.[0]?.maxLength;
+    const documented = Object.fromEntries(Object.keys(FIELD_MAX_LENGTH).map((k) => [k, maxLength(properties[k])]));
+    expect(documented).toEqual({ ...FIELD_MAX_LENGTH });
+    expect(FIELD_MAX_LENGTH).toMatchObject({ link: 8192, host: 255, user_agent: 2048 });
   });
 
   test("is served as JSON under the prefix", async () => {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { FootprintMessageSchema } from "../consumer/message.ts";
 import { API_ERROR_CODES, ERROR_CODES } from "../src/errors.ts";
+import { FootprintMessageSchema } from "../src/footprint/message.ts";
 import { version } from "../src/version.ts";
 import { INGEST_KEY_HEADER, INGEST_PATH } from "./ingest.ts";
 import { STATS_QUERIES, type StatsEndpoint } from "./stats.ts";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Hono } from "hono";
-import type { FootprintEvent } from "../src/footprint/event.ts";
+import type { FootprintEvent } from "../src/footprint/message.ts";
 import { footprint, matchedRoute } from "../src/footprint/middleware.ts";
 import { inferRoutePattern } from "../src/footprint/route-pattern.ts";
 import { proxyRoutes } from "./proxy.ts";

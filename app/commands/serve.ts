@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { resolveCredentials } from "../../routes/auth/index.ts";
 import { migrationsApplied } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
-import type { FootprintEvent } from "../../src/footprint/event.ts";
+import type { FootprintEvent } from "../../src/footprint/message.ts";
 import { startProducerLoop } from "../../src/footprint/producer.ts";
 import { createEventQueue } from "../../src/footprint/queue.ts";
 import { createSpool } from "../../src/footprint/spool.ts";

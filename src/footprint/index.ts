@@ -3,9 +3,10 @@
  * app. Only this folder (and src/time.ts, src/retry.ts) is reachable from here; nothing of the
  * service (config, stores, consumer) is.
  */
-export type { FootprintEvent } from "./event.ts";
+
 export { createIpHasher, type IpHasher, type IpHasherOptions } from "./ip-hash.ts";
 export { type KafkaRecorder, type KafkaRecorderOptions, kafkaRecorder } from "./kafka-recorder.ts";
+export type { FootprintEvent } from "./message.ts";
 export { countBytes, type FootprintOptions, footprint, matchedRoute } from "./middleware.ts";
 export { createEventQueue, type EventQueue } from "./queue.ts";
 export { inferRoutePattern } from "./route-pattern.ts";

@@ -1,6 +1,6 @@
 import type { Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
-import type { FootprintEvent } from "./event.ts";
+import type { FootprintEvent } from "./message.ts";
 import { type ProducerLoop, startProducerLoop } from "./producer.ts";
 import { createEventQueue } from "./queue.ts";
 

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
-import { FootprintMessageSchema } from "../../consumer/message.ts";
-import type { FootprintEvent } from "./event.ts";
+import { type FootprintEvent, FootprintEventSchema, FootprintMessageSchema } from "./message.ts";
 import { countBytes, footprint } from "./middleware.ts";
 import { createEventQueue } from "./queue.ts";
 
@@ -252,7 +251,7 @@ describe("footprint middleware: rich fields", () => {
       })
     ).text();
     expect(events).toHaveLength(1);
-    const parsed = FootprintMessageSchema.safeParse(events[0]);
-    expect(parsed.error?.issues).toBeUndefined();
+    expect(FootprintMessageSchema.safeParse(events[0]).error?.issues).toBeUndefined();
+    expect(FootprintEventSchema.safeParse(events[0]).error?.issues).toBeUndefined();
   });
 });

@@ -3,8 +3,8 @@ import { matchedRoutes } from "hono/route";
 import { isbot } from "isbot";
 import { type EpochMicros, formatZoned } from "../time.ts";
 import { clientIp as defaultClientIp } from "./client-ip.ts";
-import type { FootprintEvent } from "./event.ts";
 import { createIpHasher, type IpHasher } from "./ip-hash.ts";
+import { type FootprintEvent, FIELD_MAX_LENGTH as MAX } from "./message.ts";
 
 export type FootprintOptions = {
   /** Takes the event; must return at once and never throw (e.g. a bounded queue's offer). */
@@ -46,11 +46,6 @@ export type FootprintOptions = {
  * the promise settles.
  */
 export const BYTES_OUT_VAR = "footprint.bytesOut";
-
-// The consumer rejects longer values (consumer/message.ts), so they are cut here, not lost there.
-const MAX_TEXT = 8192;
-const MAX_HOST = 255;
-const MAX_USER_AGENT = 2048;
 
 const defaultClock = (): EpochMicros => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
@@ -116,24 +111,24 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
     const userAgent = c.req.header("user-agent");
     const event: FootprintEvent = {
       method: c.req.method,
-      link: cut(c.req.path, MAX_TEXT),
+      link: cut(c.req.path, MAX.link),
       footprint_time: formatZoned(started, timeZone),
       event_id: newId(),
       status: c.res.status,
       duration_ms: Math.max(0, (ended - started) / 1000),
     };
     const route = routePattern(c);
-    if (route) event.route = cut(route, MAX_TEXT);
+    if (route) event.route = cut(route, MAX.route);
     if (options.recordQuery) {
       const url = c.req.url;
       const q = url.indexOf("?");
-      if (q >= 0 && q < url.length - 1) event.query = cut(url.slice(q + 1), MAX_TEXT);
+      if (q >= 0 && q < url.length - 1) event.query = cut(url.slice(q + 1), MAX.query);
     }
     const host = c.req.header("host") ?? hostOf(c.req.url);
-    if (host) event.host = cut(host.toLowerCase(), MAX_HOST);
-    if (userAgent) event.user_agent = cut(userAgent, MAX_USER_AGENT);
+    if (host) event.host = cut(host.toLowerCase(), MAX.host);
+    if (userAgent) event.user_agent = cut(userAgent, MAX.user_agent);
     const referrer = c.req.header("referer");
-    if (referrer) event.referrer = cut(referrer, MAX_TEXT);
+    if (referrer) event.referrer = cut(referrer, MAX.referrer);
     if (ipHash) {
       const ip = clientIp(c);
       if (ip) event.ip_hash = ipHash(ip, userAgent ?? "", started);
@@ -226,6 +221,7 @@ function hostOf(url: string): string | undefined {
   return URL.canParse(url) ? new URL(url).host : undefined;
 }
 
+/** The consumer dead-letters a message with a longer field, so the value is cut here, not lost there. */
 function cut(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) : text;
 }

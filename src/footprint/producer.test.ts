@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { waitFor } from "../../test/support/binary.ts";
 import { createMemoryLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
-import type { FootprintEvent } from "./event.ts";
+import type { FootprintEvent } from "./message.ts";
 import { startProducerLoop } from "./producer.ts";
 import { createEventQueue } from "./queue.ts";
 import { createSpool } from "./spool.ts";

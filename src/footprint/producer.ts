@@ -1,7 +1,7 @@
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { type Backoff, createBackoff, sleep as realSleep } from "../retry.ts";
-import type { FootprintEvent } from "./event.ts";
+import type { FootprintEvent } from "./message.ts";
 import type { EventQueue } from "./queue.ts";
 import type { Spool } from "./spool.ts";
 

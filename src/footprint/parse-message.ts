@@ -1,67 +1,15 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { FootprintRow } from "../src/store/store.ts";
-import { parseTimestamp } from "../src/time.ts";
+import type { FootprintRow } from "../store/store.ts";
+import { parseTimestamp } from "../time.ts";
+import { FootprintMessageSchema, type InvalidMessageCode, MAX_MESSAGE_BYTES } from "./message.ts";
 
-/**
- * Accepts the Python system's three-field message (still sent by producers in other languages)
- * and our richer event, which only adds optional fields.
- */
-/**
- * Text both stores can hold byte for byte: PostgreSQL refuses NUL in text, and a lone UTF-16
- * surrogate would be stored as U+FFFD in one store and as raw bytes in the other. A message that
- * passed this schema but failed in a store would block its partition forever.
- */
-const storableText = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((v) => !v.includes("\u0000"), "must not contain NUL characters")
-    .refine((v) => v.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
-
-// ClickHouse DateTime64(6) holds 1900-01-01 … 2299-12-31; a footprint outside 1970 … 2200 is a bug.
-const EARLIEST_FOOTPRINT = Date.UTC(1970, 0, 1) * 1000;
-const LATEST_FOOTPRINT = Date.UTC(2200, 0, 1) * 1000;
-
-export const FootprintMessageSchema = z.object({
-  method: z.string().regex(/^[A-Za-z_-]{1,32}$/, "must be an HTTP method name"),
-  link: storableText(8192).pipe(z.string().min(1)),
-  footprint_time: z.string().refine((v) => {
-    const t = parseTimestamp(v);
-    return t !== undefined && t >= EARLIEST_FOOTPRINT && t < LATEST_FOOTPRINT;
-  }, "must be ISO-8601 with a UTC offset or Z, between 1970 and 2200"),
-  event_id: z.uuid().optional(),
-  route: storableText(8192).nullish(),
-  status: z.int().min(100).max(599).nullish(),
-  duration_ms: z.number().min(0).max(86_400_000).nullish(),
-  query: storableText(8192).nullish(),
-  host: storableText(255).nullish(),
-  user_agent: storableText(2048).nullish(),
-  referrer: storableText(8192).nullish(),
-  ip_hash: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest")
-    .nullish(),
-  is_bot: z.boolean().nullish(),
-  bytes_out: z.int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
-});
-
+/** Where a message sits in Kafka. */
 export type MessageOrigin = { topic: string; partition: number; offset: string };
-
-/** Why a message is not a footprint; each is the `eft-error-code` header of its dead letter. */
-export type InvalidMessageCode =
-  | "MESSAGE_EMPTY"
-  | "MESSAGE_TOO_LARGE"
-  | "MESSAGE_NOT_UTF8"
-  | "MESSAGE_NOT_JSON"
-  | "MESSAGE_INVALID";
 
 export type ParsedMessage =
   | { ok: true; row: FootprintRow }
   | { ok: false; code: InvalidMessageCode; message: string; issues?: unknown };
-
-/** Largest message value accepted; anything bigger is not a footprint. */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 // fatal: invalid UTF-8 is an error, not silently replaced by U+FFFD and stored.
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { NO_RICH_FIELDS } from "../src/store/store.ts";
-import { eventIdFromOrigin, formatOrigin, MAX_MESSAGE_BYTES, parseFootprintMessage, parseOrigin } from "./message.ts";
+import { NO_RICH_FIELDS } from "../store/store.ts";
+import { MAX_MESSAGE_BYTES } from "./message.ts";
+import { eventIdFromOrigin, formatOrigin, parseFootprintMessage, parseOrigin } from "./parse-message.ts";
 
 const origin = { topic: "web-logs-topic", partition: 0, offset: "42" };
 const parse = (value: unknown) =>

@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { parseTimestamp } from "../time.ts";
+
+/**
+ * The one definition of a footprint message on the wire: what the consumer stores, what the
+ * ingest endpoint accepts and documents, and what the middleware writes (cut to these limits).
+ */
+
+/**
+ * Longest value of each text field, in UTF-16 code units (what `string.length` and zod count).
+ * The middleware cuts longer values to these, so they are shortened, not dead-lettered.
+ */
+export const FIELD_MAX_LENGTH = {
+  link: 8192,
+  route: 8192,
+  query: 8192,
+  host: 255,
+  user_agent: 2048,
+  referrer: 8192,
+} as const;
+
+/** Largest message value accepted; anything bigger is not a footprint. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * `footprint_time` must fall in [earliest, latest), epoch microseconds. ClickHouse DateTime64(6)
+ * holds 1900-01-01 … 2299-12-31; a footprint outside 1970 … 2200 is a bug.
+ */
+export const FOOTPRINT_TIME_RANGE = {
+  earliest: Date.UTC(1970, 0, 1) * 1000,
+  latest: Date.UTC(2200, 0, 1) * 1000,
+} as const;
+
+/** Why a message is not a footprint; each is the `eft-error-code` header of its dead letter. */
+export type InvalidMessageCode =
+  | "MESSAGE_EMPTY"
+  | "MESSAGE_TOO_LARGE"
+  | "MESSAGE_NOT_UTF8"
+  | "MESSAGE_NOT_JSON"
+  | "MESSAGE_INVALID";
+
+/**
+ * Text both stores can hold byte for byte: PostgreSQL refuses NUL in text, and a lone UTF-16
+ * surrogate would be stored as U+FFFD in one store and as raw bytes in the other. A message that
+ * passed this schema but failed in a store would block its partition forever.
+ */
+const storableText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !v.includes("\u0000"), "must not contain NUL characters")
+    .refine((v) => v.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+
+/**
+ * Accepts the Python system's three-field message (still sent by producers in other languages)
+ * and our richer event, which only adds optional fields; those may also be null.
+ */
+export const FootprintMessageSchema = z.object({
+  method: z.string().regex(/^[A-Za-z_-]{1,32}$/, "must be an HTTP method name"),
+  /** URL path only, no query string. */
+  link: storableText(FIELD_MAX_LENGTH.link).pipe(z.string().min(1)),
+  /** ISO-8601 with a numeric offset or Z; the middleware writes local time with microseconds. */
+  footprint_time: z.string().refine((v) => {
+    const t = parseTimestamp(v);
+    return t !== undefined && t >= FOOTPRINT_TIME_RANGE.earliest && t < FOOTPRINT_TIME_RANGE.latest;
+  }, "must be ISO-8601 with a UTC offset or Z, between 1970 and 2200"),
+  /** UUIDv7 from the middleware, so ids sort by time and make every sink idempotent. */
+  event_id: z.uuid().optional(),
+  /** The matched route pattern (`/items/:id`), absent when no route matched. */
+  route: storableText(FIELD_MAX_LENGTH.route).nullish(),
+  status: z.int().min(100).max(599).nullish(),
+  duration_ms: z.number().min(0).max(86_400_000).nullish(),
+  /** Query string without `?`; only when recording it is enabled (it may hold personal data). */
+  query: storableText(FIELD_MAX_LENGTH.query).nullish(),
+  host: storableText(FIELD_MAX_LENGTH.host).nullish(),
+  user_agent: storableText(FIELD_MAX_LENGTH.user_agent).nullish(),
+  referrer: storableText(FIELD_MAX_LENGTH.referrer).nullish(),
+  /** SHA-256 hex of client IP + user agent + a daily salt; never the raw IP. */
+  ip_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest")
+    .nullish(),
+  is_bot: z.boolean().nullish(),
+  bytes_out: z.int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
+});
+
+/** A footprint message as any producer may send it. */
+export type FootprintMessage = z.input<typeof FootprintMessageSchema>;
+
+/** A message as our middleware writes it: the id, status and duration are always there. */
+export const FootprintEventSchema = FootprintMessageSchema.required({
+  event_id: true,
+  status: true,
+  duration_ms: true,
+});
+
+/**
+ * One recorded request as the middleware hands it to `record`. Null is what other producers may
+ * send for "unknown"; the middleware leaves such a field out instead, so it never holds null.
+ */
+export type FootprintEvent = WithoutNull<z.output<typeof FootprintEventSchema>>;
+
+type WithoutNull<T> = { [K in keyof T]: Exclude<T[K], null> };
