@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ErrorCode } from "../errors.ts";
 import { parseTimestamp } from "../time.ts";
 
 /**
@@ -32,12 +33,7 @@ export const FOOTPRINT_TIME_RANGE = {
 } as const;
 
 /** Why a message is not a footprint; each is the `eft-error-code` header of its dead letter. */
-export type InvalidMessageCode =
-  | "MESSAGE_EMPTY"
-  | "MESSAGE_TOO_LARGE"
-  | "MESSAGE_NOT_UTF8"
-  | "MESSAGE_NOT_JSON"
-  | "MESSAGE_INVALID";
+export type InvalidMessageCode = Extract<ErrorCode, `MESSAGE_${string}`>;
 
 /**
  * Text both stores can hold byte for byte: PostgreSQL refuses NUL in text, and a lone UTF-16
