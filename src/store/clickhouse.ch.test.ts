@@ -26,7 +26,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
   });
 
   test("the seed's table keeps its columns, engine, partitioning and order", async () => {
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query:
         "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'user_footprint' ORDER BY position",
       query_params: { db: db.database },
@@ -50,7 +50,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
       { name: "is_bot", type: "Nullable(Bool)" },
       { name: "bytes_out", type: "Nullable(UInt64)" },
     ]);
-    const t = await store.client.query({
+    const t = await store.stats.client.query({
       query:
         "SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'user_footprint'",
       query_params: { db: db.database },
@@ -64,7 +64,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
   test("a batch lands with the right values and the exact instants", async () => {
     const rows = sampleRows();
     await store.insertFootprints(rows);
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms,
                 query, host, user_agent, referrer, ip_hash, is_bot, toString(bytes_out) AS bytes_out,
                 toString(toUnixTimestamp64Micro(footprint_time)) AS micros,
@@ -119,7 +119,7 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
   let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
   let store: ReturnType<typeof createClickhouseStore>;
   const rollupTotal = async () => {
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query: "SELECT sum(n) AS n FROM user_footprint_minute",
       format: "JSONEachRow",
     });
@@ -140,7 +140,7 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
 
   test("every table a consumer insert reaches has a deduplication window (views' targets included)", async () => {
     // Without it a redelivered batch is dropped in user_footprint but counted again in a rollup.
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query: `SELECT name, engine_full FROM system.tables
               WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND name != 'eft_schema_migrations'`,
       format: "JSONEachRow",

@@ -23,12 +23,12 @@ describe("PostgreSQL store (real server)", () => {
   test("migrations apply once, then are a no-op", async () => {
     expect(await store.migrate()).toEqual(ALL_VERSIONS);
     expect(await store.migrate()).toEqual([]);
-    const versions = await store.sql`select version from eft_schema_migrations order by version`;
+    const versions = await store.stats.sql`select version from eft_schema_migrations order by version`;
     expect(versions.map((r) => r.version)).toEqual(ALL_VERSIONS);
   });
 
   test("the seed's table keeps its columns, and every column has a comment", async () => {
-    const cols = await store.sql<{ column_name: string; comment: string | null }[]>`
+    const cols = await store.stats.sql<{ column_name: string; comment: string | null }[]>`
       select column_name, col_description('user_footprint'::regclass, ordinal_position) as comment
       from information_schema.columns where table_name = 'user_footprint' order by ordinal_position`;
     expect(cols.map((c) => c.column_name)).toEqual([
@@ -55,7 +55,7 @@ describe("PostgreSQL store (real server)", () => {
   test("a batch lands with the right values and the exact instants", async () => {
     const rows = sampleRows();
     await store.insertFootprints(rows);
-    const stored = await store.sql`
+    const stored = await store.stats.sql`
       select event_id::text as event_id, request, link, route, status, duration_ms,
              query, host, user_agent, referrer, ip_hash, is_bot, bytes_out::text as bytes_out,
              (extract(epoch from footprint_time) * 1000000)::bigint::text as micros,
