@@ -1,24 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rowsAged } from "../../test/fixtures/store-rows.ts";
 import { waitFor } from "../../test/support/binary.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore } from "./clickhouse.ts";
 import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";
-import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
 
-const DAY_US = 86_400_000_000;
 const TABLES = ["user_footprint", "user_footprint_minute", "user_footprint_hour", "user_footprint_day"];
 const ttls = (days: number | undefined) => new Map(TABLES.map((t) => [t, days]));
-
-function rowsAged(days: number, count: number, tag: string): FootprintRow[] {
-  const at = Date.now() * 1000 - days * DAY_US;
-  return Array.from({ length: count }, (_, i) => ({
-    ...NO_RICH_FIELDS,
-    eventId: crypto.randomUUID(),
-    method: "GET",
-    link: `/${tag}/${i}`,
-    footprintTime: at - i * 1_000_000,
-  }));
-}
 
 describe("retention on ClickHouse (real engine): TTL set, changed and removed from the setting", () => {
   let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;

@@ -1,22 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { rowsAged } from "../../test/fixtures/store-rows.ts";
 import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createPostgresStore } from "./postgres.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
-import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
-
-const DAY_US = 86_400_000_000;
-
-function rowsAged(days: number, count: number, tag: string): FootprintRow[] {
-  const at = Date.now() * 1000 - days * DAY_US;
-  return Array.from({ length: count }, (_, i) => ({
-    ...NO_RICH_FIELDS,
-    eventId: crypto.randomUUID(),
-    method: "GET",
-    link: `/${tag}/${i}`,
-    footprintTime: at - i * 1_000_000,
-  }));
-}
 
 describe("retention on PostgreSQL (real server): batched delete of expired rows and rollup minutes", () => {
   let db: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
