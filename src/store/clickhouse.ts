@@ -36,14 +36,13 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Clickhou
         name,
       })
     ).length > 0;
-  const versionsApplied = async () =>
-    (
-      await (
-        await client.query({ query: "SELECT DISTINCT version FROM eft_schema_migrations", format: "JSONEachRow" })
-      ).json<{
-        version: string;
-      }>()
-    ).map((r) => r.version);
+  const versionsApplied = async () => {
+    const rs = await client.query({
+      query: "SELECT DISTINCT version FROM eft_schema_migrations",
+      format: "JSONEachRow",
+    });
+    return (await rs.json<{ version: string }>()).map((r) => r.version);
+  };
   // Through the database-less client: a database not created yet has nothing applied.
   const appliedMigrations = async () => ((await hasTable("eft_schema_migrations")) ? versionsApplied() : []);
 
