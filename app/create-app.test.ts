@@ -1,19 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { FootprintEvent } from "../src/footprint/message.ts";
 import { createMemoryLogger } from "../src/log.ts";
-import type { Store } from "../src/store/store.ts";
+import { createFakeStore } from "../test/support/fake-store.ts";
 import { createApp } from "./create-app.ts";
-
-function fakeStore(name: Store["name"], total: number): Store {
-  return {
-    name,
-    countFootprints: async () => total,
-    insertFootprints: async () => {},
-    migrate: async () => [],
-    ping: async () => {},
-    close: async () => {},
-  };
-}
 
 const TOKEN = "a-token-of-16-chars-or-more";
 const withToken = { headers: { authorization: `Bearer ${TOKEN}` } };
@@ -24,7 +13,7 @@ function app(demo: boolean) {
     record: (e) => events.push(e),
     timeZone: "Asia/Seoul",
     skipPaths: ["/healthz"],
-    stores: [fakeStore("postgres", 3), fakeStore("clickhouse", 3)],
+    stores: [createFakeStore("postgres"), createFakeStore("clickhouse")],
     checks: {},
     logger: createMemoryLogger(),
     pathPrefix: "/_footprint",
@@ -80,7 +69,7 @@ describe("createApp in reverse-proxy mode", () => {
       record: (e) => events.push(e),
       timeZone: "Asia/Seoul",
       skipPaths: ["/healthz", "/readyz"],
-      stores: [fakeStore("postgres", 3), fakeStore("clickhouse", 3)],
+      stores: [createFakeStore("postgres"), createFakeStore("clickhouse")],
       checks: {},
       logger: createMemoryLogger(),
       pathPrefix: "/_footprint",

@@ -16,7 +16,6 @@ import { footprint, matchedRoute } from "../src/footprint/middleware.ts";
 import { inferRoutePattern } from "../src/footprint/route-pattern.ts";
 import type { Logger } from "../src/log.ts";
 import type { Metrics } from "../src/metrics.ts";
-import { statsStoreOf } from "../src/stats/stats-db.ts";
 import type { Store } from "../src/store/store.ts";
 import { version } from "../src/version.ts";
 
@@ -85,7 +84,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route(
     `${deps.pathPrefix}/api/v1/stats`,
     statsRoutes({
-      stores: deps.stores.flatMap((s) => statsStoreOf(s) ?? []),
+      stores: deps.stores,
       timeZone: deps.timeZone,
       logger: deps.logger.child({ component: "stats" }),
     }),

@@ -11,6 +11,7 @@ import { createMetrics } from "../src/metrics.ts";
 import { createClickhouseStore } from "../src/store/clickhouse.ts";
 import type { FootprintRow, Store } from "../src/store/store.ts";
 import { waitFor } from "../test/support/binary.ts";
+import { createFakeStore } from "../test/support/fake-store.ts";
 import { createTestClickhouseDatabase, createTestTopic } from "../test/support/stack.ts";
 import { adoptLegacyGroupOffsets, startConsumer } from "./consume.ts";
 import { DLQ_HEADERS, deadLetterTopic, headerText } from "./dead-letter.ts";
@@ -19,19 +20,15 @@ type Gate = { attempts: number; batches: FootprintRow[][]; tokens: string[]; fai
 const gate = (failing = false): Gate => ({ attempts: 0, batches: [], tokens: [], failing });
 
 function gatedStore(g: Gate, name: Store["name"] = "postgres"): Store {
-  return {
-    name,
+  return createFakeStore(name, {
     async insertFootprints(rows, batch) {
       g.attempts++;
       if (g.failing) throw new Error(`${name} is down`);
       g.batches.push([...rows]);
       g.tokens.push(batch?.token ?? "");
     },
-    migrate: async () => [],
     countFootprints: async () => g.batches.flat().length,
-    ping: async () => {},
-    close: async () => {},
-  };
+  });
 }
 
 const message = (i: number) =>

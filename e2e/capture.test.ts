@@ -26,14 +26,14 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
   let site: ReturnType<typeof Bun.serve>;
 
   const pgRows = async (where: string): Promise<Record<string, unknown>[]> =>
-    await pg.sql.unsafe(
+    await pg.stats.sql.unsafe(
       `select event_id::text as event_id, request, link, route, status, query, host, user_agent, referrer,
               ip_hash, is_bot, bytes_out::float8 as bytes_out
        from user_footprint where ${where} order by link`,
     );
   const chRows = async (where: string): Promise<Record<string, unknown>[]> => {
     const rows = await (
-      await ch.client.query({
+      await ch.stats.client.query({
         query: `SELECT ${COLUMNS} FROM user_footprint WHERE ${where} ORDER BY link`,
         format: "JSONEachRow",
       })

@@ -48,7 +48,7 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
     expect(statuses.filter((s) => s === 404).length).toBe(400);
 
     const countPg = () =>
-      pg.sql<{ n: string }[]>`select count(*) as n from user_footprint`.then((r) => Number(r[0]?.n));
+      pg.stats.sql<{ n: string }[]>`select count(*) as n from user_footprint`.then((r) => Number(r[0]?.n));
     await waitFor("1,000 rows in PostgreSQL", countPg, (n) => n >= 1000);
     await waitFor(
       "1,000 rows in ClickHouse",
@@ -56,7 +56,7 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
       (n) => n >= 1000,
     );
 
-    const pgRows = await pg.sql`
+    const pgRows = await pg.stats.sql`
       select request, link, route, status, count(*)::int as n from user_footprint
       group by 1, 2, 3, 4 order by link`;
     expect(pgRows.map((r) => ({ ...r }))).toEqual([
@@ -66,7 +66,7 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
       { request: "GET", link: "/api/v1/quests/7", route: "/api/v1/quests/:id", status: 200, n: 200 },
       { request: "GET", link: "/nowhere", route: null, status: 404, n: 200 },
     ]);
-    const chRows = await ch.client.query({
+    const chRows = await ch.stats.client.query({
       query:
         "SELECT request, link, route, status, toUInt32(count()) AS n FROM user_footprint GROUP BY ALL ORDER BY link",
       format: "JSONEachRow",
@@ -74,9 +74,9 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
     expect(await chRows.json()).toEqual(pgRows.map((r) => ({ ...r })));
 
     // The same events, one row each, in both stores.
-    const pgIds = await pg.sql`select count(distinct event_id)::int as n from user_footprint`;
+    const pgIds = await pg.stats.sql`select count(distinct event_id)::int as n from user_footprint`;
     expect(pgIds[0]?.n).toBe(1000);
-    const chIds = await ch.client.query({
+    const chIds = await ch.stats.client.query({
       query: "SELECT toUInt32(uniqExact(event_id)) AS n FROM user_footprint",
       format: "JSONEachRow",
     });
@@ -106,7 +106,8 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
     await producer.disconnect();
 
     const legacy = () =>
-      pg.sql`select request, link, (extract(epoch from footprint_time) * 1000000)::bigint::text as micros, route, status
+      pg.stats
+        .sql`select request, link, (extract(epoch from footprint_time) * 1000000)::bigint::text as micros, route, status
              from user_footprint where link like '/legacy/%' order by link`;
     const pgRows = await waitFor("legacy rows in PostgreSQL", legacy, (r) => r.length === 2);
     const expected = [
@@ -130,7 +131,7 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
       "legacy rows in ClickHouse",
       async () =>
         (
-          await ch.client.query({
+          await ch.stats.client.query({
             query: `SELECT request, link, toString(toUnixTimestamp64Micro(footprint_time)) AS micros, route, status
                   FROM user_footprint WHERE startsWith(link, '/legacy/') ORDER BY link`,
             format: "JSONEachRow",

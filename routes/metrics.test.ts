@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { createMetrics } from "../src/metrics.ts";
-import { httpMetrics, metricsRoutes, migrationsApplied } from "./metrics.ts";
+import { httpMetrics, metricsRoutes } from "./metrics.ts";
 
 describe("/metrics", () => {
   test("counts requests by route pattern and status, and serves them in Prometheus format", async () => {
@@ -34,14 +34,5 @@ describe("/metrics", () => {
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
-  });
-});
-
-describe("migrations check for /readyz", () => {
-  test("fails naming each store that is behind, passes when none is", async () => {
-    const ok = { name: "postgres", pendingMigrations: async () => [] };
-    const behind = { name: "clickhouse", pendingMigrations: async () => ["0005"] };
-    await expect(migrationsApplied([ok])()).resolves.toBeUndefined();
-    await expect(migrationsApplied([ok, behind])()).rejects.toThrow("pending: clickhouse 0005");
   });
 });

@@ -30,18 +30,3 @@ export function httpMetrics(metrics: Pick<Metrics, "httpRequests" | "httpDuratio
     }
   };
 }
-
-/** A readiness check that fails while any store has migrations this binary ships but has not applied. */
-export function migrationsApplied(
-  stores: readonly { name: string; pendingMigrations?(): Promise<string[]> }[],
-): () => Promise<void> {
-  return async () => {
-    const pending = await Promise.all(
-      stores.map(async (s) => ({ name: s.name, versions: (await s.pendingMigrations?.()) ?? [] })),
-    );
-    const behind = pending.filter((p) => p.versions.length > 0);
-    if (behind.length > 0) {
-      throw new Error(`pending: ${behind.map((p) => `${p.name} ${p.versions.join(",")}`).join("; ")}`);
-    }
-  };
-}

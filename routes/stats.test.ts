@@ -1,17 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { createMemoryLogger } from "../src/log.ts";
-import type { StatsDb, StatsStore } from "../src/stats/index.ts";
+import type { StatsDb } from "../src/stats/index.ts";
 import { parseTimestamp } from "../src/time.ts";
+import { createFakeStore } from "../test/support/fake-store.ts";
 import { type StatsEndpoint, type StatsQueries, statsRoutes } from "./stats.ts";
 
 // The queries themselves run on real stores in src/stats/stats.pg.test.ts; here they are fakes
 // that record what the route asked for.
 const NOW = Date.UTC(2025, 4, 19, 3, 0, 30, 500); // 2025-05-19T12:00:30.500+09:00
-const fakeDb = (kind: StatsDb["kind"]) => ({ kind }) as unknown as StatsDb;
-const STORES: StatsStore[] = [
-  { name: "postgres", db: fakeDb("postgres") },
-  { name: "clickhouse", db: fakeDb("clickhouse") },
-];
+const STORES = [createFakeStore("postgres"), createFakeStore("clickhouse")];
 
 type Body = {
   endpoint: string;

@@ -146,7 +146,7 @@ export function statsRoutes(deps: StatsRoutesDeps): Hono {
       const started = performance.now();
       try {
         if (!store) throw new Error(`${name} is not configured`);
-        const data = await queries[endpoint](store.db, query);
+        const data = await queries[endpoint](store.stats, query);
         results.push({ store: name, source, ms: elapsed(started), data });
       } catch (err) {
         deps.logger.warn("stats query failed", { err, store: name, endpoint });

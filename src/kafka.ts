@@ -2,7 +2,15 @@ import { CompressionTypes, Kafka, logLevel, type Producer } from "kafkajs";
 import type { SendBatch } from "./footprint/producer.ts";
 import type { Logger } from "./log.ts";
 
-export type KafkaOptions = { brokers: readonly string[]; clientId: string; logger: Logger };
+export type KafkaOptions = {
+  brokers: readonly string[];
+  clientId: string;
+  logger: Logger;
+  /** kafkajs' defaults unless given (connect 1 s, request 30 s). */
+  timeouts?: { connectionMs: number; requestMs: number };
+  /** Retries of a failed request; 5 unless given. */
+  retries?: number;
+};
 
 const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -18,7 +26,10 @@ export function createKafka(options: KafkaOptions): Kafka {
     clientId: options.clientId,
     brokers: [...options.brokers],
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 5000 },
+    ...(options.timeouts
+      ? { connectionTimeout: options.timeouts.connectionMs, requestTimeout: options.timeouts.requestMs }
+      : {}),
+    retry: { initialRetryTime: 200, retries: options.retries ?? 5, maxRetryTime: 5000 },
     logCreator:
       () =>
       ({ level, log: entry }) => {

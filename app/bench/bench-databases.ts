@@ -39,7 +39,7 @@ export async function createBenchStores(config: Config): Promise<BenchStores> {
     }
     const server = createClickhouseStore({ ...config.clickhouse, database: "default" });
     try {
-      await server.client.command({ query: `DROP DATABASE IF EXISTS ${name}` });
+      await server.stats.client.command({ query: `DROP DATABASE IF EXISTS ${name}` });
     } finally {
       await server.close();
     }

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
+import { PG_ROLLUP_KEY } from "../../src/store/rollup-key.ts";
 import type { FootprintRow } from "../../src/store/store.ts";
 import { formatIsoUtc } from "../../src/time.ts";
 
@@ -44,7 +45,7 @@ function copyLine(r: FootprintRow): string {
 /**
  * PostgreSQL's fastest bulk path: one COPY FROM STDIN for all chunks. COPY bypasses the
  * product's insert statement, which also counts the rollups, so they are built afterwards with
- * one GROUP BY per tier, the same expressions as migration 0003/0007 (time included in the rate).
+ * one GROUP BY per tier over the product's rollup key (time included in the rate).
  */
 export async function copyIntoPostgres(
   sql: postgres.Sql,
@@ -73,9 +74,8 @@ export async function copyIntoPostgres(
   ] as const) {
     await sql.unsafe(`
       insert into ${table} (${unit}, method, endpoint, status_class, is_bot, n)
-      select date_trunc('${unit}', footprint_time, 'UTC'), request, coalesce(route, link),
-             case when status between 200 and 599 then status / 100 else 0 end,
-             coalesce(is_bot, false), count(*)
+      select date_trunc('${unit}', footprint_time, 'UTC'), ${PG_ROLLUP_KEY.method}, ${PG_ROLLUP_KEY.endpoint},
+             ${PG_ROLLUP_KEY.statusClass}, ${PG_ROLLUP_KEY.isBot}, count(*)
       from user_footprint group by 1, 2, 3, 4, 5`);
   }
   const rollupSeconds = (performance.now() - t) / 1000;

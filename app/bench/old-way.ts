@@ -142,9 +142,9 @@ export async function timeRowByRowConsumer(
       if (done >= sample) return;
       if (done === 0) started = performance.now();
       const m = JSON.parse(String(message.value)) as { method: string; link: string; footprint_time: string };
-      await stores.pg.sql`insert into user_footprint (event_id, request, link, footprint_time)
+      await stores.pg.stats.sql`insert into user_footprint (event_id, request, link, footprint_time)
                           values (gen_random_uuid(), ${m.method}, ${m.link}, ${m.footprint_time})`;
-      await stores.ch.client.insert({
+      await stores.ch.stats.client.insert({
         table: "user_footprint",
         format: "JSONEachRow",
         values: [

@@ -7,6 +7,7 @@ import {
   type StatsDb,
   type StatsQuery,
   type StatsSource,
+  type StatsStore,
 } from "../../src/stats/index.ts";
 import type { StoreName } from "../../src/store/store.ts";
 import { summarize, type Timing } from "./summary.ts";
@@ -28,7 +29,7 @@ export type QueryTiming = { query: QueryName; store: StoreName; source: StatsSou
  * runs one after the other (warm caches, as a dashboard refreshing a period sees them).
  */
 export async function timeQueries(
-  stores: readonly { name: StoreName; db: StatsDb }[],
+  stores: readonly StatsStore[],
   period: Omit<StatsQuery, "source">,
   reps: number,
   onRun: () => void,
@@ -41,11 +42,11 @@ export async function timeQueries(
     for (const store of stores) {
       for (const source of ["raw", "rollup"] as const) {
         const q = { ...period, source };
-        await run(store.db, q);
+        await run(store.stats, q);
         const samples: number[] = [];
         for (let i = 0; i < reps; i++) {
           const started = performance.now();
-          await run(store.db, q);
+          await run(store.stats, q);
           samples.push(performance.now() - started);
           onRun();
         }

@@ -39,8 +39,10 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
     log(`— ${rows.toLocaleString("en-US")} rows`);
     const stores = await createBenchStores(config);
     try {
-      const [pv] = await stores.pg.sql<{ v: string }[]>`select current_setting('server_version') as v`;
-      const cv = await (await stores.ch.client.query({ query: "SELECT version() AS v", format: "JSONEachRow" })).json<{
+      const [pv] = await stores.pg.stats.sql<{ v: string }[]>`select current_setting('server_version') as v`;
+      const cv = await (
+        await stores.ch.stats.client.query({ query: "SELECT version() AS v", format: "JSONEachRow" })
+      ).json<{
         v: string;
       }>();
       versions = { postgres: pv?.v ?? "?", clickhouse: cv[0]?.v ?? "?" };
@@ -56,14 +58,14 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       const data = () => chunks;
       p = startProgress("load PostgreSQL (COPY)", rows);
       let t = performance.now();
-      const pgPhases = await copyIntoPostgres(stores.pg.sql, data(), (n) => p.tick(n));
+      const pgPhases = await copyIntoPostgres(stores.pg.stats.sql, data(), (n) => p.tick(n));
       const pgSeconds = (performance.now() - t) / 1000;
       p.end(`${Math.round(rows / pgSeconds).toLocaleString("en-US")} rows/s`);
       p = startProgress("load ClickHouse (INSERT)", rows);
       t = performance.now();
       const chPhases = await insertIntoClickhouse(
         (chunk) => stores.ch.insertFootprints(chunk),
-        stores.ch.client,
+        stores.ch.stats.client,
         data(),
         (n) => p.tick(n),
       );
@@ -77,10 +79,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       let done = 0;
       p = startProgress("queries", total);
       const queries = await timeQueries(
-        [
-          { name: "postgres", db: { kind: "postgres", sql: stores.pg.sql } },
-          { name: "clickhouse", db: { kind: "clickhouse", client: stores.ch.client } },
-        ],
+        [stores.pg, stores.ch],
         { from: (end - o.days * 86_400_000) * 1000, to: end * 1000, timeZone: config.timeZone, filters: {} },
         o.reps,
         () => p.tick(++done),

@@ -17,7 +17,6 @@
 import { parseArgs } from "node:util";
 import { statsRoutes } from "../../routes/stats.ts";
 import { createMemoryLogger } from "../../src/log.ts";
-import { statsStoreOf } from "../../src/stats/stats-db.ts";
 import { createClickhouseStore } from "../../src/store/clickhouse.ts";
 import { createPostgresStore } from "../../src/store/postgres.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase } from "../../test/support/stack.ts";
@@ -71,21 +70,21 @@ try {
     loaded += chunk.length;
     log(`loaded ${loaded.toLocaleString("en-US")} rows`);
   }
-  await pg.sql`vacuum analyze user_footprint`;
-  await pg.sql`vacuum analyze user_footprint_minute`;
-  await ch.client.command({ query: "OPTIMIZE TABLE user_footprint_minute FINAL" });
+  await pg.stats.sql`vacuum analyze user_footprint`;
+  await pg.stats.sql`vacuum analyze user_footprint_minute`;
+  await ch.stats.client.command({ query: "OPTIMIZE TABLE user_footprint_minute FINAL" });
 
-  const [pgCounts] = await pg.sql<{ raw: string; rollup: string }[]>`
+  const [pgCounts] = await pg.stats.sql<{ raw: string; rollup: string }[]>`
     select (select count(*) from user_footprint) as raw, (select count(*) from user_footprint_minute) as rollup`;
   const chCount = async (query: string) => {
-    const rs = await ch.client.query({ query, format: "JSONEachRow" });
+    const rs = await ch.stats.client.query({ query, format: "JSONEachRow" });
     return Number(((await rs.json<{ n: string | number }>())[0] as { n: string | number }).n);
   };
   const chRaw = await chCount("SELECT count() AS n FROM user_footprint");
   const chRollup = await chCount("SELECT count() AS n FROM user_footprint_minute");
 
   const app = statsRoutes({
-    stores: [statsStoreOf(pg), statsStoreOf(ch)].flatMap((s) => (s ? [s] : [])),
+    stores: [pg, ch],
     timeZone: "Asia/Seoul",
     logger: createMemoryLogger(),
     now: () => now,

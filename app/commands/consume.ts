@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { startConsumer } from "../../consumer/consume.ts";
 import { healthRoutes } from "../../routes/health.ts";
-import { metricsRoutes, migrationsApplied } from "../../routes/metrics.ts";
+import { metricsRoutes } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
 import { createKafka } from "../../src/kafka.ts";
 import type { Logger } from "../../src/log.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
+import { storeReadinessChecks } from "../../src/store/readiness.ts";
 import { startRetentionJob } from "../../src/store/retention.ts";
 import type { Store } from "../../src/store/store.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
@@ -58,13 +59,7 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
   const metrics = createMetrics({ processMetrics: true });
   // No site here: METRICS_PORT carries what monitoring needs (serve has them on its own port).
   const probe = new Hono()
-    .route(
-      "/",
-      healthRoutes({
-        ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
-        migrations: migrationsApplied(stores),
-      }),
-    )
+    .route("/", healthRoutes(storeReadinessChecks(stores)))
     .route("/", metricsRoutes(metrics.registry));
   let server: ReturnType<typeof Bun.serve> | undefined;
   try {

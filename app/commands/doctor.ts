@@ -1,11 +1,14 @@
-import { createClient } from "@clickhouse/client-web";
-import { Kafka, logLevel } from "kafkajs";
-import postgres from "postgres";
 import { sinkGroupId } from "../../consumer/consume.ts";
 import { deadLetterTopic } from "../../consumer/dead-letter.ts";
 import { clickhouseMigrations, type Migration, postgresMigrations } from "../../sql/index.ts";
 import type { Config } from "../../src/config.ts";
+import { createKafka } from "../../src/kafka.ts";
+import { createLogger } from "../../src/log.ts";
+import { createClickhouseStore } from "../../src/store/clickhouse.ts";
+import { migrationStatus } from "../../src/store/migrations.ts";
+import { createPostgresStore } from "../../src/store/postgres.ts";
 import { readClickhouseTtlDays } from "../../src/store/retention.ts";
+import type { Store } from "../../src/store/store.ts";
 
 /** One service's verdict: what was found, and what is wrong in plain words (empty: all good). */
 export type ServiceReport = { service: string; target: string; facts: string[]; problems: string[] };
@@ -68,13 +71,14 @@ async function guarded(
 
 async function checkKafka(config: Config, report: ServiceReport): Promise<void> {
   const { brokers, topic, groupId } = config.kafka;
-  const kafka = new Kafka({
+  const kafka = createKafka({
     clientId: `${config.kafka.clientId}-doctor`,
-    brokers: [...brokers],
-    connectionTimeout: 3000,
-    requestTimeout: 5000,
-    retry: { retries: 1, initialRetryTime: 200 },
-    logLevel: logLevel.NOTHING,
+    brokers,
+    // The report is all doctor prints; kafkajs' own complaints are in it, explained.
+    logger: createLogger({ write: () => {} }),
+    // Fail fast: an operator is waiting, and nothing is lost by not retrying.
+    timeouts: { connectionMs: 3000, requestMs: 5000 },
+    retries: 1,
   });
   const admin = kafka.admin();
   try {
@@ -133,77 +137,45 @@ async function checkKafka(config: Config, report: ServiceReport): Promise<void> 
 }
 
 async function checkPostgres(config: Config, report: ServiceReport): Promise<void> {
-  const sql = postgres(config.postgres.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  const store = createPostgresStore({ url: config.postgres.url, max: 1, connectTimeoutSeconds: 5 });
   try {
-    const [row] = await sql<{ server_version: string }[]>`show server_version`;
-    const version = row?.server_version ?? "unknown";
+    const { serverVersion: version, footprintRows } = await store.describe();
     report.facts.push(`version ${version}`);
     if (Number.parseInt(version, 10) < 14) {
       report.problems.push(`PostgreSQL ${version} is too old: eft-footprint needs 14 or newer (it is built on 17)`);
     }
-    const [table] = await sql<{ exists: boolean }[]>`select to_regclass('eft_schema_migrations') is not null as exists`;
-    const applied = table?.exists
-      ? (await sql<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version)
-      : [];
-    checkMigrations(postgresMigrations, applied, report);
-    if (applied.length > 0) {
-      const [estimate] = await sql<{ n: number }[]>`
-        select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass('user_footprint')`;
-      report.facts.push(`user_footprint: about ${Math.round(estimate?.n ?? 0)} rows`);
-    }
+    const applied = await checkMigrations(store, postgresMigrations, report);
+    if (applied.length > 0) report.facts.push(`user_footprint: about ${footprintRows ?? 0} rows`);
     report.facts.push(
       config.retention.days === undefined
         ? "retention: keep forever (RETENTION_DAYS unset)"
         : `retention: rows older than ${config.retention.days} days are deleted hourly by serve/consume`,
     );
   } finally {
-    await sql.end({ timeout: 2 }).catch(() => {});
+    await store.close().catch(() => {});
   }
 }
 
 async function checkClickhouse(config: Config, report: ServiceReport): Promise<void> {
-  const { url, username, password, database } = config.clickhouse;
-  const client = createClient({ url, username, password, request_timeout: 5000 });
-  const query = async <T>(text: string, params: Record<string, unknown> = {}) =>
-    (await client.query({ query: text, query_params: params, format: "JSONEachRow" })).json<T>();
+  const { database } = config.clickhouse;
+  const store = createClickhouseStore({ ...config.clickhouse, requestTimeoutMs: 5000 });
   try {
-    const [row] = await query<{ v: string }>("SELECT version() AS v");
-    const version = row?.v ?? "unknown";
+    const { serverVersion: version, databaseExists, footprintRows } = await store.describe();
     report.facts.push(`version ${version}`);
     if (Number.parseInt(version, 10) < 23) {
       report.problems.push(
         `ClickHouse ${version} is too old: eft-footprint needs 23 or newer (DateTime64, query parameters; built on 25)`,
       );
     }
-    const [db] = await query<{ n: number | string }>(
-      "SELECT count() AS n FROM system.databases WHERE name = {d:String}",
-      {
-        d: database,
-      },
-    );
-    if (Number(db?.n) === 0) {
+    if (!databaseExists) {
       report.problems.push(`database ${database} does not exist: run eft-footprint migrate (it creates it)`);
       return;
     }
-    const [table] = await query<{ n: number | string }>(
-      "SELECT count() AS n FROM system.tables WHERE database = {d:String} AND name = 'eft_schema_migrations'",
-      { d: database },
-    );
-    const applied =
-      Number(table?.n) > 0
-        ? (await query<{ version: string }>(`SELECT DISTINCT version FROM \`${database}\`.eft_schema_migrations`)).map(
-            (r) => r.version,
-          )
-        : [];
-    checkMigrations(clickhouseMigrations, applied, report);
+    const applied = await checkMigrations(store, clickhouseMigrations, report);
     if (applied.length === 0) return;
 
-    const [rows] = await query<{ n: number | string | null }>(
-      "SELECT total_rows AS n FROM system.tables WHERE database = {d:String} AND name = 'user_footprint'",
-      { d: database },
-    );
-    report.facts.push(`user_footprint: ${Number(rows?.n ?? 0)} rows`);
-    const ttl = (await readClickhouseTtlDays(client, database)).get("user_footprint");
+    report.facts.push(`user_footprint: ${footprintRows ?? 0} rows`);
+    const ttl = (await readClickhouseTtlDays(store.stats.client, database)).get("user_footprint");
     const wanted = config.retention.days;
     if (ttl === wanted) {
       report.facts.push(wanted === undefined ? "TTL: none (RETENTION_DAYS unset)" : `TTL: ${wanted} days`);
@@ -215,20 +187,26 @@ async function checkClickhouse(config: Config, report: ServiceReport): Promise<v
       );
     }
   } finally {
-    await client.close().catch(() => {});
+    await store.close().catch(() => {});
   }
 }
 
-function checkMigrations(shipped: readonly Migration[], applied: readonly string[], report: ServiceReport): void {
-  const known = new Set(shipped.map((m) => m.version));
-  const missing = shipped.filter((m) => !applied.includes(m.version)).map((m) => `${m.version} ${m.name}`);
-  const unknown = applied.filter((v) => !known.has(v)).sort();
+/** Reports the store's schema against the migrations this binary ships; returns the versions applied. */
+async function checkMigrations(
+  store: Pick<Store, "appliedMigrations">,
+  shipped: readonly Migration[],
+  report: ServiceReport,
+): Promise<string[]> {
+  const applied = await store.appliedMigrations();
+  const { pending, unknown } = migrationStatus(shipped, applied);
   if (applied.length === 0) {
     report.problems.push(
       "schema not created yet: run eft-footprint migrate (serve and consume also migrate at start-up)",
     );
-  } else if (missing.length > 0) {
-    report.problems.push(`migrations not applied: ${missing.join(", ")}: run eft-footprint migrate`);
+  } else if (pending.length > 0) {
+    report.problems.push(
+      `migrations not applied: ${pending.map((m) => `${m.version} ${m.name}`).join(", ")}: run eft-footprint migrate`,
+    );
   } else {
     report.facts.push(`schema up to date (${shipped.length} migrations)`);
   }
@@ -237,8 +215,8 @@ function checkMigrations(shipped: readonly Migration[], applied: readonly string
       `the database has migrations this binary does not know (${unknown.join(", ")}): a newer eft-footprint migrated it; upgrade this one`,
     );
   }
+  return applied;
 }
-
 /** Turns a client error into what an operator can act on. */
 function explain(service: string, err: unknown): string {
   const e = err as { message?: string; code?: string; cause?: unknown; name?: string };

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { resolveCredentials } from "../../routes/auth/index.ts";
-import { migrationsApplied } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
 import type { FootprintEvent } from "../../src/footprint/message.ts";
 import { startProducerLoop } from "../../src/footprint/producer.ts";
@@ -9,6 +8,7 @@ import { createSpool } from "../../src/footprint/spool.ts";
 import { createKafka, createKafkaSender } from "../../src/kafka.ts";
 import type { Logger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
+import { storeReadinessChecks } from "../../src/store/readiness.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
 import { createApp } from "../create-app.ts";
 import { type RunningConsumer, startPipelineConsumer } from "./consume.ts";
@@ -61,8 +61,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
         await admin.connect();
         await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
       },
-      ...Object.fromEntries(stores.map((s) => [s.name, () => s.ping()])),
-      migrations: migrationsApplied(stores),
+      ...storeReadinessChecks(stores),
     },
   });
 

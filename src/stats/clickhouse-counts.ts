@@ -3,6 +3,7 @@
  * query parameters (`{name:Type}` + `query_params`); only fixed SQL text is spliced.
  */
 import type { ClickHouseClient } from "@clickhouse/client-web";
+import { CH_ROLLUP_KEY } from "../store/rollup-key.ts";
 import { type EpochMicros, formatUtc } from "../time.ts";
 import type { RollupTier, Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
@@ -43,9 +44,9 @@ export type ChDimension = (params: ChParams, columns: ChColumns) => string;
 
 const RAW: ChColumns = {
   minute: "intDiv(toInt64(toUnixTimestamp(toStartOfMinute(footprint_time))), 60)",
-  method: "request",
-  endpoint: "coalesce(route, link)",
-  statusClass: "toUInt8(if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0))",
+  method: CH_ROLLUP_KEY.method,
+  endpoint: CH_ROLLUP_KEY.endpoint,
+  statusClass: CH_ROLLUP_KEY.statusClass,
 };
 
 /** A rollup's table and time column (the start of its minute, hour or day, UTC). */

@@ -4,6 +4,7 @@
  * bound parameter; only fixed SQL text is spliced.
  */
 import type postgres from "postgres";
+import { PG_ROLLUP_KEY } from "../store/rollup-key.ts";
 import { type EpochMicros, formatIsoUtc } from "../time.ts";
 import type { RollupTier, Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
@@ -49,9 +50,9 @@ function columnsOf(sql: Sql, table: Slice["table"]): PgColumns {
     return {
       time,
       minute,
-      method: sql`request`,
-      endpoint: sql`coalesce(route, link)`,
-      statusClass: sql`(case when status between 200 and 599 then status / 100 else 0 end)::int2`,
+      method: sql.unsafe(PG_ROLLUP_KEY.method),
+      endpoint: sql.unsafe(PG_ROLLUP_KEY.endpoint),
+      statusClass: sql.unsafe(PG_ROLLUP_KEY.statusClass),
     };
   }
   return { time, minute, method: sql`method`, endpoint: sql`endpoint`, statusClass: sql`status_class` };

@@ -1,20 +1,12 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
-import type { Store, StoreName } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
+
+export type PostgresStatsDb = { kind: "postgres"; sql: postgres.Sql };
+export type ClickhouseStatsDb = { kind: "clickhouse"; client: ClickHouseClient };
 
 /** A store's client as the statistics queries need it: each query has one implementation per kind. */
-export type StatsDb = { kind: "postgres"; sql: postgres.Sql } | { kind: "clickhouse"; client: ClickHouseClient };
+export type StatsDb = PostgresStatsDb | ClickhouseStatsDb;
 
-export type StatsStore = { name: StoreName; db: StatsDb };
-
-/**
- * The statistics handle of a store made by createPostgresStore / createClickhouseStore (which
- * expose their client as `sql` / `client`); undefined for any other Store (test fakes).
- */
-export function statsStoreOf(store: Store): StatsStore | undefined {
-  const s = store as Store & { sql?: postgres.Sql; client?: ClickHouseClient };
-  if (store.name === "postgres" && s.sql) return { name: "postgres", db: { kind: "postgres", sql: s.sql } };
-  if (store.name === "clickhouse" && s.client)
-    return { name: "clickhouse", db: { kind: "clickhouse", client: s.client } };
-  return undefined;
-}
+/** What the stats API needs of a store: its name (for the answer) and its statistics handle. */
+export type StatsStore = Pick<Store, "name" | "stats">;

@@ -36,7 +36,6 @@ import {
   type StatsFilters,
   type StatsSource,
   type StatsStore,
-  statsStoreOf,
 } from "./index.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
@@ -84,7 +83,7 @@ beforeAll(async () => {
         is_bot: r.isBot,
       })),
     );
-    await pgBefore.sql`
+    await pgBefore.stats.sql`
       insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time, is_bot)
       select * from jsonb_to_recordset(${json}::text::jsonb) as x(event_id uuid, request text, link text,
         route text, status int2, duration_ms float8, footprint_time timestamptz, is_bot bool)`;
@@ -106,7 +105,7 @@ beforeAll(async () => {
   const again = rest.slice(500, 1000);
   for (const store of [pg, ch]) await store.insertFootprints(again, { token: "stats-test/500" });
 
-  stores = [statsStoreOf(pg), statsStoreOf(ch)].filter((s): s is StatsStore => s !== undefined);
+  stores = [pg, ch];
 }, 120_000);
 
 afterAll(async () => {
@@ -122,7 +121,7 @@ const SLOW = 120_000;
 async function expectEverywhere<T>(run: (db: StatsDb, source: StatsSource) => Promise<T>, expected: Awaited<T>) {
   for (const store of stores) {
     for (const source of SOURCES) {
-      expect({ store: store.name, source, answer: await run(store.db, source) }).toEqual({
+      expect({ store: store.name, source, answer: await run(store.stats, source) }).toEqual({
         store: store.name,
         source,
         answer: expected,
@@ -147,20 +146,20 @@ describe("the rollups", () => {
     async () => {
       expect(stores.map((s) => s.name)).toEqual(["postgres", "clickhouse"]);
       for (const unit of ["minute", "hour", "day"] as const) {
-        const pgRaw = await pg.sql`
+        const pgRaw = await pg.stats.sql`
         select date_bin(${`1 ${unit}`}::text::interval, footprint_time, timestamptz '1970-01-01Z') as t,
                request as method, coalesce(route, link) as endpoint,
                case when status between 200 and 599 then status / 100 else 0 end as status_class,
                coalesce(is_bot, false) as is_bot, count(*)::int as n
         from user_footprint group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`;
-        const pgRollup = await pg.sql`
-        select ${pg.sql(unit)} as t, method, endpoint, status_class, is_bot, n::int as n
-        from ${pg.sql(`user_footprint_${unit}`)} order by 1, 2, 3, 4, 5`;
+        const pgRollup = await pg.stats.sql`
+        select ${pg.stats.sql(unit)} as t, method, endpoint, status_class, is_bot, n::int as n
+        from ${pg.stats.sql(`user_footprint_${unit}`)} order by 1, 2, 3, 4, 5`;
         expect({ unit, rows: pgRollup.map((r) => ({ ...r })) }).toEqual({ unit, rows: pgRaw.map((r) => ({ ...r })) });
         expect(pgRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
 
         const chRows = async (query: string) => {
-          const rs = await ch.client.query({ query, format: "JSONEachRow" });
+          const rs = await ch.stats.client.query({ query, format: "JSONEachRow" });
           return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, n: Number(r.n) }));
         };
         const start = { minute: "toStartOfMinute", hour: "toStartOfHour", day: "toStartOfDay" }[unit];
@@ -303,7 +302,7 @@ describe("Monday 2025-05-19 in Korea, worked out by hand", () => {
         ],
       };
       for (const store of stores) {
-        expect(await getLatencyPercentiles(store.db, { ...KST_DAY, filters: {}, limit: 10 })).toEqual(expected);
+        expect(await getLatencyPercentiles(store.stats, { ...KST_DAY, filters: {}, limit: 10 })).toEqual(expected);
       }
     },
     SLOW,
@@ -477,10 +476,12 @@ describe("random rows against the reference, across zones, filters and DST", () 
         await expectEverywhere((db, source) => getTotalCount(db, { ...ref, source }), referenceTotal(random, ref));
         await expectEverywhere((db, source) => getStatusClasses(db, { ...ref, source }), referenceStatus(random, ref));
         for (const store of stores) {
-          expect({ store: store.name, answer: await getLatencyPercentiles(store.db, { ...ref, limit: 5 }) }).toEqual({
-            store: store.name,
-            answer: referenceLatency(random, ref, 5),
-          });
+          expect({ store: store.name, answer: await getLatencyPercentiles(store.stats, { ...ref, limit: 5 }) }).toEqual(
+            {
+              store: store.name,
+              answer: referenceLatency(random, ref, 5),
+            },
+          );
         }
       }
     },

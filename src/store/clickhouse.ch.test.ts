@@ -2,7 +2,39 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { clickhouseMigrations } from "../../sql/index.ts";
 import { sampleRows } from "../../test/fixtures/store-rows.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
+import { describeStoreContract } from "../../test/support/store-contract.ts";
 import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
+
+describeStoreContract("ClickHouse store", {
+  shipped: clickhouseMigrations,
+  async fresh() {
+    const db = await createTestClickhouseDatabase();
+    // The store creates its database itself: drop the helper's so creation is exercised too.
+    await fetch(db.url, { method: "POST", body: `DROP DATABASE IF EXISTS ${db.database}` });
+    const store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
+    return { store, drop: db.drop };
+  },
+  unreachable: () =>
+    createClickhouseStore({ url: "http://127.0.0.1:9", username: "default", password: "", database: "x" }),
+  async readRows(store) {
+    const rs = await store.stats.client.query({
+      query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms,
+                query, host, user_agent, referrer, ip_hash, is_bot, toString(bytes_out) AS bytes_out,
+                toString(toUnixTimestamp64Micro(footprint_time)) AS micros,
+                formatDateTime(toTimeZone(footprint_time, 'Asia/Seoul'), '%Y-%m-%dT%H:%i:%S.%f') AS kst,
+                execute_time > now64(3) - INTERVAL 1 MINUTE AS fresh,
+                id != toUUID('00000000-0000-0000-0000-000000000000') AS has_id
+              FROM user_footprint ORDER BY event_id`,
+      format: "JSONEachRow",
+    });
+    // ClickHouse booleans are UInt8.
+    return (await rs.json<Record<string, unknown>>()).map((r) => ({
+      ...r,
+      fresh: r.fresh === 1,
+      has_id: r.has_id === 1,
+    }));
+  },
+});
 
 describe("ClickHouse store (real engine over HTTP)", () => {
   let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
@@ -10,9 +42,8 @@ describe("ClickHouse store (real engine over HTTP)", () => {
 
   beforeAll(async () => {
     db = await createTestClickhouseDatabase();
-    // The store creates its database itself: drop the helper's so creation is exercised too.
-    await fetch(db.url, { method: "POST", body: `DROP DATABASE IF EXISTS ${db.database}` });
     store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
+    await store.migrate();
   }, 60_000);
 
   afterAll(async () => {
@@ -20,13 +51,8 @@ describe("ClickHouse store (real engine over HTTP)", () => {
     await db?.drop();
   });
 
-  test("migrations apply once, then are a no-op", async () => {
-    expect(await store.migrate()).toEqual(clickhouseMigrations.map((m) => m.version));
-    expect(await store.migrate()).toEqual([]);
-  });
-
   test("the seed's table keeps its columns, engine, partitioning and order", async () => {
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query:
         "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'user_footprint' ORDER BY position",
       query_params: { db: db.database },
@@ -50,7 +76,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
       { name: "is_bot", type: "Nullable(Bool)" },
       { name: "bytes_out", type: "Nullable(UInt64)" },
     ]);
-    const t = await store.client.query({
+    const t = await store.stats.client.query({
       query:
         "SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'user_footprint'",
       query_params: { db: db.database },
@@ -59,52 +85,6 @@ describe("ClickHouse store (real engine over HTTP)", () => {
     expect(await t.json()).toEqual([
       { engine: "MergeTree", partition_key: "toYYYYMM(footprint_time)", sorting_key: "footprint_time" },
     ]);
-  });
-
-  test("a batch lands with the right values and the exact instants", async () => {
-    const rows = sampleRows();
-    await store.insertFootprints(rows);
-    const rs = await store.client.query({
-      query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms,
-                query, host, user_agent, referrer, ip_hash, is_bot, toString(bytes_out) AS bytes_out,
-                toString(toUnixTimestamp64Micro(footprint_time)) AS micros,
-                formatDateTime(toTimeZone(footprint_time, 'Asia/Seoul'), '%Y-%m-%dT%H:%i:%S.%f') AS kst,
-                execute_time > now64(3) - INTERVAL 1 MINUTE AS fresh,
-                id != toUUID('00000000-0000-0000-0000-000000000000') AS has_id
-              FROM user_footprint ORDER BY event_id`,
-      format: "JSONEachRow",
-    });
-    const stored = await rs.json<Record<string, unknown>>();
-    expect(stored).toEqual(
-      rows.map((r) => ({
-        event_id: r.eventId,
-        request: r.method,
-        link: r.link,
-        route: r.route,
-        status: r.status,
-        duration_ms: r.durationMs,
-        query: r.query,
-        host: r.host,
-        user_agent: r.userAgent,
-        referrer: r.referrer,
-        ip_hash: r.ipHash,
-        is_bot: r.isBot,
-        bytes_out: r.bytesOut === null ? null : String(r.bytesOut),
-        micros: String(r.footprintTime),
-        kst: expect.any(String),
-        fresh: 1, // ClickHouse booleans are UInt8
-        has_id: 1,
-      })),
-    );
-    expect(stored[0]?.kst).toBe("2025-05-19T13:45:30.123456");
-    expect(stored[1]?.kst).toBe("2025-05-19T00:00:00.000001");
-    expect(await store.countFootprints()).toBe(rows.length);
-  });
-
-  test("a store on an unreachable server fails its ping", async () => {
-    const dead = createClickhouseStore({ url: "http://127.0.0.1:9", username: "default", password: "", database: "x" });
-    await expect(dead.ping()).rejects.toBeDefined();
-    await dead.close();
   });
 });
 
@@ -119,7 +99,7 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
   let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
   let store: ReturnType<typeof createClickhouseStore>;
   const rollupTotal = async () => {
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query: "SELECT sum(n) AS n FROM user_footprint_minute",
       format: "JSONEachRow",
     });
@@ -140,7 +120,7 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
 
   test("every table a consumer insert reaches has a deduplication window (views' targets included)", async () => {
     // Without it a redelivered batch is dropped in user_footprint but counted again in a rollup.
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query: `SELECT name, engine_full FROM system.tables
               WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND name != 'eft_schema_migrations'`,
       format: "JSONEachRow",
@@ -150,10 +130,6 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
     expect(
       tables.filter((t) => !/non_replicated_deduplication_window = [1-9]/.test(t.engine_full)).map((t) => t.name),
     ).toEqual([]);
-  });
-
-  test("no migration is pending after migrate", async () => {
-    expect(await store.pendingMigrations()).toEqual([]);
   });
 
   test("the same token is dropped, in the table and in the per-minute view; another token is not", async () => {
@@ -170,19 +146,5 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
     await store.insertFootprints(other, { token: "t/0/3-5" });
     expect(await store.countFootprints()).toBe(6);
     expect(await rollupTotal()).toBe(6);
-  });
-
-  test("a store with an unmigrated database reports every migration pending", async () => {
-    const fresh = createClickhouseStore({
-      url: db.url,
-      username: "default",
-      password: "",
-      database: `${db.database}_never`,
-    });
-    try {
-      expect(await fresh.pendingMigrations()).toEqual(clickhouseMigrations.map((m) => m.version));
-    } finally {
-      await fresh.close();
-    }
   });
 });

@@ -1,9 +1,10 @@
-import { type ClickHouseClient, createClient } from "@clickhouse/client-web";
+import { createClient } from "@clickhouse/client-web";
 import { clickhouseMigrations, type Migration } from "../../sql/index.ts";
 import { AppError } from "../errors.ts";
 import { formatUtc } from "../time.ts";
+import { migrationStatus } from "./migrations.ts";
 import { applyClickhouseTtl } from "./retention.ts";
-import type { Store } from "./store.ts";
+import type { ClickhouseStore } from "./store.ts";
 
 export type ClickhouseStoreOptions = {
   url: string;
@@ -14,9 +15,7 @@ export type ClickhouseStoreOptions = {
   requestTimeoutMs?: number;
 };
 
-export function createClickhouseStore(
-  options: ClickhouseStoreOptions,
-): Store & { client: ClickHouseClient; pendingMigrations(): Promise<string[]> } {
+export function createClickhouseStore(options: ClickhouseStoreOptions): ClickhouseStore {
   const base = {
     url: options.url,
     username: options.username,
@@ -28,10 +27,28 @@ export function createClickhouseStore(
   const server = createClient(base);
   const client = createClient({ ...base, database: options.database });
   const migrations = options.migrations ?? clickhouseMigrations;
+  const rowsOf = async <T>(query: string, params: Record<string, unknown> = {}) =>
+    (await server.query({ query, query_params: params, format: "JSONEachRow" })).json<T>();
+  const hasTable = async (name: string) =>
+    (
+      await rowsOf("SELECT name FROM system.tables WHERE database = {db:String} AND name = {name:String}", {
+        db: options.database,
+        name,
+      })
+    ).length > 0;
+  const versionsApplied = async () => {
+    const rs = await client.query({
+      query: "SELECT DISTINCT version FROM eft_schema_migrations",
+      format: "JSONEachRow",
+    });
+    return (await rs.json<{ version: string }>()).map((r) => r.version);
+  };
+  // Through the database-less client: a database not created yet has nothing applied.
+  const appliedMigrations = async () => ((await hasTable("eft_schema_migrations")) ? versionsApplied() : []);
 
   return {
     name: "clickhouse",
-    client,
+    stats: { kind: "clickhouse", client },
 
     async migrate() {
       try {
@@ -43,14 +60,8 @@ export function createClickhouseStore(
             (version String, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
             ENGINE = ReplacingMergeTree ORDER BY version`,
         });
-        const rs = await client.query({
-          query: "SELECT DISTINCT version FROM eft_schema_migrations",
-          format: "JSONEachRow",
-        });
-        const done = new Set((await rs.json<{ version: string }>()).map((r) => r.version));
         const applied: string[] = [];
-        for (const m of migrations) {
-          if (done.has(m.version)) continue;
+        for (const m of migrationStatus(migrations, await versionsApplied()).pending) {
           for (const statement of splitStatements(m.sql)) await client.command({ query: statement });
           await client.insert({
             table: "eft_schema_migrations",
@@ -67,22 +78,10 @@ export function createClickhouseStore(
       }
     },
 
+    appliedMigrations,
+
     async pendingMigrations() {
-      // Through the database-less client: a database not created yet is "everything pending".
-      const rs = await server.query({
-        query: "SELECT name FROM system.tables WHERE database = {db:String} AND name = 'eft_schema_migrations'",
-        query_params: { db: options.database },
-        format: "JSONEachRow",
-      });
-      let done = new Set<string>();
-      if ((await rs.json()).length > 0) {
-        const versions = await client.query({
-          query: "SELECT DISTINCT version FROM eft_schema_migrations",
-          format: "JSONEachRow",
-        });
-        done = new Set((await versions.json<{ version: string }>()).map((r) => r.version));
-      }
-      return migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+      return migrationStatus(migrations, await appliedMigrations()).pending.map((m) => m.version);
     },
 
     async insertFootprints(rows, batch) {
@@ -130,6 +129,26 @@ export function createClickhouseStore(
     },
 
     applyRetention: (days) => applyClickhouseTtl(client, options.database, days),
+
+    async describe() {
+      // All through the database-less client, which answers whether the database exists or not.
+      const [version] = await rowsOf<{ v: string }>("SELECT version() AS v");
+      const [db] = await rowsOf<{ n: number | string }>(
+        "SELECT count() AS n FROM system.databases WHERE name = {db:String}",
+        {
+          db: options.database,
+        },
+      );
+      const [rows] = await rowsOf<{ n: number | string | null }>(
+        "SELECT total_rows AS n FROM system.tables WHERE database = {db:String} AND name = 'user_footprint'",
+        { db: options.database },
+      );
+      return {
+        serverVersion: version?.v ?? "unknown",
+        databaseExists: Number(db?.n) > 0,
+        footprintRows: rows === undefined ? undefined : Number(rows.n ?? 0), // UInt64 arrives as a string
+      };
+    },
 
     async ping() {
       const result = await client.ping();

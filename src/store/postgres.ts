@@ -2,33 +2,42 @@ import postgres from "postgres";
 import { type Migration, postgresMigrations } from "../../sql/index.ts";
 import { AppError } from "../errors.ts";
 import { formatIsoUtc } from "../time.ts";
+import { migrationStatus } from "./migrations.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
-import type { FootprintRow, Store } from "./store.ts";
+import { PG_ROLLUP_KEY } from "./rollup-key.ts";
+import type { FootprintRow, PostgresStore } from "./store.ts";
 
 export type PostgresStoreOptions = {
   url: string;
   /** Pool size; the consumer writes one batch at a time, the rest serves stats. */
   max?: number;
+  connectTimeoutSeconds?: number;
   migrations?: readonly Migration[];
 };
 
 // Any constant works; it only has to be the same in every eft-footprint process.
 const MIGRATION_LOCK = 0x4546_5446; // "EFTF"
 
-export function createPostgresStore(
-  options: PostgresStoreOptions,
-): Store & { sql: postgres.Sql; pendingMigrations(): Promise<string[]> } {
+export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const sql = postgres(options.url, {
     max: options.max ?? 4,
     onnotice: () => {}, // "relation already exists, skipping" on every IF NOT EXISTS
     connection: { application_name: "eft-footprint" },
-    connect_timeout: 10,
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
   });
   const migrations = options.migrations ?? postgresMigrations;
+  const key = (expression: string) => sql.unsafe(expression);
+
+  const appliedMigrations = async () => {
+    const [table] = await sql<{ ok: boolean }[]>`select to_regclass('eft_schema_migrations') is not null as ok`;
+    return table?.ok
+      ? (await sql<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version)
+      : [];
+  };
 
   return {
     name: "postgres",
-    sql,
+    stats: { kind: "postgres", sql },
 
     async migrate() {
       try {
@@ -40,12 +49,11 @@ export function createPostgresStore(
             name text not null,
             applied_at timestamptz not null default now()
           )`;
-          const done = new Set(
-            (await tx<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version),
+          const done = (await tx<{ version: string }[]>`select version from eft_schema_migrations`).map(
+            (r) => r.version,
           );
           const applied: string[] = [];
-          for (const m of migrations) {
-            if (done.has(m.version)) continue;
+          for (const m of migrationStatus(migrations, done).pending) {
             await tx.unsafe(m.sql);
             await tx`insert into eft_schema_migrations (version, name) values (${m.version}, ${m.name})`;
             applied.push(m.version);
@@ -59,14 +67,10 @@ export function createPostgresStore(
       }
     },
 
+    appliedMigrations,
+
     async pendingMigrations() {
-      const [table] = await sql<{ ok: boolean }[]>`select to_regclass('eft_schema_migrations') is not null as ok`;
-      const done = new Set(
-        table?.ok
-          ? (await sql<{ version: string }[]>`select version from eft_schema_migrations`).map((r) => r.version)
-          : [],
-      );
-      return migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+      return migrationStatus(migrations, await appliedMigrations()).pending.map((m) => m.version);
     },
 
     async insertFootprints(rows) {
@@ -102,10 +106,10 @@ export function createPostgresStore(
         ),
         keyed as (
           select date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00') as minute,
-                 request as method,
-                 coalesce(route, link) as endpoint,
-                 (case when status between 200 and 599 then status / 100 else 0 end)::int2 as status_class,
-                 coalesce(is_bot, false) as is_bot
+                 ${key(PG_ROLLUP_KEY.method)} as method,
+                 ${key(PG_ROLLUP_KEY.endpoint)} as endpoint,
+                 ${key(PG_ROLLUP_KEY.statusClass)} as status_class,
+                 ${key(PG_ROLLUP_KEY.isBot)} as is_bot
           from inserted
         ),
         per_minute as (
@@ -137,6 +141,18 @@ export function createPostgresStore(
     },
 
     applyRetention: (days) => deleteExpiredPostgres(sql, days),
+
+    async describe() {
+      const [row] = await sql<{ server_version: string }[]>`show server_version`;
+      // The planner's estimate: doctor must stay cheap on a table of millions of rows.
+      const [estimate] = await sql<{ n: number }[]>`
+        select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass('user_footprint')`;
+      return {
+        serverVersion: row?.server_version ?? "unknown",
+        databaseExists: true, // postgres.js fails to connect to a missing one
+        footprintRows: estimate === undefined ? undefined : Math.round(estimate.n),
+      };
+    },
 
     async ping() {
       await sql`select 1`;

@@ -1,34 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rowsAged } from "../../test/fixtures/store-rows.ts";
 import { waitFor } from "../../test/support/binary.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore } from "./clickhouse.ts";
 import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";
-import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
 
-const DAY_US = 86_400_000_000;
 const TABLES = ["user_footprint", "user_footprint_minute", "user_footprint_hour", "user_footprint_day"];
 const ttls = (days: number | undefined) => new Map(TABLES.map((t) => [t, days]));
-
-function rowsAged(days: number, count: number, tag: string): FootprintRow[] {
-  const at = Date.now() * 1000 - days * DAY_US;
-  return Array.from({ length: count }, (_, i) => ({
-    ...NO_RICH_FIELDS,
-    eventId: crypto.randomUUID(),
-    method: "GET",
-    link: `/${tag}/${i}`,
-    footprintTime: at - i * 1_000_000,
-  }));
-}
 
 describe("retention on ClickHouse (real engine): TTL set, changed and removed from the setting", () => {
   let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
   let store: ReturnType<typeof createClickhouseStore>;
   const count = async (table: string) => {
-    const rs = await store.client.query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
+    const rs = await store.stats.client.query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
     return Number((await rs.json<{ n: string | number }>())[0]?.n);
   };
   const rollupSum = async (table: string) => {
-    const rs = await store.client.query({
+    const rs = await store.stats.client.query({
       query: `SELECT sum(n) AS n FROM ${table}`,
       format: "JSONEachRow",
     });
@@ -47,18 +35,18 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
   });
 
   test("a new schema has no TTL; applying 30 days sets it on the raw table and the rollup", async () => {
-    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(ttls(undefined));
-    expect(await applyClickhouseTtl(store.client, db.database, 30)).toEqual({
+    expect(await readClickhouseTtlDays(store.stats.client, db.database)).toEqual(ttls(undefined));
+    expect(await applyClickhouseTtl(store.stats.client, db.database, 30)).toEqual({
       ttlDays: { before: undefined, after: 30 },
     });
-    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(ttls(30));
+    expect(await readClickhouseTtlDays(store.stats.client, db.database)).toEqual(ttls(30));
   });
 
   test("rows past the TTL go (expired on insert, or by the TTL merge), newer ones stay, the rollup follows", async () => {
     await store.insertFootprints([...rowsAged(0, 4, "now"), ...rowsAged(29, 3, "new"), ...rowsAged(45, 5, "old")]);
     // Expired rows may still sit in a part until a merge applies the TTL: force one, then look.
-    await store.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
-    await store.client.command({ query: "OPTIMIZE TABLE user_footprint_minute FINAL" });
+    await store.stats.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
+    await store.stats.client.command({ query: "OPTIMIZE TABLE user_footprint_minute FINAL" });
     await waitFor(
       "expired rows gone",
       () => count("user_footprint"),
@@ -67,7 +55,7 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
     );
     expect(await rollupSum("user_footprint_minute")).toBe(7);
     for (const table of ["user_footprint_hour", "user_footprint_day"]) {
-      await store.client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+      await store.stats.client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
       // Whole hours and days past the cut are gone; the 29-day-old ones and today's stay.
       expect(await rollupSum(table)).toBe(7);
     }
@@ -75,8 +63,8 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
 
   test("a shorter setting rewrites the TTL and removes rows it now expires; unset removes the TTL", async () => {
     expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 30, after: 10 } });
-    expect((await readClickhouseTtlDays(store.client, db.database)).get("user_footprint")).toBe(10);
-    await store.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
+    expect((await readClickhouseTtlDays(store.stats.client, db.database)).get("user_footprint")).toBe(10);
+    await store.stats.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
     await waitFor(
       "rows older than 10 days gone",
       () => count("user_footprint"),
@@ -86,7 +74,7 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
 
     expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 10, after: 10 } }); // no ALTER
     expect(await store.applyRetention?.(undefined)).toEqual({ ttlDays: { before: 10, after: undefined } });
-    expect(await readClickhouseTtlDays(store.client, db.database)).toEqual(ttls(undefined));
+    expect(await readClickhouseTtlDays(store.stats.client, db.database)).toEqual(ttls(undefined));
     await store.insertFootprints(rowsAged(400, 2, "ancient"));
     expect(await count("user_footprint")).toBe(6);
   });
@@ -98,7 +86,7 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
       warn: (msg: string, fields?: object) => lines.push({ msg, fields }),
     };
     await startRetentionJob({ stores: [store], days: 90, logger, signal: AbortSignal.abort() }).done;
-    expect((await readClickhouseTtlDays(store.client, db.database)).get("user_footprint")).toBe(90);
+    expect((await readClickhouseTtlDays(store.stats.client, db.database)).get("user_footprint")).toBe(90);
     expect(lines.map((l) => l.msg)).toEqual(["retention applied"]);
   });
 });

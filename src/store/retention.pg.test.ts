@@ -1,28 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { rowsAged } from "../../test/fixtures/store-rows.ts";
 import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createPostgresStore } from "./postgres.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
-import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
-
-const DAY_US = 86_400_000_000;
-
-function rowsAged(days: number, count: number, tag: string): FootprintRow[] {
-  const at = Date.now() * 1000 - days * DAY_US;
-  return Array.from({ length: count }, (_, i) => ({
-    ...NO_RICH_FIELDS,
-    eventId: crypto.randomUUID(),
-    method: "GET",
-    link: `/${tag}/${i}`,
-    footprintTime: at - i * 1_000_000,
-  }));
-}
 
 describe("retention on PostgreSQL (real server): batched delete of expired rows and rollup minutes", () => {
   let db: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
   let store: ReturnType<typeof createPostgresStore>;
   const count = async (table: string, where = "true") =>
-    Number((await store.sql.unsafe(`select count(*) as n from ${table} where ${where}`))[0]?.n);
+    Number((await store.stats.sql.unsafe(`select count(*) as n from ${table} where ${where}`))[0]?.n);
 
   beforeAll(async () => {
     db = await createTestPostgresDatabase();
@@ -41,13 +28,13 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
     const rollupBefore = await count("user_footprint_minute");
     expect(rollupBefore).toBeGreaterThan(0);
 
-    const outcome = await deleteExpiredPostgres(store.sql, 30, { batchSize: 10 }); // 27 rows: 3 batches
+    const outcome = await deleteExpiredPostgres(store.stats.sql, 30, { batchSize: 10 }); // 27 rows: 3 batches
 
     expect(outcome).toEqual({ deleted: 27 });
     expect(await count("user_footprint", "link like '/old/%'")).toBe(0);
     expect(await count("user_footprint")).toBe(7);
     expect(await count("user_footprint_minute", "minute < now() - interval '30 days'")).toBe(0);
-    const [sums] = await store.sql<{ raw: string; rollup: string }[]>`
+    const [sums] = await store.stats.sql<{ raw: string; rollup: string }[]>`
       select (select count(*) from user_footprint) as raw, (select sum(n) from user_footprint_minute) as rollup`;
     expect(Number(sums?.rollup)).toBe(Number(sums?.raw)); // the rollup still answers like the raw rows
     // Hour and day rows go once their whole bucket is past the cut: the 31- and 40-day-old ones.
@@ -56,7 +43,7 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
       ["user_footprint_day", "day"],
     ] as const) {
       expect(await count(table, `${bucket} < now() - interval '31 days'`)).toBe(0);
-      expect(Number((await store.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n)).toBe(7);
+      expect(Number((await store.stats.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n)).toBe(7);
     }
   });
 
@@ -73,7 +60,7 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
     try {
       const reserved = await other.reserve();
       await reserved`select pg_advisory_lock(${0x4546_5452})`;
-      const outcome = await deleteExpiredPostgres(store.sql, 30);
+      const outcome = await deleteExpiredPostgres(store.stats.sql, 30);
       expect(outcome.skipped).toContain("another eft-footprint process");
       expect(await count("user_footprint", "link like '/held/%'")).toBe(2);
       await reserved`select pg_advisory_unlock(${0x4546_5452})`;
@@ -81,6 +68,6 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
     } finally {
       await other.end({ timeout: 5 });
     }
-    expect(await deleteExpiredPostgres(store.sql, 30)).toEqual({ deleted: 2 });
+    expect(await deleteExpiredPostgres(store.stats.sql, 30)).toEqual({ deleted: 2 });
   });
 });

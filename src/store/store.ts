@@ -1,3 +1,4 @@
+import type { ClickhouseStatsDb, PostgresStatsDb, StatsDb } from "../stats/stats-db.ts";
 import type { EpochMicros } from "../time.ts";
 import type { RetentionOutcome } from "./retention.ts";
 
@@ -40,10 +41,29 @@ export const NO_RICH_FIELDS = {
 /** Where a batch came from: the same messages always give the same token (see consumer/). */
 export type BatchIdentity = { token: string };
 
-export type Store = {
+/** What `doctor` reports of a store's server; read-only, and it answers before anything is migrated. */
+export type StoreDescription = {
+  serverVersion: string;
+  /** False when the database itself is missing (ClickHouse: migrate creates it). */
+  databaseExists: boolean;
+  /** Rows in user_footprint (PostgreSQL: the planner's estimate); undefined before the table exists. */
+  footprintRows: number | undefined;
+};
+
+/**
+ * One footprint store. `Db` narrows the statistics handle for code that knows which store it
+ * made (tests, bench); everything else takes a plain `Store`.
+ */
+export type Store<Db extends StatsDb = StatsDb> = {
   readonly name: StoreName;
+  /** The handle the statistics queries take (src/stats/, one file per statistic). */
+  readonly stats: Db;
   /** Applies pending migrations in order; returns the versions applied now. */
   migrate(): Promise<string[]>;
+  /** Versions recorded as applied, whether this binary knows them or not ([] before the first migrate). */
+  appliedMigrations(): Promise<string[]>;
+  /** Versions this binary ships that the store has not applied yet (for /readyz). */
+  pendingMigrations(): Promise<string[]>;
   /**
    * Writes all rows or none; rows whose event_id is already stored are not written again. `batch`
    * names the exact Kafka messages the rows came from: a store that cannot look up every event_id
@@ -51,10 +71,12 @@ export type Store = {
    */
   insertFootprints(rows: readonly FootprintRow[], batch?: BatchIdentity): Promise<void>;
   countFootprints(): Promise<number>;
-  /** Versions this binary ships that the store has not applied yet (for /readyz). */
-  pendingMigrations?(): Promise<string[]>;
   /** Enforces RETENTION_DAYS (undefined: keep forever); see retention.ts. */
-  applyRetention?(days: number | undefined): Promise<RetentionOutcome>;
+  applyRetention(days: number | undefined): Promise<RetentionOutcome>;
+  describe(): Promise<StoreDescription>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };
+
+export type PostgresStore = Store<PostgresStatsDb>;
+export type ClickhouseStore = Store<ClickhouseStatsDb>;
