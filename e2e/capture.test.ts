@@ -4,9 +4,9 @@ import {
   type PipelineResources,
   type RunningBinary,
   startBinary,
-  waitFor,
   waitUntilReady,
 } from "../test/support/binary.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 const KEY = "e2e-ingest-key-0123456789";
 

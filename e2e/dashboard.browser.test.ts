@@ -10,8 +10,8 @@ import {
   type RunningBinary,
   repoRoot,
   startBinary,
-  waitFor,
 } from "../test/support/binary.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the compiled

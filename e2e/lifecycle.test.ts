@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBinary, startBinary, waitFor } from "../test/support/binary.ts";
+import { ensureBinary, startBinary } from "../test/support/binary.ts";
 import { listenNotifySocket, type NotifySocket } from "../test/support/notify-socket.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 /**
  * The compiled linux-x64 binary as systemd runs it: starts, tells systemd READY=1 once it

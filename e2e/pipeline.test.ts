@@ -5,9 +5,9 @@ import {
   type PipelineResources,
   type RunningBinary,
   startBinary,
-  waitFor,
   waitUntilReady,
 } from "../test/support/binary.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 /**
  * The whole pipeline on the real stack: the compiled binary serves requests, produces to Kafka,

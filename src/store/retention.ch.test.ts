@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../../test/support/binary.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
+import { waitFor } from "../../test/support/wait-for.ts";
 import { createClickhouseStore } from "./clickhouse.ts";
 import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";
 import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
