@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  createPipelineResources,
+  type PipelineBinary,
   type PipelineResources,
   type RunningBinary,
-  startBinary,
-  waitUntilReady,
+  startPipelineBinary,
 } from "../test/support/binary.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 
@@ -19,7 +18,7 @@ const COLUMNS = `toString(event_id) AS event_id, request, link, route, status, q
  * and the ingest endpoint, both ending as rows in PostgreSQL and ClickHouse.
  */
 describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL + ClickHouse", () => {
-  let resources: PipelineResources;
+  let pipeline: PipelineBinary | undefined;
   let pg: PipelineResources["pg"];
   let ch: PipelineResources["ch"];
   let app: RunningBinary | undefined;
@@ -55,23 +54,20 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
         });
       },
     });
-    resources = await createPipelineResources();
-    ({ pg, ch } = resources);
-    app = await startBinary(["serve", "--upstream", `http://127.0.0.1:${site.port}`], {
-      ...resources.env,
+    pipeline = await startPipelineBinary(["serve", "--upstream", `http://127.0.0.1:${site.port}`], {
       INGEST_KEYS: `some-other-key-0123456789,${KEY}`,
       INGEST_MAX_EVENTS: "20",
       INGEST_MAX_BYTES: "65536",
       RECORD_QUERY: "true",
       DASHBOARD_TOKEN: "e2e-dashboard-token-0123456789",
     });
-    await waitUntilReady(app);
+    ({ app } = pipeline);
+    ({ pg, ch } = pipeline.resources);
   }, 120_000);
 
   afterAll(async () => {
-    await app?.stop();
+    await pipeline?.stop();
     site?.stop(true);
-    await resources?.drop();
   });
 
   const ingest = (body: unknown, key: string | null = KEY) =>

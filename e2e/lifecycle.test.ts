@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBinary, startBinary } from "../test/support/binary.ts";
+import { createPipelineResources, ensureBinary, type PipelineResources, startBinary } from "../test/support/binary.ts";
 import { listenNotifySocket, type NotifySocket } from "../test/support/notify-socket.ts";
-import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 
 /**
@@ -13,29 +12,18 @@ import { waitFor } from "../test/support/wait-for.ts";
  * SIGTERM with exit status 0 after STOPPING=1.
  */
 describe("compiled binary lifecycle under a Type=notify-like supervisor", () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let resources: PipelineResources;
   let dir: string;
   let notify: NotifySocket;
   const env = () => ({
-    KAFKA_BROKERS: topic.brokers.join(","),
-    TOPIC: topic.topic,
-    GROUP_ID: topic.groupId,
-    DATABASE_URL: pgDb.url,
-    CLICKHOUSE_URL: chDb.url,
-    CLICKHOUSE_DATABASE: chDb.database,
+    ...resources.env,
     NOTIFY_SOCKET: join(dir, "notify"),
     LOG_DIR: join(dir, "logs"),
   });
 
   beforeAll(async () => {
     await ensureBinary();
-    [topic, pgDb, chDb] = await Promise.all([
-      createTestTopic(),
-      createTestPostgresDatabase(),
-      createTestClickhouseDatabase(),
-    ]);
+    resources = await createPipelineResources();
     dir = mkdtempSync(join(tmpdir(), "eft-lifecycle-"));
     notify = listenNotifySocket(join(dir, "notify"));
   }, 120_000);
@@ -43,7 +31,7 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
   afterAll(async () => {
     notify?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+    await resources?.drop();
   });
 
   test("serve: READY=1 once listening, /healthz 200, healthcheck exit 0, SIGTERM → STOPPING=1 and exit 0", async () => {

@@ -103,9 +103,9 @@ export type PipelineResources = {
   drop(): Promise<void>;
 };
 
-export async function createPipelineResources(): Promise<PipelineResources> {
+export async function createPipelineResources(partitions = 1): Promise<PipelineResources> {
   const [topic, pgDb, chDb] = await Promise.all([
-    createTestTopic(),
+    createTestTopic(partitions),
     createTestPostgresDatabase(),
     createTestClickhouseDatabase(),
   ]);
@@ -139,4 +139,25 @@ export async function waitUntilReady(app: RunningBinary, timeoutMs = 60_000): Pr
     (s) => s === 200,
     timeoutMs,
   );
+}
+
+/** The compiled binary on resources of its own, ready; `stop()` stops it and drops them. */
+export type PipelineBinary = { app: RunningBinary; resources: PipelineResources; stop(): Promise<void> };
+
+/** `eft-footprint <args>` with the settings of fresh pipeline resources (and `env` over them), once ready. */
+export async function startPipelineBinary(args: string[], env: Record<string, string> = {}): Promise<PipelineBinary> {
+  const resources = await createPipelineResources();
+  let app: RunningBinary | undefined;
+  const stop = async () => {
+    await app?.stop();
+    await resources.drop();
+  };
+  try {
+    app = await startBinary(args, { ...resources.env, ...env });
+    await waitUntilReady(app);
+    return { app, resources, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
