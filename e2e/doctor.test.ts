@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPipelineResources, ensureBinary, type PipelineResources } from "../test/support/binary.ts";
+import { closedPort } from "../test/support/closed-port.ts";
 import { createTestPostgresDatabase } from "../test/support/stack.ts";
-
-/** A port nothing listens on: bound once to learn a free one, then closed. */
-function closedPort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = server;
-  server.stop(true);
-  return port;
-}
 
 /**
  * `doctor` (compiled binary) against the real stack, and against services that are not there —

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPipelineResources, ensureBinary, type PipelineResources, startBinary } from "../test/support/binary.ts";
+import {
+  binaryPath,
+  createPipelineResources,
+  ensureBinary,
+  type PipelineResources,
+  startBinary,
+} from "../test/support/binary.ts";
+import { closedPort } from "../test/support/closed-port.ts";
 import { listenNotifySocket, type NotifySocket } from "../test/support/notify-socket.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 
@@ -74,13 +81,10 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
   }, 120_000);
 
   test("healthcheck exits 1 when nothing answers", () => {
-    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = server.port;
-    server.stop(true);
-    const check = Bun.spawnSync(
-      [join(import.meta.dir, "..", "eft-footprint"), "healthcheck", "--url", `http://127.0.0.1:${port}/healthz`],
-      { env: { PATH: process.env.PATH ?? "", ...env() } },
-    );
+    const port = closedPort();
+    const check = Bun.spawnSync([binaryPath, "healthcheck", "--url", `http://127.0.0.1:${port}/healthz`], {
+      env: { PATH: process.env.PATH ?? "", ...env() },
+    });
     expect(check.exitCode).toBe(1);
     expect(check.stdout.toString()).toContain(`http://127.0.0.1:${port}/healthz: `);
   });
