@@ -7,7 +7,11 @@ import { createApp } from "./create-app.ts";
 const TOKEN = "a-token-of-16-chars-or-more";
 const withToken = { headers: { authorization: `Bearer ${TOKEN}` } };
 
-function app(demo: boolean) {
+/**
+ * createApp over two fake stores with a token login, and the events it records; `over` replaces
+ * any dependency.
+ */
+function app(over: Partial<Parameters<typeof createApp>[0]> = {}) {
   const events: FootprintEvent[] = [];
   const a = createApp({
     record: (e) => events.push(e),
@@ -18,14 +22,14 @@ function app(demo: boolean) {
     logger: createMemoryLogger(),
     pathPrefix: "/_footprint",
     auth: { credentials: { token: TOKEN }, sessionSecret: "s".repeat(32) },
-    demo,
+    ...over,
   });
   return { a, events };
 }
 
 describe("createApp", () => {
   test("our own pages live under the prefix and are not recorded", async () => {
-    const { a, events } = app(false);
+    const { a, events } = app();
     expect((await a.request("/_footprint/", withToken)).headers.get("content-type")).toContain("text/html");
     expect(await (await a.request("/_footprint", withToken)).text()).toContain('data-prefix="/_footprint"');
     expect((await a.request("/_footprint/assets/main.js", withToken)).status).toBe(200);
@@ -33,7 +37,7 @@ describe("createApp", () => {
   });
 
   test("our pages and API need a login; health and the ingest endpoint do not", async () => {
-    const { a } = app(false);
+    const { a } = app();
     expect((await a.request("/_footprint/api/v1/stats/total")).status).toBe(401);
     expect((await a.request("/_footprint/assets/main.js")).status).toBe(302);
     expect((await a.request("/_footprint/")).headers.get("location")).toBe("/_footprint/login?next=%2F_footprint%2F");
@@ -43,7 +47,7 @@ describe("createApp", () => {
   });
 
   test("without the demo site the root leads to the dashboard; unknown paths are JSON 404s and recorded", async () => {
-    const { a, events } = app(false);
+    const { a, events } = app();
     expect((await a.request("/")).headers.get("location")).toBe("/_footprint/");
     const res = await a.request("/missing");
     expect(res.status).toBe(404);
@@ -56,33 +60,20 @@ describe("createApp", () => {
   });
 
   test("the demo site's requests are recorded with their routes", async () => {
-    const { a, events } = app(true);
+    const { a, events } = app({ demo: true });
     await (await a.request("/api/v1/items/ledx")).text();
     expect(events.map((e) => [e.link, e.route, e.status])).toEqual([["/api/v1/items/ledx", "/api/v1/items/:id", 200]]);
   });
 });
 
 describe("createApp in reverse-proxy mode", () => {
-  function proxyApp(capture: NonNullable<Parameters<typeof createApp>[0]["capture"]>) {
-    const events: FootprintEvent[] = [];
-    const a = createApp({
-      record: (e) => events.push(e),
-      timeZone: "Asia/Seoul",
-      skipPaths: ["/healthz", "/readyz"],
-      stores: [createFakeStore("postgres"), createFakeStore("clickhouse")],
-      checks: {},
-      logger: createMemoryLogger(),
-      pathPrefix: "/_footprint",
-      auth: { credentials: { token: TOKEN }, sessionSecret: "s".repeat(32) },
-      capture,
-    });
-    return { a, events };
-  }
-
   test("the site gets everything but our prefix and health; its paths are recorded with inferred routes", async () => {
     const upstream = Bun.serve({ port: 0, fetch: (req) => new Response(`site:${new URL(req.url).pathname}`) });
     try {
-      const { a, events } = proxyApp({ upstream: `http://127.0.0.1:${upstream.port}` });
+      const { a, events } = app({
+        skipPaths: ["/healthz", "/readyz"],
+        capture: { upstream: `http://127.0.0.1:${upstream.port}` },
+      });
       expect(await (await a.request("/")).text()).toBe("site:/");
       expect(await (await a.request("/orders/42")).text()).toBe("site:/orders/42");
       expect((await a.request("/healthz")).status).toBe(200);
@@ -102,7 +93,7 @@ describe("createApp in reverse-proxy mode", () => {
   test("RECORD=false proxies without recording anything", async () => {
     const upstream = Bun.serve({ port: 0, fetch: () => new Response("site") });
     try {
-      const { a, events } = proxyApp({ upstream: `http://127.0.0.1:${upstream.port}`, record: false });
+      const { a, events } = app({ capture: { upstream: `http://127.0.0.1:${upstream.port}`, record: false } });
       expect(await (await a.request("/x")).text()).toBe("site");
       expect(events).toEqual([]);
     } finally {
@@ -112,42 +103,21 @@ describe("createApp in reverse-proxy mode", () => {
 });
 
 test("createApp mounts the stats API under the prefix, behind login", async () => {
-  const app = createApp({
-    record: () => {},
-    timeZone: "Asia/Seoul",
-    skipPaths: [],
-    stores: [],
-    checks: {},
-    logger: createMemoryLogger(),
-    pathPrefix: "/_footprint",
-    auth: { credentials: { token: "a-token-of-16-chars-or-more" }, sessionSecret: "s".repeat(32) },
-  });
-  const anonymous = await app.request("/_footprint/api/v1/stats/total");
+  const { a } = app({ stores: [] });
+  const anonymous = await a.request("/_footprint/api/v1/stats/total");
   expect(anonymous.status).toBe(401);
-  const bad = await app.request("/_footprint/api/v1/stats/total?limit=0", {
-    headers: { authorization: "Bearer a-token-of-16-chars-or-more" },
-  });
+  const bad = await a.request("/_footprint/api/v1/stats/total?limit=0", withToken);
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: { details: { path: string }[] } }).error.details[0]?.path).toBe("limit");
 });
 
 test("createApp serves the OpenAPI document and its docs page behind the login, under the prefix", async () => {
-  const app = createApp({
-    record: () => {},
-    timeZone: "UTC",
-    skipPaths: [],
-    stores: [],
-    checks: {},
-    logger: createMemoryLogger(),
-    pathPrefix: "/_footprint",
-    auth: { credentials: { token: "a-token-of-16-chars-or-more" }, sessionSecret: "s".repeat(32) },
-  });
-  const auth = { headers: { authorization: "Bearer a-token-of-16-chars-or-more" } };
-  expect((await app.request("/_footprint/api/openapi.json")).status).toBe(401);
-  const json = await app.request("/_footprint/api/openapi.json", auth);
+  const { a } = app({ timeZone: "UTC", stores: [] });
+  expect((await a.request("/_footprint/api/openapi.json")).status).toBe(401);
+  const json = await a.request("/_footprint/api/openapi.json", withToken);
   expect(json.status).toBe(200);
   expect(((await json.json()) as { openapi: string }).openapi).toBe("3.1.0");
-  const page = await app.request("/_footprint/api/docs", auth);
+  const page = await a.request("/_footprint/api/docs", withToken);
   expect(page.headers.get("content-type")).toContain("text/html");
   const html = await page.text();
   expect(html).toContain("<code>/_footprint/api/v1/stats/top</code>");

@@ -10,9 +10,9 @@ import { createLogger, createMemoryLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { createClickhouseStore } from "../src/store/clickhouse.ts";
 import type { FootprintRow, Store } from "../src/store/store.ts";
-import { waitFor } from "../test/support/binary.ts";
 import { createFakeStore } from "../test/support/fake-store.ts";
 import { createTestClickhouseDatabase, createTestTopic } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 import { adoptLegacyGroupOffsets, startConsumer } from "./consume.ts";
 import { DLQ_HEADERS, deadLetterTopic, headerText } from "./dead-letter.ts";
 

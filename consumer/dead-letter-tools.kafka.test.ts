@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import { eventIdFromOrigin, parseFootprintMessage, parseOrigin } from "../src/footprint/parse-message.ts";
-import { waitFor } from "../test/support/binary.ts";
 import { createTestTopic } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 import { createDeadLetterSink, type DeadLetter, headerText, ORIGIN_HEADER } from "./dead-letter.ts";
 import { listDeadLetters, replayDeadLetters } from "./dead-letter-tools.ts";
 

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  createPipelineResources,
+  type PipelineBinary,
   type PipelineResources,
   type RunningBinary,
-  startBinary,
-  waitFor,
-  waitUntilReady,
+  startPipelineBinary,
 } from "../test/support/binary.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 const KEY = "e2e-ingest-key-0123456789";
 
@@ -19,7 +18,7 @@ const COLUMNS = `toString(event_id) AS event_id, request, link, route, status, q
  * and the ingest endpoint, both ending as rows in PostgreSQL and ClickHouse.
  */
 describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL + ClickHouse", () => {
-  let resources: PipelineResources;
+  let pipeline: PipelineBinary | undefined;
   let pg: PipelineResources["pg"];
   let ch: PipelineResources["ch"];
   let app: RunningBinary | undefined;
@@ -42,6 +41,22 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
     return rows.map((r) => ({ ...r, bytes_out: r.bytes_out === null ? null : Number(r.bytes_out) }));
   };
 
+  /** Waits for `n` rows in each store, checks that ClickHouse holds what PostgreSQL does, returns them. */
+  const storedInBoth = async (what: string, n: number, pgWhere: string, chWhere = pgWhere) => {
+    const rows = await waitFor(
+      `${n} ${what} rows in PostgreSQL`,
+      () => pgRows(pgWhere),
+      (r) => r.length === n,
+    );
+    const inClickhouse = await waitFor(
+      `${n} ${what} rows in ClickHouse`,
+      () => chRows(chWhere),
+      (r) => r.length === n,
+    );
+    expect(inClickhouse).toEqual(rows.map((r) => ({ ...r })));
+    return rows;
+  };
+
   beforeAll(async () => {
     site = Bun.serve({
       port: 0,
@@ -55,23 +70,20 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
         });
       },
     });
-    resources = await createPipelineResources();
-    ({ pg, ch } = resources);
-    app = await startBinary(["serve", "--upstream", `http://127.0.0.1:${site.port}`], {
-      ...resources.env,
+    pipeline = await startPipelineBinary(["serve", "--upstream", `http://127.0.0.1:${site.port}`], {
       INGEST_KEYS: `some-other-key-0123456789,${KEY}`,
       INGEST_MAX_EVENTS: "20",
       INGEST_MAX_BYTES: "65536",
       RECORD_QUERY: "true",
       DASHBOARD_TOKEN: "e2e-dashboard-token-0123456789",
     });
-    await waitUntilReady(app);
+    ({ app } = pipeline);
+    ({ pg, ch } = pipeline.resources);
   }, 120_000);
 
   afterAll(async () => {
-    await app?.stop();
+    await pipeline?.stop();
     site?.stop(true);
-    await resources?.drop();
   });
 
   const ingest = (body: unknown, key: string | null = KEY) =>
@@ -93,12 +105,7 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
     const missing = await fetch(`${a.url}/missing`, { headers: { "user-agent": "Googlebot/2.1" } });
     expect([missing.status, await missing.text()]).toEqual([404, "no such page"]);
 
-    const where = "link in ('/orders/42', '/orders', '/missing')";
-    const rows = await waitFor(
-      "3 proxied rows in PostgreSQL",
-      () => pgRows(where),
-      (r) => r.length === 3,
-    );
+    const rows = await storedInBoth("proxied", 3, "link in ('/orders/42', '/orders', '/missing')");
     const host = new URL(a.url).host;
     const plain: Record<string, unknown>[] = rows.map(({ event_id: _e, ip_hash, ...r }) => ({
       ...r,
@@ -147,12 +154,6 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
     ]);
     // The same client (IP and user agent) gets the same hash the same day.
     expect(rows[1]?.ip_hash).toBe(rows[2]?.ip_hash);
-    const inClickhouse = await waitFor(
-      "3 proxied rows in ClickHouse",
-      () => chRows(where),
-      (r) => r.length === 3,
-    );
-    expect(inClickhouse).toEqual(rows.map((r) => ({ ...r })));
   }, 120_000);
 
   test("ingest: one seed event, a rich array, and verbatim injection-looking text, stored in both stores", async () => {
@@ -188,24 +189,12 @@ describe("end to end: reverse proxy and ingest endpoint → Kafka → PostgreSQL
     const { event_ids: batchIds } = (await batch.json()) as { event_ids: string[] };
     expect(batchIds[0]).toBe(hostile.event_id);
 
-    const where = "startsWith(link, '/ingest/')";
-    const pgWhere = "link like '/ingest/%'";
-    const rows = await waitFor(
-      "3 ingested rows in PostgreSQL",
-      () => pgRows(pgWhere),
-      (r) => r.length === 3,
-    );
+    const rows = await storedInBoth("ingested", 3, "link like '/ingest/%'", "startsWith(link, '/ingest/')");
     expect(rows.map((r) => r.event_id).sort()).toEqual([...seedIds, ...batchIds].sort());
     const stored = rows.find((r) => r.event_id === hostile.event_id);
     const { footprint_time: _t, duration_ms: _d, event_id: _id, method, ...text } = hostile;
     expect({ ...stored }).toEqual({ ...text, event_id: hostile.event_id, request: method });
     expect(await pg.countFootprints()).toBeGreaterThanOrEqual(3); // the table is still there
-    const inClickhouse = await waitFor(
-      "3 ingested rows in ClickHouse",
-      () => chRows(where),
-      (r) => r.length === 3,
-    );
-    expect(inClickhouse).toEqual(rows.map((r) => ({ ...r })));
   }, 120_000);
 
   test("ingest refuses: no key 401, too big 413, each invalid field 400 by path; nothing of a bad batch is stored", async () => {

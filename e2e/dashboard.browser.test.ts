@@ -5,13 +5,13 @@ import { Kafka, logLevel } from "kafkajs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { formatZoned } from "../src/time.ts";
 import {
-  createPipelineResources,
+  type PipelineBinary,
   type PipelineResources,
   type RunningBinary,
   repoRoot,
-  startBinary,
-  waitFor,
+  startPipelineBinary,
 } from "../test/support/binary.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the compiled
@@ -56,7 +56,7 @@ function knownFootprints(nowMs: number): Record<string, unknown>[] {
 type TotalResponse = { results: { store: string; data?: { count: number } }[] };
 
 describe("dashboard in a browser (compiled binary, real stack)", () => {
-  let resources: PipelineResources;
+  let pipeline: PipelineBinary | undefined;
   let topic: PipelineResources["topic"];
   let app: RunningBinary;
   let browser: Browser;
@@ -76,15 +76,14 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       throw new Error(`${CHROMIUM} is missing: run ./scripts/install-chromium (scripts/test does)`);
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    resources = await createPipelineResources();
-    topic = resources.topic;
-    app = await startBinary(["serve"], {
-      ...resources.env,
+    pipeline = await startPipelineBinary(["serve"], {
       TZ,
       DASHBOARD_TOKEN: TOKEN,
       DASHBOARD_USER: USER,
       DASHBOARD_PASSWORD: PASSWORD,
     });
+    ({ app } = pipeline);
+    topic = pipeline.resources.topic;
 
     const producer = new Kafka({ brokers: topic.brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
@@ -117,8 +116,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await app?.stop();
-    await resources?.drop();
+    await pipeline?.stop();
   });
 
   /** A fresh browser context with a session (logged in through the session endpoint; its cookie is the context's). */

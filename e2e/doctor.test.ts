@@ -1,36 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createClickhouseStore } from "../src/store/clickhouse.ts";
-import { createPostgresStore } from "../src/store/postgres.ts";
-import { ensureBinary } from "../test/support/binary.ts";
-import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
-
-/** A port nothing listens on: bound once to learn a free one, then closed. */
-function closedPort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = server;
-  server.stop(true);
-  return port;
-}
+import { createPipelineResources, ensureBinary, type PipelineResources } from "../test/support/binary.ts";
+import { closedPort } from "../test/support/closed-port.ts";
+import { createTestPostgresDatabase } from "../test/support/stack.ts";
 
 /**
  * `doctor` (compiled binary) against the real stack, and against services that are not there —
  * pointed at closed ports, never by stopping the shared stack.
  */
 describe("eft-footprint doctor", () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let resources: PipelineResources;
+  let topic: PipelineResources["topic"];
   let emptyPg: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
   let binary: string;
 
   const env = (over: Record<string, string> = {}) => ({
     PATH: process.env.PATH ?? "",
-    KAFKA_BROKERS: topic.brokers.join(","),
-    TOPIC: topic.topic,
-    GROUP_ID: topic.groupId,
-    DATABASE_URL: pgDb.url,
-    CLICKHOUSE_URL: chDb.url,
-    CLICKHOUSE_DATABASE: chDb.database,
+    ...resources.env,
     ...over,
   });
   const doctor = (over: Record<string, string> = {}) => {
@@ -47,20 +32,13 @@ describe("eft-footprint doctor", () => {
 
   beforeAll(async () => {
     binary = await ensureBinary();
-    [topic, pgDb, chDb, emptyPg] = await Promise.all([
-      createTestTopic(2),
-      createTestPostgresDatabase(),
-      createTestClickhouseDatabase(),
-      createTestPostgresDatabase(),
-    ]);
-    const pg = createPostgresStore({ url: pgDb.url });
-    const ch = createClickhouseStore({ url: chDb.url, username: "default", password: "", database: chDb.database });
-    await Promise.all([pg.migrate(), ch.migrate()]);
-    await Promise.all([pg.close(), ch.close()]);
+    [resources, emptyPg] = await Promise.all([createPipelineResources(2), createTestPostgresDatabase()]);
+    topic = resources.topic;
+    await Promise.all([resources.pg.migrate(), resources.ch.migrate()]);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop(), emptyPg?.drop()]);
+    await Promise.all([resources?.drop(), emptyPg?.drop()]);
   });
 
   test("everything configured and migrated: exit 0 and what it found per service", () => {

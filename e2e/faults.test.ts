@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseBatchIntent } from "../consumer/partition-batches.ts";
-import type { RunningBinary } from "../test/support/binary.ts";
-import { repoRoot, waitFor } from "../test/support/binary.ts";
+import { type RunningBinary, repoRoot } from "../test/support/binary.ts";
 import { type ScenarioResult, writeReliabilityReport } from "../test/support/fault-report.ts";
 import {
   createWorld,
@@ -23,6 +22,7 @@ import {
   startSite,
   type World,
 } from "../test/support/fault-stack.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 const skip = process.env.EFT_SKIP_FAULTS === "1";
 const SCENARIO_MS = 300_000;
@@ -121,6 +121,23 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     // Anything late (a duplicate) would land within a flush or two.
     await Bun.sleep(1500);
   };
+  /** A site under load with a consumer behind it, once the first 300 requests went through. */
+  const startTraffic = async (world: World, siteEnv: Record<string, string> = {}) => {
+    const s = await site(world, siteEnv);
+    await consumer(world);
+    const l = load(s.url);
+    await waitFor(
+      "traffic flowing",
+      async () => l.sent,
+      (n) => n >= 300,
+    );
+    return { s, l };
+  };
+  /** After an outage: the time until both stores hold what was sent so far, then the end checks. */
+  const recover = async (world: World, row: ScenarioResult, l: Load, timeoutMs?: number) => {
+    row.recoveryMs = await bothHold(world, l.sent, timeoutMs);
+    await finish(world, row, l);
+  };
 
   test(
     "consumer killed with SIGKILL mid-batch, 5 times in a row",
@@ -187,22 +204,13 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     "Kafka broker stopped and restarted while requests keep coming",
     () =>
       scenario("Kafka broker stopped and restarted under load", async (world, row) => {
-        const s = await site(world);
-        await consumer(world);
-        const l = load(s.url);
-        await waitFor(
-          "traffic flowing",
-          async () => l.sent,
-          (n) => n >= 300,
-        );
+        const { l } = await startTraffic(world);
         const down = Date.now();
         await stack.stop("kafka");
         await Bun.sleep(10_000);
         await stack.start("kafka");
         const outage = Date.now() - down;
-        const sentAtRecovery = l.sent;
-        row.recoveryMs = await bothHold(world, sentAtRecovery, 180_000);
-        await finish(world, row, l);
+        await recover(world, row, l, 180_000);
         row.notes = `broker down ${(outage / 1000).toFixed(0)} s (stop, 10 s, start); ${l.failed} failed requests`;
       }),
     SCENARIO_MS,
@@ -217,14 +225,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
       `${label} stopped for 30 s: the other store keeps up`,
       () =>
         scenario(`${label} stopped 30 s, then back`, async (world, row) => {
-          const s = await site(world);
-          await consumer(world);
-          const l = load(s.url);
-          await waitFor(
-            "traffic flowing",
-            async () => l.sent,
-            (n) => n >= 300,
-          );
+          const { l } = await startTraffic(world);
           await stack.stop(down);
           const stoppedAt = Date.now();
           await Bun.sleep(15_000);
@@ -241,9 +242,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
           const otherDuring = await world.count(other);
           await Bun.sleep(Math.max(0, 30_000 - (Date.now() - stoppedAt)));
           await stack.start(down);
-          const sentAtRecovery = l.sent;
-          row.recoveryMs = await bothHold(world, sentAtRecovery);
-          await finish(world, row, l);
+          await recover(world, row, l);
           row.notes = `${other} held ${otherDuring.toLocaleString("en-US")} of ${sentMidway.toLocaleString("en-US")}+ events sent while ${label} was down`;
         }),
       SCENARIO_MS,
@@ -255,22 +254,13 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     () =>
       scenario("Kafka down 60 s → disk spool", async (world, row) => {
         // A small memory queue so that a minute of traffic has to go to the spool.
-        const s = await site(world, { PRODUCER_QUEUE_MAX: "500" });
-        await consumer(world);
-        const l = load(s.url);
-        await waitFor(
-          "traffic flowing",
-          async () => l.sent,
-          (n) => n >= 300,
-        );
+        const { s, l } = await startTraffic(world, { PRODUCER_QUEUE_MAX: "500" });
         await stack.stop("kafka");
         await Bun.sleep(60_000);
         const spooled = await metricValue(s.url, "eft_events_spooled_total");
         const spoolBytes = await metricValue(s.url, "eft_spool_bytes");
         await stack.start("kafka");
-        const sentAtRecovery = l.sent;
-        row.recoveryMs = await bothHold(world, sentAtRecovery, 180_000);
-        await finish(world, row, l);
+        await recover(world, row, l, 180_000);
         expect(spooled).toBeGreaterThan(0);
         expect(await metricValue(s.url, "eft_events_dropped_total")).toBe(0);
         row.notes = `${spooled.toLocaleString("en-US")} events spooled (${Math.round(spoolBytes / 1024)} KiB on disk at the end of the outage), 0 dropped, ${l.failed} failed requests`;

@@ -2,9 +2,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBinary, startBinary, waitFor } from "../test/support/binary.ts";
+import {
+  binaryPath,
+  createPipelineResources,
+  ensureBinary,
+  type PipelineResources,
+  startBinary,
+} from "../test/support/binary.ts";
+import { closedPort } from "../test/support/closed-port.ts";
 import { listenNotifySocket, type NotifySocket } from "../test/support/notify-socket.ts";
-import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 /**
  * The compiled linux-x64 binary as systemd runs it: starts, tells systemd READY=1 once it
@@ -12,29 +19,18 @@ import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTop
  * SIGTERM with exit status 0 after STOPPING=1.
  */
 describe("compiled binary lifecycle under a Type=notify-like supervisor", () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let chDb: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
+  let resources: PipelineResources;
   let dir: string;
   let notify: NotifySocket;
   const env = () => ({
-    KAFKA_BROKERS: topic.brokers.join(","),
-    TOPIC: topic.topic,
-    GROUP_ID: topic.groupId,
-    DATABASE_URL: pgDb.url,
-    CLICKHOUSE_URL: chDb.url,
-    CLICKHOUSE_DATABASE: chDb.database,
+    ...resources.env,
     NOTIFY_SOCKET: join(dir, "notify"),
     LOG_DIR: join(dir, "logs"),
   });
 
   beforeAll(async () => {
     await ensureBinary();
-    [topic, pgDb, chDb] = await Promise.all([
-      createTestTopic(),
-      createTestPostgresDatabase(),
-      createTestClickhouseDatabase(),
-    ]);
+    resources = await createPipelineResources();
     dir = mkdtempSync(join(tmpdir(), "eft-lifecycle-"));
     notify = listenNotifySocket(join(dir, "notify"));
   }, 120_000);
@@ -42,7 +38,7 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
   afterAll(async () => {
     notify?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    await Promise.all([topic?.drop(), pgDb?.drop(), chDb?.drop()]);
+    await resources?.drop();
   });
 
   test("serve: READY=1 once listening, /healthz 200, healthcheck exit 0, SIGTERM → STOPPING=1 and exit 0", async () => {
@@ -85,13 +81,10 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
   }, 120_000);
 
   test("healthcheck exits 1 when nothing answers", () => {
-    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = server.port;
-    server.stop(true);
-    const check = Bun.spawnSync(
-      [join(import.meta.dir, "..", "eft-footprint"), "healthcheck", "--url", `http://127.0.0.1:${port}/healthz`],
-      { env: { PATH: process.env.PATH ?? "", ...env() } },
-    );
+    const port = closedPort();
+    const check = Bun.spawnSync([binaryPath, "healthcheck", "--url", `http://127.0.0.1:${port}/healthz`], {
+      env: { PATH: process.env.PATH ?? "", ...env() },
+    });
     expect(check.exitCode).toBe(1);
     expect(check.stdout.toString()).toContain(`http://127.0.0.1:${port}/healthz: `);
   });

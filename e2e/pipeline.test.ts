@@ -1,19 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import {
-  createPipelineResources,
+  type PipelineBinary,
   type PipelineResources,
   type RunningBinary,
   startBinary,
-  waitFor,
-  waitUntilReady,
+  startPipelineBinary,
 } from "../test/support/binary.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 /**
  * The whole pipeline on the real stack: the compiled binary serves requests, produces to Kafka,
  * consumes and stores into PostgreSQL and ClickHouse.
  */
 describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled binary)", () => {
+  let pipeline: PipelineBinary | undefined;
   let resources: PipelineResources;
   let topic: PipelineResources["topic"];
   let pg: PipelineResources["pg"];
@@ -22,15 +23,13 @@ describe("end to end: request → Kafka → PostgreSQL + ClickHouse (compiled bi
   const env = () => resources.env;
 
   beforeAll(async () => {
-    resources = await createPipelineResources();
+    pipeline = await startPipelineBinary(["serve", "--demo"]);
+    ({ app, resources } = pipeline);
     ({ topic, pg, ch } = resources);
-    app = await startBinary(["serve", "--demo"], env());
-    await waitUntilReady(app);
   }, 120_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await resources?.drop();
+    await pipeline?.stop();
   });
 
   test("1,000 requests become exactly 1,000 rows in each store", async () => {

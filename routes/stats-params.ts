@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { BucketKind, StatsFilters } from "../src/stats/index.ts";
 import { autoBucket } from "../src/stats/index.ts";
-import { type EpochMicros, parseTimestamp } from "../src/time.ts";
+import { type EpochMicros, parseTimestamp, TimeZoneSchema } from "../src/time.ts";
 
 /** Presets for `from`: that long before `to` (default now). `1m` is the dashboard's live count. */
 export const PRESETS = { "1m": 60, "15m": 900, "1h": 3600, "24h": 86_400, "7d": 604_800, "30d": 2_592_000 } as const;
@@ -16,15 +16,6 @@ const MAX_SPAN_DAYS = 400;
 // arithmetic relies on it), and epoch minutes stay positive (integer division is floor).
 const EARLIEST = Date.UTC(2000, 0, 1) * 1000;
 const LATEST = Date.UTC(2100, 0, 1) * 1000;
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const instant = z.string().transform((text, ctx) => {
   const micros = parseTimestamp(text);
@@ -48,7 +39,7 @@ export const StatsParamsSchema = z.strictObject(
       })
       .default("24h"),
     to: instant.optional(),
-    tz: z.string().refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC").optional(),
+    tz: TimeZoneSchema.optional(),
     store: z.enum(["postgres", "clickhouse", "both"], "must be postgres, clickhouse or both").default("both"),
     source: z.enum(["auto", "raw", "rollup"], "must be auto, raw or rollup").default("auto"),
     method: z

@@ -2,17 +2,11 @@ import { type Context, Hono } from "hono";
 import { AppError, type ErrorBody } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import {
-  getLatencyPercentiles,
-  getStatusClasses,
-  getTimeOfDay,
-  getTimeseries,
-  getTopEndpoints,
-  getTotalCount,
-  getWeekdayHeatmap,
   listBuckets,
   MAX_POINTS,
+  STATISTICS,
+  type StatisticName,
   type StatsDb,
-  type StatsQuery,
   type StatsSource,
   type StatsStore,
 } from "../src/stats/index.ts";
@@ -20,30 +14,16 @@ import { holdsWholeMinute } from "../src/stats/slices.ts";
 import { formatZonedInstant, ZoneOffsetError, zoneSegments } from "../src/stats/zone.ts";
 import type { StoreName } from "../src/store/store.ts";
 import { answerAppError } from "./error-response.ts";
-import { type ParamProblem, parseStatsParams, type StatsParams } from "./stats-params.ts";
+import { type ParamProblem, parseStatsParams } from "./stats-params.ts";
 
-/** The statistics the API serves; each answers from one store. Tests may replace them. */
+/** The statistics the API serves, as the core defines them; each answers from one store. Tests may replace them. */
 export type StatsQueries = {
-  top(db: StatsDb, q: StatsQuery & { limit: number }): Promise<unknown>;
-  total(db: StatsDb, q: StatsQuery): Promise<unknown>;
-  "time-of-day"(db: StatsDb, q: StatsQuery): Promise<unknown>;
-  heatmap(db: StatsDb, q: StatsQuery): Promise<unknown>;
-  timeseries(db: StatsDb, q: StatsQuery & { bucket: StatsParams["bucket"] }): Promise<unknown>;
-  status(db: StatsDb, q: StatsQuery): Promise<unknown>;
-  latency(db: StatsDb, q: StatsQuery & { limit: number }): Promise<unknown>;
+  [K in StatisticName]: (db: StatsDb, q: Parameters<(typeof STATISTICS)[K]>[1]) => Promise<unknown>;
 };
 
-export type StatsEndpoint = keyof StatsQueries;
+export type StatsEndpoint = StatisticName;
 
-export const STATS_QUERIES: StatsQueries = {
-  top: getTopEndpoints,
-  total: getTotalCount,
-  "time-of-day": getTimeOfDay,
-  heatmap: getWeekdayHeatmap,
-  timeseries: getTimeseries,
-  status: getStatusClasses,
-  latency: getLatencyPercentiles,
-};
+export const STATS_QUERIES: StatsQueries = STATISTICS;
 
 /** Endpoints whose answer the per-minute rollup can give exactly (percentiles it cannot). */
 const ROLLUP_ENDPOINTS: ReadonlySet<StatsEndpoint> = new Set([

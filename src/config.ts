@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AppError } from "./errors.ts";
+import { TimeZoneSchema } from "./time.ts";
 
 /**
  * Every setting, read once at start-up from the environment (and an optional .env file).
@@ -77,9 +78,7 @@ const commaList = optionalText.pipe(
     ),
 );
 
-const timeZone = optionalText.pipe(
-  z.string().default("Asia/Seoul").refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC"),
-);
+const timeZone = optionalText.pipe(TimeZoneSchema.default("Asia/Seoul"));
 
 export const EnvSchema = z.object({
   HOST: optionalText.pipe(z.string().default("0.0.0.0")),
@@ -406,15 +405,6 @@ function clickhouseSettings(e: Env): Config["clickhouse"] {
     password: e.CH_PASSWORD,
     database: e.CLICKHOUSE_DATABASE,
   };
-}
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function deepFreeze<T>(value: T): T {

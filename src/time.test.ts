@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { formatIsoUtc, formatUtc, formatZoned, offsetMinutes, parseTimestamp } from "./time.ts";
+import {
+  formatIsoUtc,
+  formatOffset,
+  formatUtc,
+  formatZoned,
+  offsetMinutes,
+  parseTimestamp,
+  wallClock,
+} from "./time.ts";
 
 const instant = Date.UTC(2025, 4, 19, 4, 45, 30, 123) * 1000 + 456;
 
@@ -14,6 +22,19 @@ describe("time", () => {
     expect(formatZoned(instant, "Asia/Kolkata")).toBe("2025-05-19T10:15:30.123456+05:30");
     expect(offsetMinutes(Date.UTC(2025, 2, 9, 6, 59, 59), "America/New_York")).toBe(-300);
     expect(offsetMinutes(Date.UTC(2025, 2, 9, 7, 0, 0), "America/New_York")).toBe(-240);
+  });
+
+  test("reads the wall clock of a zone and writes offsets as ISO-8601 does", () => {
+    expect(wallClock(Math.floor(instant / 1000), "Asia/Seoul")).toEqual({
+      year: 2025,
+      month: 5,
+      day: 19,
+      hour: 13,
+      minute: 45,
+      second: 30,
+    });
+    expect(wallClock(Date.UTC(2025, 0, 1), "America/New_York")).toMatchObject({ year: 2024, day: 31, hour: 19 });
+    expect([540, 0, -240, 330, -210].map(formatOffset)).toEqual(["+09:00", "+00:00", "-04:00", "+05:30", "-03:30"]);
   });
 
   test("round-trips through parse for many instants", () => {

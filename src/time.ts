@@ -1,8 +1,22 @@
+import { z } from "zod";
+
 /**
  * Instants are carried as whole epoch microseconds: the wire format has microsecond precision,
  * PostgreSQL timestamptz and ClickHouse DateTime64(6) keep it, and JS Date would drop it.
  */
 export type EpochMicros = number;
+
+/** A zone name this runtime knows (IANA, e.g. Asia/Seoul, or UTC), for the TZ setting and the stats API's `tz`. */
+export const TimeZoneSchema = z.string().refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC");
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -39,19 +53,27 @@ export function offsetMinutes(epochMs: number, timeZone: string): number {
 const lastOffsets = new Map<string, { minute: number; offset: number }>();
 
 function computeOffsetMinutes(epochMs: number, timeZone: string): number {
+  const w = wallClock(epochMs, timeZone);
+  const local = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return Math.round((local - Math.floor(epochMs / 1000) * 1000) / 60_000);
+}
+
+/** What a clock in `timeZone` shows at an instant (month 1–12, hour 0–23). */
+export type WallClock = { year: number; month: number; day: number; hour: number; minute: number; second: number };
+
+export function wallClock(epochMs: number, timeZone: string): WallClock {
   const parts: Record<string, number> = {};
   for (const p of formatterFor(timeZone).formatToParts(new Date(epochMs))) {
     if (p.type !== "literal") parts[p.type] = Number(p.value);
   }
-  const local = Date.UTC(
-    parts.year as number,
-    (parts.month as number) - 1,
-    parts.day as number,
-    parts.hour as number,
-    parts.minute as number,
-    parts.second as number,
-  );
-  return Math.round((local - Math.floor(epochMs / 1000) * 1000) / 60_000);
+  return parts as WallClock;
+}
+
+/** A UTC offset in minutes as ISO-8601 writes it: 540 → "+09:00", -270 → "-04:30". */
+export function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 /**
@@ -64,9 +86,7 @@ export function formatZoned(micros: EpochMicros, timeZone: string): string {
   const ms = Math.floor(micros / 1000);
   const offset = offsetMinutes(ms, timeZone);
   const local = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
-  const sign = offset < 0 ? "-" : "+";
-  const abs = Math.abs(offset);
-  return `${local}.${fraction(micros)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${local}.${fraction(micros)}${formatOffset(offset)}`;
 }
 
 /** `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: read exactly by ClickHouse DateTime64(6, 'UTC'). */

@@ -1,24 +1,14 @@
-import {
-  getTimeOfDay,
-  getTimeseries,
-  getTopEndpoints,
-  getTotalCount,
-  getWeekdayHeatmap,
-  type StatsDb,
-  type StatsQuery,
-  type StatsSource,
-  type StatsStore,
-} from "../../src/stats/index.ts";
+import { STATISTICS, type StatsDb, type StatsQuery, type StatsSource, type StatsStore } from "../../src/stats/index.ts";
 import type { StoreName } from "../../src/store/store.ts";
 import { summarize, type Timing } from "./summary.ts";
 
 /** The dashboard's queries, as the stats API runs them (src/stats/), over one period. */
 export const DASHBOARD_QUERIES = {
-  top: (db: StatsDb, q: StatsQuery) => getTopEndpoints(db, { ...q, limit: 10 }),
-  total: (db: StatsDb, q: StatsQuery) => getTotalCount(db, q),
-  "time-of-day": (db: StatsDb, q: StatsQuery) => getTimeOfDay(db, q),
-  heatmap: (db: StatsDb, q: StatsQuery) => getWeekdayHeatmap(db, q),
-  timeseries: (db: StatsDb, q: StatsQuery) => getTimeseries(db, { ...q, bucket: "hour" }),
+  top: (db: StatsDb, q: StatsQuery) => STATISTICS.top(db, { ...q, limit: 10 }),
+  total: STATISTICS.total,
+  "time-of-day": STATISTICS["time-of-day"],
+  heatmap: STATISTICS.heatmap,
+  timeseries: (db: StatsDb, q: StatsQuery) => STATISTICS.timeseries(db, { ...q, bucket: "hour" }),
 } as const;
 
 export type QueryName = keyof typeof DASHBOARD_QUERIES;

@@ -5,6 +5,7 @@
  * with an id: thousands of distinct endpoints, what makes a rollup compress badly).
  * Deterministic for a given seed.
  */
+import { seededRandom } from "../../src/seeded-random.ts";
 import type { FootprintRow } from "../../src/store/store.ts";
 
 const ROUTES: [weight: number, method: string, route: string, ids: number][] = [
@@ -26,17 +27,6 @@ const TOTAL_WEIGHT = ROUTES.reduce((s, [w]) => s + w, 0);
 const HOURLY = [6, 4, 3, 2, 2, 2, 3, 5, 7, 8, 9, 10, 11, 11, 11, 12, 13, 14, 16, 18, 19, 17, 13, 9];
 const HOURLY_TOTAL = HOURLY.reduce((a, b) => a + b, 0);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, "0");
 }
@@ -48,7 +38,7 @@ export type SyntheticOptions = { count: number; days: number; end: number /* epo
  * too, as in production), in chunks of `chunk`.
  */
 export function* syntheticFootprints(options: SyntheticOptions, chunk: number): Generator<FootprintRow[]> {
-  const next = mulberry32(options.seed ?? 42);
+  const next = seededRandom(options.seed ?? 42);
   const dayMs = 86_400_000;
   // KST midnight of the first day.
   const firstDay =

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "../../test/support/binary.ts";
+import { waitFor } from "../../test/support/wait-for.ts";
 import { createMemoryLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import type { FootprintEvent } from "./message.ts";

@@ -5,6 +5,7 @@ export { getTimeseries, type Timeseries, type TimeseriesQuery } from "./get-time
 export { getTopEndpoints, type TopEndpoints } from "./get-top-endpoints.ts";
 export { getTotalCount, type TotalCount } from "./get-total-count.ts";
 export { getWeekdayHeatmap, WEEKDAYS, type WeekdayHeatmap } from "./get-weekday-heatmap.ts";
+export { STATISTICS, type StatisticName } from "./statistics.ts";
 export type { ClickhouseStatsDb, PostgresStatsDb, StatsDb, StatsStore } from "./stats-db.ts";
 export type { StatsFilters, StatsQuery, StatsSource, StatusClass } from "./stats-query.ts";
 export { autoBucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";

@@ -8,7 +8,7 @@
  * with DST or without, whole-hour or not (India, Nepal). PostgreSQL then needs no per-row
  * `AT TIME ZONE`, which dominated its time-of-day queries (see local-stack-facts.md).
  */
-import type { EpochMicros } from "../time.ts";
+import { type EpochMicros, formatOffset } from "../time.ts";
 
 /** From `startMinute` (UTC epoch minute) on, until the next segment, the zone is `offset` minutes ahead of UTC. */
 export type ZoneSegment = { startMinute: number; offset: number };
@@ -117,11 +117,7 @@ export function formatInZone(micros: EpochMicros, offsetMinutes: number): string
   const ms = Math.floor(micros / 1000);
   const sub = mod(micros, 1000);
   const local = new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 23);
-  const sign = offsetMinutes < 0 ? "-" : "+";
-  const abs = Math.abs(offsetMinutes);
-  const hh = String(Math.floor(abs / 60)).padStart(2, "0");
-  const mm = String(abs % 60).padStart(2, "0");
-  return `${local}${sub ? String(sub).padStart(3, "0") : ""}${sign}${hh}:${mm}`;
+  return `${local}${sub ? String(sub).padStart(3, "0") : ""}${formatOffset(offsetMinutes)}`;
 }
 
 /** `formatInZone` with the zone's own offset at that instant. */

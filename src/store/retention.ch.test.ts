@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rowsAged } from "../../test/fixtures/store-rows.ts";
-import { waitFor } from "../../test/support/binary.ts";
 import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
+import { waitFor } from "../../test/support/wait-for.ts";
 import { createClickhouseStore } from "./clickhouse.ts";
 import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createClickhouseStore } from "../../src/store/clickhouse.ts";
 import { createPostgresStore } from "../../src/store/postgres.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "./stack.ts";
+import { waitFor } from "./wait-for.ts";
 
 export const repoRoot = join(import.meta.dir, "../..");
 export const binaryPath = join(repoRoot, "eft-footprint");
@@ -92,29 +93,6 @@ export async function startBinary(
   };
 }
 
-/** Polls `probe` until it returns a value `done` accepts; fails with the last value on timeout. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 60_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (done(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await Bun.sleep(intervalMs);
-  }
-  throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}; last error ${String(lastError)}`);
-}
-
 /** A topic, a PostgreSQL and a ClickHouse database of the test's own, and clients to read them. */
 export type PipelineResources = {
   topic: Awaited<ReturnType<typeof createTestTopic>>;
@@ -125,9 +103,9 @@ export type PipelineResources = {
   drop(): Promise<void>;
 };
 
-export async function createPipelineResources(): Promise<PipelineResources> {
+export async function createPipelineResources(partitions = 1): Promise<PipelineResources> {
   const [topic, pgDb, chDb] = await Promise.all([
-    createTestTopic(),
+    createTestTopic(partitions),
     createTestPostgresDatabase(),
     createTestClickhouseDatabase(),
   ]);
@@ -161,4 +139,25 @@ export async function waitUntilReady(app: RunningBinary, timeoutMs = 60_000): Pr
     (s) => s === 200,
     timeoutMs,
   );
+}
+
+/** The compiled binary on resources of its own, ready; `stop()` stops it and drops them. */
+export type PipelineBinary = { app: RunningBinary; resources: PipelineResources; stop(): Promise<void> };
+
+/** `eft-footprint <args>` with the settings of fresh pipeline resources (and `env` over them), once ready. */
+export async function startPipelineBinary(args: string[], env: Record<string, string> = {}): Promise<PipelineBinary> {
+  const resources = await createPipelineResources();
+  let app: RunningBinary | undefined;
+  const stop = async () => {
+    await app?.stop();
+    await resources.drop();
+  };
+  try {
+    app = await startBinary(args, { ...resources.env, ...env });
+    await waitUntilReady(app);
+    return { app, resources, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -185,6 +185,10 @@ export function isTimeZone(name) {
 /** @typedef {{ year: number; month: number; day: number; hour: number; minute: number; second: number }} WallTime */
 
 /**
+ * The browser's copy of src/time.ts's wallClock/offsetMinutes/formatOffset. It cannot import them:
+ * this file is served to the browser as written, unbundled (routes/dashboard/assets.ts), and the
+ * server's are TypeScript in the core, tuned for the request path (a formatter and an offset cached
+ * per zone). format.test.ts pins this copy to the same answers.
  * @param {number} epochMs
  * @param {string} tz
  * @returns {WallTime}

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import * as server from "../../../src/time.ts";
 import {
   apiParams,
   defaultState,
@@ -6,6 +7,7 @@ import {
   formatDelta,
   formatMinuteOfDay,
   formatMs,
+  formatOffset,
   formatPercent,
   isoToZonedInput,
   offsetMinutes,
@@ -96,5 +98,19 @@ describe("time zones", () => {
 
   test("garbage is refused", () => {
     expect(zonedInputToIso("yesterday", "UTC")).toBeUndefined();
+  });
+
+  test("the browser's offsets are the server's (src/time.ts), every 25 hours of 2025", () => {
+    for (const zone of ["Asia/Seoul", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]) {
+      for (let ms = Date.UTC(2025, 0, 1); ms < Date.UTC(2026, 0, 1); ms += 25 * 3_600_000) {
+        const offset = offsetMinutes(ms, zone);
+        expect({ zone, ms, offset, text: formatOffset(offset) }).toEqual({
+          zone,
+          ms,
+          offset: server.offsetMinutes(ms, zone),
+          text: server.formatOffset(offset),
+        });
+      }
+    }
   });
 });
