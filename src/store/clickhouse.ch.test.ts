@@ -1,18 +1,17 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { clickhouseMigrations } from "../../sql/index.ts";
 import { sampleRows } from "../../test/fixtures/store-rows.ts";
-import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
 import { describeStoreContract } from "../../test/support/store-contract.ts";
+import { openTestStore, useTestStore } from "../../test/support/test-store.ts";
 import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
 
 describeStoreContract("ClickHouse store", {
   shipped: clickhouseMigrations,
   async fresh() {
-    const db = await createTestClickhouseDatabase();
+    const opened = await openTestStore("clickhouse");
     // The store creates its database itself: drop the helper's so creation is exercised too.
-    await fetch(db.url, { method: "POST", body: `DROP DATABASE IF EXISTS ${db.database}` });
-    const store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
-    return { store, drop: db.drop };
+    await opened.drop();
+    return opened;
   },
   unreachable: () =>
     createClickhouseStore({ url: "http://127.0.0.1:9", username: "default", password: "", database: "x" }),
@@ -37,25 +36,13 @@ describeStoreContract("ClickHouse store", {
 });
 
 describe("ClickHouse store (real engine over HTTP)", () => {
-  let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
-  let store: ReturnType<typeof createClickhouseStore>;
-
-  beforeAll(async () => {
-    db = await createTestClickhouseDatabase();
-    store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
-    await store.migrate();
-  }, 60_000);
-
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
+  const ch = useTestStore("clickhouse");
 
   test("the seed's table keeps its columns, engine, partitioning and order", async () => {
-    const rs = await store.stats.client.query({
+    const rs = await ch.store.stats.client.query({
       query:
         "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'user_footprint' ORDER BY position",
-      query_params: { db: db.database },
+      query_params: { db: ch.database },
       format: "JSONEachRow",
     });
     expect(await rs.json()).toEqual([
@@ -76,10 +63,10 @@ describe("ClickHouse store (real engine over HTTP)", () => {
       { name: "is_bot", type: "Nullable(Bool)" },
       { name: "bytes_out", type: "Nullable(UInt64)" },
     ]);
-    const t = await store.stats.client.query({
+    const t = await ch.store.stats.client.query({
       query:
         "SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'user_footprint'",
-      query_params: { db: db.database },
+      query_params: { db: ch.database },
       format: "JSONEachRow",
     });
     expect(await t.json()).toEqual([
@@ -96,10 +83,9 @@ test("splitStatements drops comment lines and splits on statement ends", () => {
 });
 
 describe("ClickHouse store: a batch written twice is stored once (migration 0005)", () => {
-  let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
-  let store: ReturnType<typeof createClickhouseStore>;
+  const ch = useTestStore("clickhouse");
   const rollupTotal = async () => {
-    const rs = await store.stats.client.query({
+    const rs = await ch.store.stats.client.query({
       query: "SELECT sum(n) AS n FROM user_footprint_minute",
       format: "JSONEachRow",
     });
@@ -107,20 +93,9 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
     return Number(row?.n ?? 0);
   };
 
-  beforeAll(async () => {
-    db = await createTestClickhouseDatabase();
-    store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
-    await store.migrate();
-  }, 60_000);
-
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
-
   test("every table a consumer insert reaches has a deduplication window (views' targets included)", async () => {
     // Without it a redelivered batch is dropped in user_footprint but counted again in a rollup.
-    const rs = await store.stats.client.query({
+    const rs = await ch.store.stats.client.query({
       query: `SELECT name, engine_full FROM system.tables
               WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND name != 'eft_schema_migrations'`,
       format: "JSONEachRow",
@@ -134,17 +109,17 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
 
   test("the same token is dropped, in the table and in the per-minute view; another token is not", async () => {
     const rows = sampleRows();
-    await store.insertFootprints(rows, { token: "t/0/0-2" });
-    await store.insertFootprints(rows, { token: "t/0/0-2" });
-    expect(await store.countFootprints()).toBe(3);
+    await ch.store.insertFootprints(rows, { token: "t/0/0-2" });
+    await ch.store.insertFootprints(rows, { token: "t/0/0-2" });
+    expect(await ch.store.countFootprints()).toBe(3);
     expect(await rollupTotal()).toBe(3);
     // The token alone decides: a redelivered batch is dropped even if it were cut differently.
-    await store.insertFootprints(rows.slice(0, 1), { token: "t/0/0-2" });
-    expect(await store.countFootprints()).toBe(3);
+    await ch.store.insertFootprints(rows.slice(0, 1), { token: "t/0/0-2" });
+    expect(await ch.store.countFootprints()).toBe(3);
     // Different messages with equal per-minute aggregates are both counted.
     const other = sampleRows().map((r, i) => ({ ...r, eventId: `0190b2f8-0000-7000-8000-00000000010${i}` }));
-    await store.insertFootprints(other, { token: "t/0/3-5" });
-    expect(await store.countFootprints()).toBe(6);
+    await ch.store.insertFootprints(other, { token: "t/0/3-5" });
+    expect(await ch.store.countFootprints()).toBe(6);
     expect(await rollupTotal()).toBe(6);
   });
 });

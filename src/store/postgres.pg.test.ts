@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { postgresMigrations } from "../../sql/index.ts";
 import { sampleRows } from "../../test/fixtures/store-rows.ts";
 import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { describeStoreContract } from "../../test/support/store-contract.ts";
+import { openTestStore, useTestStore } from "../../test/support/test-store.ts";
 import { createPostgresStore } from "./postgres.ts";
 
 const ALL_VERSIONS = postgresMigrations.map((m) => m.version);
 
 describeStoreContract("PostgreSQL store", {
   shipped: postgresMigrations,
-  async fresh() {
-    const db = await createTestPostgresDatabase();
-    return { store: createPostgresStore({ url: db.url }), drop: db.drop };
-  },
+  fresh: () => openTestStore("postgres"),
   unreachable: () => createPostgresStore({ url: "postgres://eft@127.0.0.1:9/eft", connectTimeoutSeconds: 2 }),
   async readRows(store) {
     const rows = await store.stats.sql`
@@ -28,22 +26,10 @@ describeStoreContract("PostgreSQL store", {
 });
 
 describe("PostgreSQL store (real server)", () => {
-  let db: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let store: ReturnType<typeof createPostgresStore>;
-
-  beforeAll(async () => {
-    db = await createTestPostgresDatabase();
-    store = createPostgresStore({ url: db.url });
-    await store.migrate();
-  }, 60_000);
-
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
+  const pg = useTestStore("postgres");
 
   test("the seed's table keeps its columns, and every column has a comment", async () => {
-    const cols = await store.stats.sql<{ column_name: string; comment: string | null }[]>`
+    const cols = await pg.store.stats.sql<{ column_name: string; comment: string | null }[]>`
       select column_name, col_description('user_footprint'::regclass, ordinal_position) as comment
       from information_schema.columns where table_name = 'user_footprint' order by ordinal_position`;
     expect(cols.map((c) => c.column_name)).toEqual([
@@ -68,10 +54,10 @@ describe("PostgreSQL store (real server)", () => {
   });
 
   test("redelivered rows are stored once, even without the batch's identity (event_id is unique)", async () => {
-    await store.insertFootprints(sampleRows());
-    const before = await store.countFootprints();
-    await store.insertFootprints([...sampleRows(), ...sampleRows()]);
-    expect(await store.countFootprints()).toBe(before);
+    await pg.store.insertFootprints(sampleRows());
+    const before = await pg.store.countFootprints();
+    await pg.store.insertFootprints([...sampleRows(), ...sampleRows()]);
+    expect(await pg.store.countFootprints()).toBe(before);
   });
 
   test("migrations run concurrently by several processes converge", async () => {

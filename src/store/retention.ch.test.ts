@@ -1,81 +1,59 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rowsAged } from "../../test/fixtures/store-rows.ts";
-import { createTestClickhouseDatabase } from "../../test/support/stack.ts";
+import { useTestStore } from "../../test/support/test-store.ts";
 import { waitFor } from "../../test/support/wait-for.ts";
-import { createClickhouseStore } from "./clickhouse.ts";
 import { applyClickhouseTtl, readClickhouseTtlDays, startRetentionJob, ttlDaysOf } from "./retention.ts";
 
 const TABLES = ["user_footprint", "user_footprint_minute", "user_footprint_hour", "user_footprint_day"];
 const ttls = (days: number | undefined) => new Map(TABLES.map((t) => [t, days]));
 
 describe("retention on ClickHouse (real engine): TTL set, changed and removed from the setting", () => {
-  let db: Awaited<ReturnType<typeof createTestClickhouseDatabase>>;
-  let store: ReturnType<typeof createClickhouseStore>;
-  const count = async (table: string) => {
-    const rs = await store.stats.client.query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
+  const ch = useTestStore("clickhouse");
+  const numberFrom = async (query: string) => {
+    const rs = await ch.store.stats.client.query({ query, format: "JSONEachRow" });
     return Number((await rs.json<{ n: string | number }>())[0]?.n);
   };
-  const rollupSum = async (table: string) => {
-    const rs = await store.stats.client.query({
-      query: `SELECT sum(n) AS n FROM ${table}`,
-      format: "JSONEachRow",
-    });
-    return Number((await rs.json<{ n: string | number }>())[0]?.n);
+  const count = (table: string) => numberFrom(`SELECT count() AS n FROM ${table}`);
+  const rollupSum = (table: string) => numberFrom(`SELECT sum(n) AS n FROM ${table}`);
+  const optimize = (table: string) => ch.store.stats.client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+  /** Expired rows may still sit in a part until a merge applies the TTL: force one, then look. */
+  const mergeUntilLeft = async (rows: number, what: string) => {
+    await optimize("user_footprint");
+    await waitFor(
+      what,
+      () => count("user_footprint"),
+      (n) => n === rows,
+      30_000,
+    );
   };
-
-  beforeAll(async () => {
-    db = await createTestClickhouseDatabase();
-    store = createClickhouseStore({ url: db.url, username: "default", password: "", database: db.database });
-    await store.migrate();
-  }, 60_000);
-
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
 
   test("a new schema has no TTL; applying 30 days sets it on the raw table and the rollup", async () => {
-    expect(await readClickhouseTtlDays(store.stats.client, db.database)).toEqual(ttls(undefined));
-    expect(await applyClickhouseTtl(store.stats.client, db.database, 30)).toEqual({
+    expect(await readClickhouseTtlDays(ch.store.stats.client, ch.database)).toEqual(ttls(undefined));
+    expect(await applyClickhouseTtl(ch.store.stats.client, ch.database, 30)).toEqual({
       ttlDays: { before: undefined, after: 30 },
     });
-    expect(await readClickhouseTtlDays(store.stats.client, db.database)).toEqual(ttls(30));
+    expect(await readClickhouseTtlDays(ch.store.stats.client, ch.database)).toEqual(ttls(30));
   });
 
   test("rows past the TTL go (expired on insert, or by the TTL merge), newer ones stay, the rollup follows", async () => {
-    await store.insertFootprints([...rowsAged(0, 4, "now"), ...rowsAged(29, 3, "new"), ...rowsAged(45, 5, "old")]);
-    // Expired rows may still sit in a part until a merge applies the TTL: force one, then look.
-    await store.stats.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
-    await store.stats.client.command({ query: "OPTIMIZE TABLE user_footprint_minute FINAL" });
-    await waitFor(
-      "expired rows gone",
-      () => count("user_footprint"),
-      (n) => n === 7,
-      30_000,
-    );
-    expect(await rollupSum("user_footprint_minute")).toBe(7);
-    for (const table of ["user_footprint_hour", "user_footprint_day"]) {
-      await store.stats.client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
-      // Whole hours and days past the cut are gone; the 29-day-old ones and today's stay.
+    await ch.store.insertFootprints([...rowsAged(0, 4, "now"), ...rowsAged(29, 3, "new"), ...rowsAged(45, 5, "old")]);
+    await mergeUntilLeft(7, "expired rows gone");
+    for (const table of ["user_footprint_minute", "user_footprint_hour", "user_footprint_day"]) {
+      await optimize(table);
+      // Whole minutes, hours and days past the cut are gone; the 29-day-old ones and today's stay.
       expect(await rollupSum(table)).toBe(7);
     }
   });
 
   test("a shorter setting rewrites the TTL and removes rows it now expires; unset removes the TTL", async () => {
-    expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 30, after: 10 } });
-    expect((await readClickhouseTtlDays(store.stats.client, db.database)).get("user_footprint")).toBe(10);
-    await store.stats.client.command({ query: "OPTIMIZE TABLE user_footprint FINAL" });
-    await waitFor(
-      "rows older than 10 days gone",
-      () => count("user_footprint"),
-      (n) => n === 4,
-      30_000,
-    );
+    expect(await ch.store.applyRetention?.(10)).toEqual({ ttlDays: { before: 30, after: 10 } });
+    expect((await readClickhouseTtlDays(ch.store.stats.client, ch.database)).get("user_footprint")).toBe(10);
+    await mergeUntilLeft(4, "rows older than 10 days gone");
 
-    expect(await store.applyRetention?.(10)).toEqual({ ttlDays: { before: 10, after: 10 } }); // no ALTER
-    expect(await store.applyRetention?.(undefined)).toEqual({ ttlDays: { before: 10, after: undefined } });
-    expect(await readClickhouseTtlDays(store.stats.client, db.database)).toEqual(ttls(undefined));
-    await store.insertFootprints(rowsAged(400, 2, "ancient"));
+    expect(await ch.store.applyRetention?.(10)).toEqual({ ttlDays: { before: 10, after: 10 } }); // no ALTER
+    expect(await ch.store.applyRetention?.(undefined)).toEqual({ ttlDays: { before: 10, after: undefined } });
+    expect(await readClickhouseTtlDays(ch.store.stats.client, ch.database)).toEqual(ttls(undefined));
+    await ch.store.insertFootprints(rowsAged(400, 2, "ancient"));
     expect(await count("user_footprint")).toBe(6);
   });
 
@@ -85,8 +63,8 @@ describe("retention on ClickHouse (real engine): TTL set, changed and removed fr
       info: (msg: string, fields?: object) => lines.push({ msg, fields }),
       warn: (msg: string, fields?: object) => lines.push({ msg, fields }),
     };
-    await startRetentionJob({ stores: [store], days: 90, logger, signal: AbortSignal.abort() }).done;
-    expect((await readClickhouseTtlDays(store.stats.client, db.database)).get("user_footprint")).toBe(90);
+    await startRetentionJob({ stores: [ch.store], days: 90, logger, signal: AbortSignal.abort() }).done;
+    expect((await readClickhouseTtlDays(ch.store.stats.client, ch.database)).get("user_footprint")).toBe(90);
     expect(lines.map((l) => l.msg)).toEqual(["retention applied"]);
   });
 });

@@ -1,40 +1,27 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { rowsAged } from "../../test/fixtures/store-rows.ts";
-import { createTestPostgresDatabase } from "../../test/support/stack.ts";
-import { createPostgresStore } from "./postgres.ts";
+import { useTestStore } from "../../test/support/test-store.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
 
 describe("retention on PostgreSQL (real server): batched delete of expired rows and rollup minutes", () => {
-  let db: Awaited<ReturnType<typeof createTestPostgresDatabase>>;
-  let store: ReturnType<typeof createPostgresStore>;
+  const pg = useTestStore("postgres");
   const count = async (table: string, where = "true") =>
-    Number((await store.stats.sql.unsafe(`select count(*) as n from ${table} where ${where}`))[0]?.n);
-
-  beforeAll(async () => {
-    db = await createTestPostgresDatabase();
-    store = createPostgresStore({ url: db.url });
-    await store.migrate();
-  }, 60_000);
-
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
+    Number((await pg.store.stats.sql.unsafe(`select count(*) as n from ${table} where ${where}`))[0]?.n);
 
   test("deletes rows older than the setting in batches, keeps newer ones, and the rollup follows", async () => {
-    await store.insertFootprints([...rowsAged(40, 25, "old"), ...rowsAged(31, 2, "old"), ...rowsAged(29, 3, "new")]);
-    await store.insertFootprints(rowsAged(0, 4, "now"));
+    await pg.store.insertFootprints([...rowsAged(40, 25, "old"), ...rowsAged(31, 2, "old"), ...rowsAged(29, 3, "new")]);
+    await pg.store.insertFootprints(rowsAged(0, 4, "now"));
     const rollupBefore = await count("user_footprint_minute");
     expect(rollupBefore).toBeGreaterThan(0);
 
-    const outcome = await deleteExpiredPostgres(store.stats.sql, 30, { batchSize: 10 }); // 27 rows: 3 batches
+    const outcome = await deleteExpiredPostgres(pg.store.stats.sql, 30, { batchSize: 10 }); // 27 rows: 3 batches
 
     expect(outcome).toEqual({ deleted: 27 });
     expect(await count("user_footprint", "link like '/old/%'")).toBe(0);
     expect(await count("user_footprint")).toBe(7);
     expect(await count("user_footprint_minute", "minute < now() - interval '30 days'")).toBe(0);
-    const [sums] = await store.stats.sql<{ raw: string; rollup: string }[]>`
+    const [sums] = await pg.store.stats.sql<{ raw: string; rollup: string }[]>`
       select (select count(*) from user_footprint) as raw, (select sum(n) from user_footprint_minute) as rollup`;
     expect(Number(sums?.rollup)).toBe(Number(sums?.raw)); // the rollup still answers like the raw rows
     // Hour and day rows go once their whole bucket is past the cut: the 31- and 40-day-old ones.
@@ -43,24 +30,24 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
       ["user_footprint_day", "day"],
     ] as const) {
       expect(await count(table, `${bucket} < now() - interval '31 days'`)).toBe(0);
-      expect(Number((await store.stats.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n)).toBe(7);
+      expect(Number((await pg.store.stats.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n)).toBe(7);
     }
   });
 
   test("without a setting nothing is deleted; through the Store it is the same job", async () => {
-    await store.insertFootprints(rowsAged(400, 3, "ancient"));
-    expect(await store.applyRetention?.(undefined)).toEqual({ deleted: 0 });
+    await pg.store.insertFootprints(rowsAged(400, 3, "ancient"));
+    expect(await pg.store.applyRetention?.(undefined)).toEqual({ deleted: 0 });
     expect(await count("user_footprint", "link like '/ancient/%'")).toBe(3);
-    expect(await store.applyRetention?.(365)).toEqual({ deleted: 3 });
+    expect(await pg.store.applyRetention?.(365)).toEqual({ deleted: 3 });
   });
 
   test("while another process deletes, this one skips instead of waiting", async () => {
-    await store.insertFootprints(rowsAged(100, 2, "held"));
-    const other = postgres(db.url, { max: 1, onnotice: () => {} });
+    await pg.store.insertFootprints(rowsAged(100, 2, "held"));
+    const other = postgres(pg.url, { max: 1, onnotice: () => {} });
     try {
       const reserved = await other.reserve();
       await reserved`select pg_advisory_lock(${0x4546_5452})`;
-      const outcome = await deleteExpiredPostgres(store.stats.sql, 30);
+      const outcome = await deleteExpiredPostgres(pg.store.stats.sql, 30);
       expect(outcome.skipped).toContain("another eft-footprint process");
       expect(await count("user_footprint", "link like '/held/%'")).toBe(2);
       await reserved`select pg_advisory_unlock(${0x4546_5452})`;
@@ -68,6 +55,6 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
     } finally {
       await other.end({ timeout: 5 });
     }
-    expect(await deleteExpiredPostgres(store.stats.sql, 30)).toEqual({ deleted: 2 });
+    expect(await deleteExpiredPostgres(pg.store.stats.sql, 30)).toEqual({ deleted: 2 });
   });
 });
