@@ -19,6 +19,7 @@ import {
   referenceTop,
   referenceTotal,
 } from "../../test/fixtures/stats-rows.ts";
+import { userFootprintColumns } from "../../test/fixtures/store-rows.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore } from "../store/clickhouse.ts";
 import { createPostgresStore } from "../store/postgres.ts";
@@ -71,17 +72,9 @@ beforeAll(async () => {
     await pgBefore.migrate();
     await chBefore.migrate();
     // As text through JSON: a parameter typed timestamptz would pass through a JS Date (ms only).
+    // jsonb_to_recordset takes the columns it names and ignores the rest.
     const json = JSON.stringify(
-      kst.map((r) => ({
-        event_id: r.eventId,
-        request: r.method,
-        link: r.link,
-        route: r.route,
-        status: r.status,
-        duration_ms: r.durationMs,
-        footprint_time: formatIsoUtc(r.footprintTime),
-        is_bot: r.isBot,
-      })),
+      kst.map((r) => ({ ...userFootprintColumns(r), footprint_time: formatIsoUtc(r.footprintTime) })),
     );
     await pgBefore.stats.sql`
       insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time, is_bot)

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Migration } from "../../sql/index.ts";
 import type { Store } from "../../src/store/store.ts";
-import { rowsAged, sampleRows } from "../fixtures/store-rows.ts";
+import { rowsAged, sampleRows, userFootprintColumns } from "../fixtures/store-rows.ts";
 
 export type StoreUnderTest<S extends Store> = {
   /** The migrations the store ships, in order. */
@@ -57,18 +57,7 @@ export function describeStoreContract<S extends Store>(name: string, subject: St
       const stored = await subject.readRows(store);
       expect(stored).toEqual(
         rows.map((r) => ({
-          event_id: r.eventId,
-          request: r.method,
-          link: r.link,
-          route: r.route,
-          status: r.status,
-          duration_ms: r.durationMs,
-          query: r.query,
-          host: r.host,
-          user_agent: r.userAgent,
-          referrer: r.referrer,
-          ip_hash: r.ipHash,
-          is_bot: r.isBot,
+          ...userFootprintColumns(r),
           bytes_out: r.bytesOut === null ? null : String(r.bytesOut),
           micros: String(r.footprintTime),
           kst: expect.any(String),
