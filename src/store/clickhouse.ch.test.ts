@@ -37,15 +37,15 @@ describeStoreContract("ClickHouse store", {
 
 describe("ClickHouse store (real engine over HTTP)", () => {
   const ch = useTestStore("clickhouse");
+  const aboutTestDatabase = async (query: string) =>
+    (await ch.store.stats.client.query({ query, query_params: { db: ch.database }, format: "JSONEachRow" })).json();
 
   test("the seed's table keeps its columns, engine, partitioning and order", async () => {
-    const rs = await ch.store.stats.client.query({
-      query:
+    expect(
+      await aboutTestDatabase(
         "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'user_footprint' ORDER BY position",
-      query_params: { db: ch.database },
-      format: "JSONEachRow",
-    });
-    expect(await rs.json()).toEqual([
+      ),
+    ).toEqual([
       { name: "id", type: "UUID" },
       { name: "link", type: "String" },
       { name: "request", type: "LowCardinality(String)" },
@@ -63,15 +63,11 @@ describe("ClickHouse store (real engine over HTTP)", () => {
       { name: "is_bot", type: "Nullable(Bool)" },
       { name: "bytes_out", type: "Nullable(UInt64)" },
     ]);
-    const t = await ch.store.stats.client.query({
-      query:
+    expect(
+      await aboutTestDatabase(
         "SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'user_footprint'",
-      query_params: { db: ch.database },
-      format: "JSONEachRow",
-    });
-    expect(await t.json()).toEqual([
-      { engine: "MergeTree", partition_key: "toYYYYMM(footprint_time)", sorting_key: "footprint_time" },
-    ]);
+      ),
+    ).toEqual([{ engine: "MergeTree", partition_key: "toYYYYMM(footprint_time)", sorting_key: "footprint_time" }]);
   });
 });
 
