@@ -65,6 +65,8 @@ export type BatchWriter = {
    * rebalance meanwhile replaces the partitions.
    */
   finish(states: () => Iterable<PartitionState>): Promise<void>;
+  /** Resolves once no write or commit is queued. */
+  drain(): Promise<void>;
 };
 
 const scheduleTimeout = (fn: () => void, ms: number) => {
@@ -97,6 +99,7 @@ export function createBatchWriter(deps: BatchWriterDeps): BatchWriter {
     },
     setPaused: (state, paused) => setPaused(w, state, paused),
     finish: (states) => finish(w, states),
+    drain: () => drain(w),
   };
 }
 
