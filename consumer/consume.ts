@@ -7,33 +7,20 @@
  * outage pauses only the PostgreSQL group while ClickHouse keeps ingesting, and the other way
  * round. Invalid messages go to `<topic>.dlq`, written by the first store's group only.
  */
-import type { Admin, Kafka } from "kafkajs";
+import type { Admin } from "kafkajs";
 import type { Logger } from "../src/log.ts";
-import type { Metrics } from "../src/metrics.ts";
-import type { Backoff } from "../src/retry.ts";
 import type { Store } from "../src/store/store.ts";
 import { createDeadLetterSink } from "./dead-letter.ts";
-import { type SinkConsumer, startSinkConsumer } from "./sink-consumer.ts";
+import { type SinkConsumer, type SinkConsumerOptions, startSinkConsumer } from "./sink-consumer.ts";
 
-export type ConsumerOptions = {
-  kafka: Kafka;
-  topic: string;
+/** A sink consumer's options, for every store at once. */
+export type ConsumerOptions = Omit<SinkConsumerOptions, "admin" | "groupId" | "store" | "deadLetters"> & {
   /** Base name: each store gets the group `<groupId>-<store name>`. */
   groupId: string;
-  fromBeginning: boolean;
   stores: readonly Store[];
-  logger: Logger;
-  metrics?: Metrics;
-  /** Flush when this many messages of a partition are collected … */
-  batchSize: number;
-  /** … or when the oldest collected message is this old, whichever comes first. */
-  flushMs: number;
-  backoff?: Backoff;
-  sleep?: (ms: number) => Promise<void>;
-  lagIntervalMs?: number;
-  sessionTimeoutMs?: number;
 };
 
+/** The consumer of every store, as the commands hold it. */
 export type RunningConsumer = { stop(timeoutMs?: number): Promise<void> };
 
 export function sinkGroupId(groupId: string, store: Pick<Store, "name">): string {
@@ -41,34 +28,18 @@ export function sinkGroupId(groupId: string, store: Pick<Store, "name">): string
 }
 
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
-  const { kafka, topic, logger } = options;
+  const { stores, groupId: baseGroupId, ...common } = options;
+  const { kafka, topic, logger } = common;
   const admin = kafka.admin();
   await admin.connect();
   const deadLetters = createDeadLetterSink(kafka, admin, topic);
   const sinks: SinkConsumer[] = [];
   try {
-    for (const [i, store] of options.stores.entries()) {
-      const groupId = sinkGroupId(options.groupId, store);
-      await adoptLegacyGroupOffsets(admin, { from: options.groupId, to: groupId, topic }, logger);
-      sinks.push(
-        await startSinkConsumer({
-          kafka,
-          admin,
-          topic,
-          groupId,
-          fromBeginning: options.fromBeginning,
-          store,
-          deadLetters: i === 0 ? deadLetters : undefined,
-          logger,
-          batchSize: options.batchSize,
-          flushMs: options.flushMs,
-          ...(options.metrics ? { metrics: options.metrics } : {}),
-          ...(options.backoff ? { backoff: options.backoff } : {}),
-          ...(options.sleep ? { sleep: options.sleep } : {}),
-          ...(options.lagIntervalMs ? { lagIntervalMs: options.lagIntervalMs } : {}),
-          ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
-        }),
-      );
+    for (const [i, store] of stores.entries()) {
+      const groupId = sinkGroupId(baseGroupId, store);
+      await adoptLegacyGroupOffsets(admin, { from: baseGroupId, to: groupId, topic }, logger);
+      const sinkDeadLetters = i === 0 ? deadLetters : undefined;
+      sinks.push(await startSinkConsumer({ ...common, admin, groupId, store, deadLetters: sinkDeadLetters }));
     }
   } catch (err) {
     await Promise.all(sinks.map((s) => s.stop(1000)));

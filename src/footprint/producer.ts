@@ -36,6 +36,24 @@ export type ProducerLoop = {
 
 type Batch = { values: string[]; fromSpool: boolean; ack(): void };
 
+type DropReason = "spool_full" | "spool_disabled" | "spool_corrupt" | "shutdown";
+
+/** The options with their defaults, and what the loop keeps between calls. */
+type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep"> & {
+  batchMax: number;
+  backoff: Backoff;
+  sleep: (ms: number) => Promise<void>;
+  stopping: boolean;
+  deadline: number;
+  /** The batch being sent: kept on disk at shutdown when Kafka did not take it. */
+  inHand: Batch | undefined;
+  /** Wakes the idle loop (set while it waits for an event). */
+  wake: (() => void) | undefined;
+  /** Since the last report. */
+  dropped: { spool_full: number; spool_corrupt: number };
+  spooledSinceReport: number;
+};
+
 /**
  * Fail-open delivery to Kafka, off the request path. Order is kept: events go to the memory queue
  * until it is full, then to the disk spool, and keep going to the spool until it is empty again,
@@ -44,165 +62,187 @@ type Batch = { values: string[]; fromSpool: boolean; ack(): void };
  * backoff, which also lets the idempotent producer recognise a batch the broker already has.
  */
 export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
-  const { queue, spool, send, logger, metrics } = options;
-  const batchMax = options.batchMax ?? 1000;
-  const backoff = options.backoff ?? createBackoff({ initialMs: 100, maxMs: 5000 });
-  const sleep = options.sleep ?? realSleep;
-  const stopping = new AbortController();
-  let deadline = Number.POSITIVE_INFINITY;
-  let inHand: Batch | undefined;
-  let wake: (() => void) | undefined;
-  const dropped = { spool_full: 0, spool_corrupt: 0 };
-  let spooledSinceReport = 0;
-
-  const drop = (reason: "spool_full" | "spool_disabled" | "spool_corrupt" | "shutdown", n = 1) => {
-    metrics?.eventsDropped.inc({ reason }, n);
-    if (reason === "spool_full" || reason === "spool_disabled") dropped.spool_full += n;
-    if (reason === "spool_corrupt") dropped.spool_corrupt += n;
+  const l: Loop = {
+    ...options,
+    batchMax: options.batchMax ?? 1000,
+    backoff: options.backoff ?? createBackoff({ initialMs: 100, maxMs: 5000 }),
+    sleep: options.sleep ?? realSleep,
+    stopping: false,
+    deadline: Number.POSITIVE_INFINITY,
+    inHand: undefined,
+    wake: undefined,
+    dropped: { spool_full: 0, spool_corrupt: 0 },
+    spooledSinceReport: 0,
   };
-
-  const toSpool = (value: string): boolean => {
-    if (spool?.append(value)) {
-      metrics?.eventsSpooled.inc();
-      spooledSinceReport++;
-      return true;
-    }
-    return false;
-  };
-
-  const report = () => {
-    const corrupt = spool?.takeCorrupt() ?? 0;
-    if (corrupt > 0) drop("spool_corrupt", corrupt);
-    const full = queue.takeDropped() + dropped.spool_full;
-    if (full > 0 || dropped.spool_corrupt > 0) {
-      logger.error("footprint events dropped", {
-        dropped: full,
-        unreadableSpoolLines: dropped.spool_corrupt,
-        queueCapacity: queue.capacity,
-        spool: spool ? "full or unusable" : "disabled (SPOOL_DIR empty)",
-      });
-    }
-    if (spooledSinceReport > 0) {
-      logger.warn("kafka is behind: footprints spooled to disk", { spooled: spooledSinceReport, bytes: spool?.bytes });
-    }
-    dropped.spool_full = 0;
-    dropped.spool_corrupt = 0;
-    spooledSinceReport = 0;
-    metrics?.eventsQueued.set(queue.size);
-    metrics?.spoolBytes.set(spool?.bytes ?? 0);
-  };
-  const reportTimer = setInterval(report, options.dropReportMs ?? 10_000);
+  const reportTimer = setInterval(() => report(l), options.dropReportMs ?? 10_000);
   reportTimer.unref?.();
-  const gaugeTimer = setInterval(() => {
-    metrics?.eventsQueued.set(queue.size);
-    metrics?.spoolBytes.set(spool?.bytes ?? 0);
-  }, 1000);
+  const gaugeTimer = setInterval(() => setGauges(l), 1000);
   gaugeTimer.unref?.();
-
-  const nextBatch = (): Batch | undefined => {
-    if (queue.size > 0) {
-      const events = queue.take(batchMax);
-      return { values: events.map((e) => JSON.stringify(e)), fromSpool: false, ack() {} };
-    }
-    const read = spool && !spool.isEmpty ? spool.read(batchMax) : undefined;
-    return read ? { values: read.lines, fromSpool: true, ack: read.ack } : undefined;
-  };
-
-  const run = async () => {
-    let failing = false;
-    while (true) {
-      if (stopping.signal.aborted && Date.now() >= deadline) return;
-      const batch = nextBatch();
-      if (!batch) {
-        if (stopping.signal.aborted) return;
-        // Woken by offer() or stop(); no listener on the abort signal, which would pile up one per idle wait.
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-        continue;
-      }
-      if (batch.values.length === 0) {
-        batch.ack();
-        continue;
-      }
-      inHand = batch;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await send(batch.values);
-          break;
-        } catch (err) {
-          if (!failing) logger.error("kafka produce failed; retrying", { err, queued: queue.size });
-          failing = true;
-          if (stopping.signal.aborted && Date.now() >= deadline) return;
-          await sleep(Math.min(backoff(attempt), Math.max(0, deadline - Date.now())));
-          if (stopping.signal.aborted && Date.now() >= deadline) return;
-        }
-      }
-      inHand = undefined;
-      batch.ack();
-      metrics?.eventsProduced.inc(batch.values.length);
-      if (failing) logger.info("kafka produce recovered", { queued: queue.size, spoolBytes: spool?.bytes ?? 0 });
-      failing = false;
-    }
-  };
-  const done = run();
+  const done = run(l);
 
   return {
-    offer(event) {
-      try {
-        // While the spool holds anything, new events queue behind it there, to keep the order.
-        if (spool && !spool.isEmpty) {
-          if (toSpool(JSON.stringify(event))) return true;
-          drop("spool_full");
-          return false;
-        }
-        if (queue.size < queue.capacity) {
-          queue.offer(event);
-          wake?.();
-          return true;
-        }
-        if (!spool) {
-          queue.offer(event); // counted as dropped by the queue
-          metrics?.eventsDropped.inc({ reason: "spool_disabled" });
-          return false;
-        }
-        if (toSpool(JSON.stringify(event))) {
-          wake?.();
-          return true;
-        }
-        drop("spool_full");
-        return false;
-      } catch (err) {
-        logger.error("footprint not queued", { err });
-        return false;
-      }
-    },
-
+    offer: (event) => offer(l, event),
     async stop(timeoutMs = 10_000) {
-      deadline = Date.now() + timeoutMs;
-      stopping.abort();
-      wake?.();
+      l.deadline = Date.now() + timeoutMs;
+      l.stopping = true;
+      l.wake?.();
       await done;
       clearInterval(reportTimer);
       clearInterval(gaugeTimer);
-      // What Kafka did not take in time is kept on disk for the next start.
-      const left = [
-        ...(inHand && !inHand.fromSpool ? inHand.values : []),
-        ...queue.take(queue.size).map((e) => JSON.stringify(e)),
-      ];
-      let spooled = 0;
-      let unsent = 0;
-      for (const value of left) {
-        if (toSpool(value)) spooled++;
-        else unsent++;
-      }
-      if (unsent > 0) drop("shutdown", unsent);
-      report();
-      spool?.close();
-      if (spooled > 0) logger.warn("footprints kept in the disk spool for the next start", { spooled });
-      if (unsent > 0) logger.error("footprint events not sent before shutdown", { unsent });
-      return { unsent, spooled };
+      return keepUnsent(l);
     },
   };
+}
+
+function drop(l: Loop, reason: DropReason, n = 1): void {
+  l.metrics?.eventsDropped.inc({ reason }, n);
+  if (reason === "spool_full" || reason === "spool_disabled") l.dropped.spool_full += n;
+  if (reason === "spool_corrupt") l.dropped.spool_corrupt += n;
+}
+
+function toSpool(l: Loop, value: string): boolean {
+  if (l.spool?.append(value)) {
+    l.metrics?.eventsSpooled.inc();
+    l.spooledSinceReport++;
+    return true;
+  }
+  return false;
+}
+
+function setGauges(l: Loop): void {
+  l.metrics?.eventsQueued.set(l.queue.size);
+  l.metrics?.spoolBytes.set(l.spool?.bytes ?? 0);
+}
+
+/** Says what was dropped or spooled since the last report: never silently lost. */
+function report(l: Loop): void {
+  const { queue, spool, logger, dropped } = l;
+  const corrupt = spool?.takeCorrupt() ?? 0;
+  if (corrupt > 0) drop(l, "spool_corrupt", corrupt);
+  const full = queue.takeDropped() + dropped.spool_full;
+  if (full > 0 || dropped.spool_corrupt > 0) {
+    logger.error("footprint events dropped", {
+      dropped: full,
+      unreadableSpoolLines: dropped.spool_corrupt,
+      queueCapacity: queue.capacity,
+      spool: spool ? "full or unusable" : "disabled (SPOOL_DIR empty)",
+    });
+  }
+  if (l.spooledSinceReport > 0) {
+    logger.warn("kafka is behind: footprints spooled to disk", { spooled: l.spooledSinceReport, bytes: spool?.bytes });
+  }
+  dropped.spool_full = 0;
+  dropped.spool_corrupt = 0;
+  l.spooledSinceReport = 0;
+  setGauges(l);
+}
+
+/** Records one event without waiting and without throwing: memory, else spool, else dropped. */
+function offer(l: Loop, event: FootprintEvent): boolean {
+  const { queue, spool } = l;
+  try {
+    // While the spool holds anything, new events queue behind it there, to keep the order.
+    if (spool && !spool.isEmpty) {
+      if (toSpool(l, JSON.stringify(event))) return true;
+      drop(l, "spool_full");
+      return false;
+    }
+    if (queue.size < queue.capacity) {
+      queue.offer(event);
+      l.wake?.();
+      return true;
+    }
+    if (!spool) {
+      queue.offer(event); // counted as dropped by the queue
+      l.metrics?.eventsDropped.inc({ reason: "spool_disabled" });
+      return false;
+    }
+    if (toSpool(l, JSON.stringify(event))) {
+      l.wake?.();
+      return true;
+    }
+    drop(l, "spool_full");
+    return false;
+  } catch (err) {
+    l.logger.error("footprint not queued", { err });
+    return false;
+  }
+}
+
+function nextBatch(l: Loop): Batch | undefined {
+  const { queue, spool } = l;
+  if (queue.size > 0) {
+    const events = queue.take(l.batchMax);
+    return { values: events.map((e) => JSON.stringify(e)), fromSpool: false, ack() {} };
+  }
+  const read = spool && !spool.isEmpty ? spool.read(l.batchMax) : undefined;
+  return read ? { values: read.lines, fromSpool: true, ack: read.ack } : undefined;
+}
+
+const pastDeadline = (l: Loop) => l.stopping && Date.now() >= l.deadline;
+
+async function run(l: Loop): Promise<void> {
+  const health = { failing: false };
+  while (true) {
+    if (pastDeadline(l)) return;
+    const batch = nextBatch(l);
+    if (!batch) {
+      if (l.stopping) return;
+      // Woken by offer() or stop(); no listener on an abort signal, which would pile up one per idle wait.
+      await new Promise<void>((resolve) => {
+        l.wake = resolve;
+      });
+      l.wake = undefined;
+      continue;
+    }
+    if (batch.values.length === 0) {
+      batch.ack();
+      continue;
+    }
+    l.inHand = batch;
+    if (!(await sendUntilAcked(l, batch, health))) return;
+    l.inHand = undefined;
+    batch.ack();
+    l.metrics?.eventsProduced.inc(batch.values.length);
+    if (health.failing)
+      l.logger.info("kafka produce recovered", { queued: l.queue.size, spoolBytes: l.spool?.bytes ?? 0 });
+    health.failing = false;
+  }
+}
+
+/** Sends the batch, retried as it is until the broker takes it; false when stop()'s deadline came first. */
+async function sendUntilAcked(l: Loop, batch: Batch, health: { failing: boolean }): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await l.send(batch.values);
+      return true;
+    } catch (err) {
+      if (!health.failing) l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
+      health.failing = true;
+      if (pastDeadline(l)) return false;
+      await l.sleep(Math.min(l.backoff(attempt), Math.max(0, l.deadline - Date.now())));
+      if (pastDeadline(l)) return false;
+    }
+  }
+}
+
+/** At stop: what Kafka did not take in time is kept on disk for the next start. */
+function keepUnsent(l: Loop): { unsent: number; spooled: number } {
+  const { inHand, queue, spool, logger } = l;
+  const left = [
+    ...(inHand && !inHand.fromSpool ? inHand.values : []),
+    ...queue.take(queue.size).map((e) => JSON.stringify(e)),
+  ];
+  let spooled = 0;
+  let unsent = 0;
+  for (const value of left) {
+    if (toSpool(l, value)) spooled++;
+    else unsent++;
+  }
+  if (unsent > 0) drop(l, "shutdown", unsent);
+  report(l);
+  spool?.close();
+  if (spooled > 0) logger.warn("footprints kept in the disk spool for the next start", { spooled });
+  if (unsent > 0) logger.error("footprint events not sent before shutdown", { unsent });
+  return { unsent, spooled };
 }
