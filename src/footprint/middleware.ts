@@ -58,18 +58,21 @@ const defaultClock = (): EpochMicros => Math.round((performance.timeOrigin + per
  * app.use(footprint({ record: (event) => queue.offer(event), skipPaths: ["/healthz"], sampleRate: 0.5 }));
  */
 export function footprint(options: FootprintOptions): MiddlewareHandler {
-  const timeZone = options.timeZone ?? "Asia/Seoul";
   const clock = options.clock ?? defaultClock;
-  const newId = options.newId ?? (() => Bun.randomUUIDv7());
   const skip = compileSkip(options.skipPaths ?? []);
   const sampleRate = options.sampleRate ?? 1;
   if (!(sampleRate > 0 && sampleRate <= 1)) throw new RangeError(`sampleRate must be in (0, 1], got ${sampleRate}`);
   const random = options.random ?? Math.random;
-  const routePattern = options.routePattern ?? matchedRoute;
   const trustedHops = options.trustProxyHops ?? 0;
-  const clientIp = options.clientIp ?? ((c: Context) => defaultClientIp(c, trustedHops));
-  const ipHash = options.ipHash === false ? undefined : (options.ipHash ?? createIpHasher());
-  const isBot = options.isBot ?? cachedIsBot();
+  const capture: EventCapture = {
+    timeZone: options.timeZone ?? "Asia/Seoul",
+    newId: options.newId ?? (() => Bun.randomUUIDv7()),
+    routePattern: options.routePattern ?? matchedRoute,
+    recordQuery: options.recordQuery ?? false,
+    clientIp: options.clientIp ?? ((c: Context) => defaultClientIp(c, trustedHops)),
+    ipHash: options.ipHash === false ? undefined : (options.ipHash ?? createIpHasher()),
+    isBot: options.isBot ?? cachedIsBot(),
+  };
   const report = (err: unknown) => {
     try {
       options.onError?.(err);
@@ -85,7 +88,7 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
       await next();
     } finally {
       try {
-        const event = buildEvent(c, started, clock());
+        const event = buildEvent(c, started, clock(), capture);
         const size = bytesOut(c);
         if (typeof size === "number") {
           event.bytes_out = size;
@@ -106,49 +109,60 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
       }
     }
   };
+}
 
-  function buildEvent(c: Context, started: EpochMicros, ended: EpochMicros): FootprintEvent {
-    const userAgent = c.req.header("user-agent");
-    const event: FootprintEvent = {
-      method: c.req.method,
-      link: cut(c.req.path, MAX.link),
-      footprint_time: formatZoned(started, timeZone),
-      event_id: newId(),
-      status: c.res.status,
-      duration_ms: Math.max(0, (ended - started) / 1000),
-    };
-    const route = routePattern(c);
-    if (route) event.route = cut(route, MAX.route);
-    if (options.recordQuery) {
-      const url = c.req.url;
-      const q = url.indexOf("?");
-      if (q >= 0 && q < url.length - 1) event.query = cut(url.slice(q + 1), MAX.query);
-    }
-    const host = c.req.header("host") ?? hostOf(c.req.url);
-    if (host) event.host = cut(host.toLowerCase(), MAX.host);
-    if (userAgent) event.user_agent = cut(userAgent, MAX.user_agent);
-    const referrer = c.req.header("referer");
-    if (referrer) event.referrer = cut(referrer, MAX.referrer);
-    if (ipHash) {
-      const ip = clientIp(c);
-      if (ip) event.ip_hash = ipHash(ip, userAgent ?? "", started);
-    }
-    event.is_bot = isBot(userAgent ?? "");
-    return event;
-  }
+/** What a footprint is built from, resolved once from the options. */
+type EventCapture = {
+  timeZone: string;
+  newId: () => string;
+  routePattern: (c: Context) => string | undefined;
+  recordQuery: boolean;
+  clientIp: (c: Context) => string | undefined;
+  ipHash: IpHasher | undefined;
+  isBot: (userAgent: string) => boolean;
+};
 
-  /** The response's size: known now, or a promise of it when the body is counted while it streams. */
-  function bytesOut(c: Context): number | Promise<number | undefined> {
-    const counted = c.get(BYTES_OUT_VAR as never) as Promise<number> | undefined;
-    if (counted) return counted;
-    const res = c.res;
-    if (c.req.method === "HEAD" || res.body === null || res.status === 204 || res.status === 304) return 0;
-    const length = res.headers.get("content-length");
-    if (length !== null && /^\d+$/.test(length)) return Number(length);
-    const { body, total } = countBytes(res.body);
-    c.res = new Response(body, res);
-    return total;
+function buildEvent(c: Context, started: EpochMicros, ended: EpochMicros, o: EventCapture): FootprintEvent {
+  const userAgent = c.req.header("user-agent");
+  const event: FootprintEvent = {
+    method: c.req.method,
+    link: cut(c.req.path, MAX.link),
+    footprint_time: formatZoned(started, o.timeZone),
+    event_id: o.newId(),
+    status: c.res.status,
+    duration_ms: Math.max(0, (ended - started) / 1000),
+  };
+  const route = o.routePattern(c);
+  if (route) event.route = cut(route, MAX.route);
+  if (o.recordQuery) {
+    const url = c.req.url;
+    const q = url.indexOf("?");
+    if (q >= 0 && q < url.length - 1) event.query = cut(url.slice(q + 1), MAX.query);
   }
+  const host = c.req.header("host") ?? hostOf(c.req.url);
+  if (host) event.host = cut(host.toLowerCase(), MAX.host);
+  if (userAgent) event.user_agent = cut(userAgent, MAX.user_agent);
+  const referrer = c.req.header("referer");
+  if (referrer) event.referrer = cut(referrer, MAX.referrer);
+  if (o.ipHash) {
+    const ip = o.clientIp(c);
+    if (ip) event.ip_hash = o.ipHash(ip, userAgent ?? "", started);
+  }
+  event.is_bot = o.isBot(userAgent ?? "");
+  return event;
+}
+
+/** The response's size: known now, or a promise of it when the body is counted while it streams. */
+function bytesOut(c: Context): number | Promise<number | undefined> {
+  const counted = c.get(BYTES_OUT_VAR as never) as Promise<number> | undefined;
+  if (counted) return counted;
+  const res = c.res;
+  if (c.req.method === "HEAD" || res.body === null || res.status === 204 || res.status === 304) return 0;
+  const length = res.headers.get("content-length");
+  if (length !== null && /^\d+$/.test(length)) return Number(length);
+  const { body, total } = countBytes(res.body);
+  c.res = new Response(body, res);
+  return total;
 }
 
 /**
