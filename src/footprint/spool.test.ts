@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMemoryLogger } from "../log.ts";
-import { createSpool } from "./spool.ts";
+import { acquireSpoolLock, createSpool, readLines, recoverSegments } from "./spool.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -80,5 +80,95 @@ describe("disk spool", () => {
     expect(spool.append("1")).toBe(false);
     spool.close();
     expect(existsSync(join(dir, "lock"))).toBe(true);
+  });
+});
+
+describe("readLines", () => {
+  const chunk = (s: string) => Buffer.from(s, "utf8");
+
+  test("takes whole lines up to max and says how many bytes they used", () => {
+    expect(readLines(chunk("a\nbb\nccc\n"), 2)).toEqual({ lines: ["a", "bb"], used: 5 });
+  });
+
+  test("a torn last line (no newline) is left unread", () => {
+    expect(readLines(chunk('{"a":1}\n{"a":2, "cut'), 10)).toEqual({ lines: ['{"a":1}'], used: 8 });
+    expect(readLines(chunk('{"a":2, "cut'), 10)).toEqual({ lines: [], used: 0 });
+  });
+
+  test("empty lines are skipped but their bytes count as used", () => {
+    expect(readLines(chunk("\na\n\n"), 10)).toEqual({ lines: ["a"], used: 4 });
+  });
+
+  test("multi-byte characters are decoded whole", () => {
+    const { lines, used } = readLines(chunk("日本\n"), 10);
+    expect(lines).toEqual(["日本"]);
+    expect(used).toBe(7);
+  });
+});
+
+describe("recoverSegments", () => {
+  const segment = (dir: string, n: number, data: string) =>
+    writeFileSync(join(dir, `segment-${String(n).padStart(12, "0")}.ndjson`), data);
+  const cursor = (dir: string, c: unknown) => writeFileSync(join(dir, "cursor"), JSON.stringify(c));
+
+  test("a missing dir holds nothing", () => {
+    expect(recoverSegments(join(newDir(), "absent"))).toEqual({ segments: [], readAt: 0 });
+  });
+
+  test("segments oldest first, other files ignored; the cursor of the oldest gives the offset", () => {
+    const dir = newDir();
+    segment(dir, 10, "x\n");
+    segment(dir, 9, "abc\ndef\n");
+    writeFileSync(join(dir, "segment-1.ndjson"), "not twelve digits\n");
+    cursor(dir, { segment: 9, offset: 4 });
+    expect(recoverSegments(dir)).toEqual({
+      segments: [
+        { n: 9, size: 8 },
+        { n: 10, size: 2 },
+      ],
+      readAt: 4,
+    });
+  });
+
+  test("a cursor beyond the segment's size is capped at its size", () => {
+    const dir = newDir();
+    segment(dir, 1, "abc\n");
+    cursor(dir, { segment: 1, offset: 1000 });
+    expect(recoverSegments(dir).readAt).toBe(4);
+  });
+
+  test("a cursor for another segment, or an unreadable one, reads the oldest from its start", () => {
+    const dir = newDir();
+    segment(dir, 2, "abc\n");
+    cursor(dir, { segment: 1, offset: 2 });
+    expect(recoverSegments(dir).readAt).toBe(0);
+    writeFileSync(join(dir, "cursor"), '{"segment":2,"off');
+    expect(recoverSegments(dir).readAt).toBe(0);
+  });
+});
+
+describe("acquireSpoolLock", () => {
+  test("creates the dir and writes our pid", () => {
+    const dir = join(newDir(), "spool");
+    acquireSpoolLock(dir);
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
+  });
+
+  test("a lock held by another live process is refused, naming it", () => {
+    const dir = newDir();
+    writeFileSync(join(dir, "lock"), String(process.ppid)); // our parent: alive, and not us
+    expect(() => acquireSpoolLock(dir)).toThrow(`SPOOL_DIR ${dir} is in use by process ${process.ppid}`);
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.ppid));
+  });
+
+  test("a lock left by a process that is gone, or by us, is taken over", async () => {
+    const dir = newDir();
+    const gone = Bun.spawn(["true"]);
+    await gone.exited;
+    writeFileSync(join(dir, "lock"), String(gone.pid));
+    acquireSpoolLock(dir);
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
+    acquireSpoolLock(dir);
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
   });
 });
