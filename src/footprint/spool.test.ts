@@ -112,7 +112,7 @@ describe("recoverSegments", () => {
   const cursor = (dir: string, c: unknown) => writeFileSync(join(dir, "cursor"), JSON.stringify(c));
 
   test("a missing dir holds nothing", () => {
-    expect(recoverSegments(join(newDir(), "absent"))).toEqual({ segments: [], readAt: 0 });
+    expect(recoverSegments(join(newDir(), "absent"))).toEqual({ segments: [], readAt: 0, lastNumber: 0 });
   });
 
   test("segments oldest first, other files ignored; the cursor of the oldest gives the offset", () => {
@@ -127,6 +127,7 @@ describe("recoverSegments", () => {
         { n: 10, size: 2 },
       ],
       readAt: 4,
+      lastNumber: 10,
     });
   });
 
@@ -145,6 +146,26 @@ describe("recoverSegments", () => {
     writeFileSync(join(dir, "cursor"), '{"segment":2,"off');
     expect(recoverSegments(dir).readAt).toBe(0);
   });
+
+  test("new segments are numbered past the one a cursor names, even when no segment is left", () => {
+    const dir = newDir();
+    cursor(dir, { segment: 7, offset: 50 });
+    expect(recoverSegments(dir)).toEqual({ segments: [], readAt: 0, lastNumber: 7 });
+  });
+});
+
+test("a spool drained to empty, then filled again and reopened, reads every new line (no stale cursor skips them)", () => {
+  const dir = newDir();
+  const open = () => createSpool({ dir, maxBytes: 1 << 20, logger: createMemoryLogger(), writeMs: 5 });
+  const first = open();
+  for (let i = 0; i < 5; i++) first.append(JSON.stringify({ old: i }));
+  first.read(100)?.ack();
+  expect(first.read(100)).toBeUndefined();
+  for (let i = 0; i < 5; i++) first.append(JSON.stringify({ fresh: i }));
+  first.close();
+  const again = open();
+  expect(again.read(100)?.lines).toEqual([0, 1, 2, 3, 4].map((i) => JSON.stringify({ fresh: i })));
+  again.close();
 });
 
 describe("acquireSpoolLock", () => {

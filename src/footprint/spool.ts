@@ -74,7 +74,7 @@ export function createSpool(options: SpoolOptions): Spool {
   const { dir, maxBytes, logger } = options;
   const segmentBytes = options.segmentBytes ?? Math.max(64 * 1024, Math.min(16 * 1024 * 1024, maxBytes / 8));
   const lock = createSpoolLock(dir, logger);
-  const { segments, readAt } = recoverSegments(dir);
+  const { segments, readAt, lastNumber } = recoverSegments(dir);
   if (segments.length > 0) {
     lock.take();
     logger.info("disk spool holds footprints from an earlier run; they are sent first", {
@@ -85,6 +85,7 @@ export function createSpool(options: SpoolOptions): Spool {
   const writer = createSegmentWriter({
     dir,
     segments,
+    lastNumber,
     segmentBytes,
     writeMs: options.writeMs ?? 100,
     fsyncMs: options.fsyncMs ?? 1000,
@@ -121,24 +122,26 @@ export function createSpool(options: SpoolOptions): Spool {
  * The segments an earlier run left in `dir`, oldest first, and how far the oldest was sent
  * (its cursor, capped at its size; 0 without a cursor for it).
  */
-export function recoverSegments(dir: string): { segments: Segment[]; readAt: number } {
+export function recoverSegments(dir: string): { segments: Segment[]; readAt: number; lastNumber: number } {
   const segments: Segment[] = [];
-  if (!existsSync(dir)) return { segments, readAt: 0 };
+  if (!existsSync(dir)) return { segments, readAt: 0, lastNumber: 0 };
   for (const name of readdirSync(dir)) {
     const m = SEGMENT.exec(name);
     if (m) segments.push({ n: Number(m[1]), size: statSync(join(dir, name)).size });
   }
   segments.sort((a, b) => a.n - b.n);
   let readAt = 0;
-  if (segments.length > 0) {
-    try {
-      const c = JSON.parse(readFileSync(cursorPath(dir), "utf8")) as { segment: number; offset: number };
-      if (c.segment === segments[0]?.n) readAt = Math.min(c.offset, segments[0].size);
-    } catch {
-      // No cursor: the oldest segment is read from its start.
-    }
+  let cursorSegment = 0;
+  try {
+    const c = JSON.parse(readFileSync(cursorPath(dir), "utf8")) as { segment: number; offset: number };
+    cursorSegment = Number.isSafeInteger(c.segment) ? c.segment : 0;
+    if (segments.length > 0 && c.segment === segments[0]?.n) readAt = Math.min(c.offset, segments[0].size);
+  } catch {
+    // No cursor: the oldest segment is read from its start.
   }
-  return { segments, readAt };
+  // New segments are numbered past any the cursor names: a cursor left behind when the last
+  // segment was deleted (or by a crash in between) must never match a new segment and skip its lines.
+  return { segments, readAt, lastNumber: Math.max(segments.at(-1)?.n ?? 0, cursorSegment) };
 }
 
 /**
@@ -219,6 +222,8 @@ type OpenSegment = { n: number; fd: number; size: number };
 function createSegmentWriter(o: {
   dir: string;
   segments: Segment[];
+  /** Highest segment number used or named by the cursor; the next segment gets the one after. */
+  lastNumber: number;
   segmentBytes: number;
   writeMs: number;
   fsyncMs: number;
@@ -229,6 +234,7 @@ function createSegmentWriter(o: {
   let pendingBytes = 0;
   let dirty = false;
   let lastFsync = Date.now();
+  let lastNumber = o.lastNumber;
 
   function flush() {
     if (pending.length === 0) return;
@@ -236,7 +242,7 @@ function createSegmentWriter(o: {
     pending = [];
     pendingBytes = 0;
     try {
-      open ??= openNextSegment(o.dir, o.segments);
+      open ??= openSegment(o.dir, o.segments, ++lastNumber);
       open.size += writeSync(open.fd, data);
       const seg = o.segments.find((s) => s.n === open?.n);
       if (seg) seg.size = open.size;
@@ -292,8 +298,7 @@ function createSegmentWriter(o: {
 }
 
 /** Creates the segment after the newest one and adds it to `segments`. */
-function openNextSegment(dir: string, segments: Segment[]): OpenSegment {
-  const n = (segments.at(-1)?.n ?? 0) + 1;
+function openSegment(dir: string, segments: Segment[], n: number): OpenSegment {
   const fd = openSync(segmentPath(dir, n), "a");
   segments.push({ n, size: 0 });
   return { n, fd, size: 0 };
