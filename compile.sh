@@ -22,7 +22,7 @@ fi
 build() {
   local target=$1 out=$2 started elapsed
   started=$(date +%s%N)
-  # --no-compile-autoload-dotenv: the binary reads .env itself (app/commands/context.ts), so that
+  # --no-compile-autoload-dotenv: the binary reads .env itself (src/config-file.ts), so that
   # --env-file and the documented precedence hold; Bun's own loader would apply first otherwise.
   bun build app/main.ts --compile --minify --sourcemap ${target:+--target="$target"} \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \

@@ -1,3 +1,5 @@
+import type { Logger } from "./log.ts";
+
 /** Milliseconds to wait before the given attempt (1-based). */
 export type Backoff = (attempt: number) => number;
 
@@ -15,4 +17,26 @@ export function createBackoff(options: { initialMs: number; maxMs: number; rando
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Retries `task` with capped backoff until it succeeds or `signal` aborts: dependencies that are
+ * down at start-up are waited for, not crashed on, so a restart loop never starts.
+ */
+export async function retryUntil<T>(
+  what: string,
+  task: () => Promise<T>,
+  logger: Logger,
+  signal: AbortSignal,
+  backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }),
+): Promise<T | undefined> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      return await task();
+    } catch (err) {
+      if (attempt === 1 || attempt % 10 === 0) logger.error(`${what} failed; retrying`, { err, attempt });
+      await sleep(backoff(attempt));
+    }
+  }
+  return undefined;
 }

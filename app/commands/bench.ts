@@ -1,6 +1,55 @@
 import type { Config } from "../../src/config.ts";
+import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
 import { runBench } from "../bench/run-bench.ts";
+import { defineCommand } from "./command.ts";
+
+export const benchCommand = defineCommand({
+  name: "bench",
+  summary: "time PostgreSQL vs ClickHouse: bulk load, dashboard queries, ingest, the old way",
+  help: `Usage: eft-footprint bench [--sizes 10000,100000,1000000] [--reps 20] [--seed 42] [--out docs]
+                          [--ingest-rates 1000,...] [--step-seconds 10] [--backlog 100000]
+                          [--row-by-row-sample 500] [--env-file <path>]
+
+Measures, on fresh databases eft_bench_<random> (PostgreSQL and ClickHouse) and a fresh topic
+eft-bench-<random> beside the configured ones (DATABASE_URL, CLICKHOUSE_URL, KAFKA_BROKERS; never
+the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benchmarks.json and
+benchmarks.svg. Progress and ETA on stderr. The default run takes about 10 minutes; 10M rows is
+opt-in (--sizes 10000,100000,1000000,10000000).
+
+  --sizes        (or none: skip) rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
+                 loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
+  --reps         warm runs of each dashboard query (top, total, time-of-day, heatmap, timeseries),
+                 raw and from rollups, per store: median, p95 and the PG/CH ratio
+  --seed         seed of the synthetic data (same seed, same rows)
+  --out          directory for the report files (default docs)
+  --ingest-rates (or none: skip) requests/s tried in turn through serve --demo (HTTP, middleware, Kafka, consumer,
+                 both stores) until one is not sustained; --step-seconds each. The consumers
+                 batch as configured (BATCH_SIZE, BATCH_FLUSH_MS)
+  --backlog      messages in the backlog both consumers read (ours vs one INSERT per message);
+                 0 skips it. The row-by-row one is timed on --row-by-row-sample messages and
+                 extrapolated
+`,
+  // In the order of the help: a usage error lists them so.
+  options: {
+    sizes: { type: "string" },
+    reps: { type: "string" },
+    seed: { type: "string" },
+    out: { type: "string" },
+    "ingest-rates": { type: "string" },
+    "step-seconds": { type: "string" },
+    backlog: { type: "string" },
+    "row-by-row-sample": { type: "string" },
+  },
+  async run({ values, env, envFile, argv }) {
+    // The report quotes the command line it was made with.
+    return runBenchCommand(
+      readConfig(env, envFile),
+      values,
+      argv.filter((a) => a !== "bench"),
+    );
+  },
+});
 
 export type BenchFlags = {
   seed?: string;

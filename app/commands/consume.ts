@@ -1,18 +1,41 @@
 import { Hono } from "hono";
-import { startConsumer } from "../../consumer/consume.ts";
+import { type RunningConsumer, startConsumer } from "../../consumer/consume.ts";
 import { healthRoutes } from "../../routes/health.ts";
 import { metricsRoutes } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
+import { readConfig } from "../../src/config-file.ts";
 import { createKafka } from "../../src/kafka.ts";
-import type { Logger } from "../../src/log.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
+import { retryUntil } from "../../src/retry.ts";
+import { migrateStores, openStores } from "../../src/store/open-stores.ts";
 import { storeReadinessChecks } from "../../src/store/readiness.ts";
 import { startRetentionJob } from "../../src/store/retention.ts";
 import type { Store } from "../../src/store/store.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
-import { migrateStores, onShutdownSignal, openStores, retryUntil } from "./context.ts";
+import { onShutdownSignal } from "../shutdown.ts";
+import { defineCommand } from "./command.ts";
 
-export type RunningConsumer = { stop(timeoutMs?: number): Promise<void> };
+export const consumeCommand = defineCommand({
+  name: "consume",
+  summary: "the consumer alone; run several with one GROUP_ID to scale out",
+  help: `Usage: eft-footprint consume [--env-file <path>]
+
+Reads footprints from Kafka (TOPIC) and writes them in batches (BATCH_SIZE messages per partition
+or BATCH_FLUSH_MS, whichever first) to PostgreSQL and ClickHouse, each store through its own
+consumer group (GROUP_ID-postgres, GROUP_ID-clickhouse): a store that is down pauses only its own
+group, which retries and resumes by itself. An offset is committed only once its message is stored
+in that store or sent to the dead-letter topic TOPIC.dlq (see 'eft-footprint dlq --help').
+Serves /metrics, /healthz and /readyz on METRICS_PORT (default 9464). Stops on SIGTERM/SIGINT,
+finishing its current batches within SHUTDOWN_TIMEOUT_MS.
+`,
+  options: {},
+  async run({ env, envFile }) {
+    const config = readConfig(env, envFile);
+    await runConsume(config, createLogger(config.log));
+    return -1; // keeps running until a signal
+  },
+});
 
 /**
  * Migrates, then consumes; both wait for their dependencies instead of failing, so a consumer

@@ -1,8 +1,45 @@
 import { formatDeadLetter, listDeadLetters, replayDeadLetters } from "../../consumer/dead-letter-tools.ts";
 import type { Config } from "../../src/config.ts";
+import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
 import { createKafka } from "../../src/kafka.ts";
-import type { Logger } from "../../src/log.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
+import { defineCommand } from "./command.ts";
+
+export const dlqCommand = defineCommand({
+  name: "dlq",
+  summary: "list the dead-letter topic (<TOPIC>.dlq), or replay its messages after a fix",
+  help: `Usage: eft-footprint dlq list [--limit <n>] [--json] | dlq replay [--dry-run] [--env-file <path>]
+
+Messages the consumer could not store (not JSON, not UTF-8, empty, too large, invalid fields) are
+never retried: they go to the topic <TOPIC>.dlq with headers eft-error-code, eft-error-message,
+eft-source-topic, eft-source-partition, eft-source-offset, eft-source-timestamp and
+eft-dead-lettered-at.
+
+  list      one line per dead letter: dlq partition:offset, when, error code, source
+            topic/partition/offset, reason, start of the value; a summary per code on stderr.
+            A letter written twice (a crash before its commit) is shown once.
+  --limit   only the last <n>
+  --json    one JSON object per line instead (the value in base64)
+  replay    send every dead letter not replayed before back to its source topic, unchanged, with
+            header eft-origin (its first position: a message without event_id keeps the event id
+            it would have had). Progress is kept as consumer group <GROUP_ID>-dlq-replay, so each
+            is sent once; one still invalid comes back to the dead-letter topic.
+  --dry-run count what replay would send, send nothing
+`,
+  options: { limit: { type: "string" }, json: { type: "boolean" }, "dry-run": { type: "boolean" } },
+  // Its action, list or replay, is checked once the settings are read.
+  words: 1,
+  async run({ values, words, env, envFile }) {
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+      throw new AppError("USAGE", `--limit must be a whole number above 0, not ${values.limit}`);
+    }
+    const config = readConfig(env, envFile);
+    const flags = { action: words[0], limit, json: Boolean(values.json), dryRun: Boolean(values["dry-run"]) };
+    return runDlq(config, createLogger(config.log), flags);
+  },
+});
 
 export type DlqFlags = { action: string | undefined; limit: number | undefined; json: boolean; dryRun: boolean };
 

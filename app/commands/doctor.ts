@@ -2,6 +2,7 @@ import { sinkGroupId } from "../../consumer/consume.ts";
 import { deadLetterTopic } from "../../consumer/dead-letter.ts";
 import { clickhouseMigrations, type Migration, postgresMigrations } from "../../sql/index.ts";
 import type { Config } from "../../src/config.ts";
+import { readConfig } from "../../src/config-file.ts";
 import { createKafka } from "../../src/kafka.ts";
 import { createLogger } from "../../src/log.ts";
 import { createClickhouseStore } from "../../src/store/clickhouse.ts";
@@ -9,6 +10,7 @@ import { migrationStatus } from "../../src/store/migrations.ts";
 import { createPostgresStore } from "../../src/store/postgres.ts";
 import { readClickhouseTtlDays } from "../../src/store/retention.ts";
 import type { Store } from "../../src/store/store.ts";
+import { defineCommand } from "./command.ts";
 
 /** One service's verdict: what was found, and what is wrong in plain words (empty: all good). */
 export type ServiceReport = { service: string; target: string; facts: string[]; problems: string[] };
@@ -257,3 +259,23 @@ function redact(url: string): string {
     return url;
   }
 }
+
+export const doctorCommand = defineCommand({
+  name: "doctor",
+  summary: "check every configured service (reachable, version, topic, group, schema, TTL)",
+  help: `Usage: eft-footprint doctor [--env-file <path>]
+
+Connects to Kafka, PostgreSQL and ClickHouse with the configured settings and says, per service,
+what it found (versions, topic partitions, consumer group and lag, schema, rows, retention) and
+what is wrong, in plain words. Changes nothing. Exit status 0 when everything is ready, 1 when
+something is not, 2 when the settings themselves are invalid.
+`,
+  options: {},
+  // No logger, so nothing is written to LOG_DIR (a root-owned consumer.log there would lock the
+  // service user out of it).
+  async run({ env, envFile }) {
+    const reports = await checkServices(readConfig(env, envFile));
+    console.log(formatReports(reports));
+    return reports.some((r) => r.problems.length > 0) ? 1 : 0;
+  },
+});

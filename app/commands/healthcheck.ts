@@ -1,4 +1,22 @@
 import type { Config } from "../../src/config.ts";
+import { readConfig } from "../../src/config-file.ts";
+import { defineCommand } from "./command.ts";
+
+export const healthcheckCommand = defineCommand({
+  name: "healthcheck",
+  summary: "exit 0 when serve on this host answers /healthz (container HEALTHCHECK)",
+  help: `Usage: eft-footprint healthcheck [--url <url>] [--env-file <path>]
+
+GETs /healthz of serve on this host (HOST, PORT; a wildcard HOST means 127.0.0.1) and exits 0
+when it answers 200, 1 otherwise: a HEALTHCHECK for images without curl.
+
+  --url <url>  check this URL instead
+`,
+  options: { url: { type: "string" } },
+  // No logger, so nothing is written to LOG_DIR (a root-owned consumer.log there would lock the
+  // service user out of it).
+  run: ({ values, env, envFile }) => runHealthcheck(readConfig(env, envFile), { url: values.url }),
+});
 
 /**
  * `eft-footprint healthcheck`: GET /healthz of the serve process on this host and exit 0 when it

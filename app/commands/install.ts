@@ -15,6 +15,40 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { consumeUnit, envTemplate, serveUnit } from "../../deploy/index.ts";
 import { AppError } from "../../src/errors.ts";
+import { defineCommand } from "./command.ts";
+
+/** install and uninstall take the same flags, as they always have (install ignores --purge). */
+export const INSTALL_FLAGS = { prefix: { type: "string" }, purge: { type: "boolean" } } as const;
+
+export const installCommand = defineCommand({
+  name: "install",
+  summary: "(root) install the binary, systemd units, service user, env template, directories",
+  help: `Usage: eft-footprint install [--prefix <root>]
+
+Installs this binary as /usr/local/bin/eft-footprint, the systemd units eft-footprint.service
+(serve) and eft-footprint-consume@.service (extra consumers), the system user eft-footprint,
+/etc/eft-footprint/env (a template with every setting; never overwritten, env.example beside it is
+refreshed), /var/lib/eft-footprint and /var/log/eft-footprint. Safe to run again (upgrades the
+binary and units). Needs root; it does not start anything.
+
+  --prefix <root>  write the files under <root> instead of /, and only print the commands a real
+                   install would run (useradd, chown, systemctl): for packaging and checking
+`,
+  options: INSTALL_FLAGS,
+  async run({ values }) {
+    runInstall({ ...installTarget("install", values.prefix), binary: process.execPath });
+    return 0;
+  },
+});
+
+/** Where install or uninstall works, on this host: `/`, or `--prefix` (then nothing live). */
+export function installTarget(command: string, prefix: string | undefined): Omit<InstallOptions, "binary"> {
+  if (!Bun.main.startsWith("/$bunfs/")) {
+    throw new AppError("USAGE", `${command} works from the compiled binary only: build it with ./compile.sh`);
+  }
+  const root = resolve(prefix ?? "/");
+  return { root, live: root === "/", system: hostSystem(), print: (line: string) => console.log(line) };
+}
 
 /** Where `install` puts things, relative to the root (`/`, or `--prefix`). */
 export const LAYOUT = {

@@ -1,7 +1,25 @@
 import type { Config } from "../../src/config.ts";
-import type { Logger } from "../../src/log.ts";
+import { readConfig } from "../../src/config-file.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
+import { migrateStores, openStores } from "../../src/store/open-stores.ts";
 import { startRetentionJob } from "../../src/store/retention.ts";
-import { migrateStores, openStores } from "./context.ts";
+import { defineCommand } from "./command.ts";
+
+export const migrateCommand = defineCommand({
+  name: "migrate",
+  summary: "apply pending schema migrations to PostgreSQL and ClickHouse, then exit",
+  help: `Usage: eft-footprint migrate [--env-file <path>]
+
+Applies pending migrations to PostgreSQL (DATABASE_URL or DB_*) and ClickHouse (CLICKHOUSE_URL or
+CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Safe to run twice.
+`,
+  options: {},
+  async run({ env, envFile }) {
+    const config = readConfig(env, envFile);
+    await runMigrate(config, createLogger(config.log));
+    return 0;
+  },
+});
 
 /**
  * `eft-footprint migrate`: applies pending migrations to both stores, then RETENTION_DAYS once

@@ -1,18 +1,58 @@
 import { randomBytes } from "node:crypto";
+import type { RunningConsumer } from "../../consumer/consume.ts";
 import { resolveCredentials } from "../../routes/auth/index.ts";
 import type { Config } from "../../src/config.ts";
+import { readConfig } from "../../src/config-file.ts";
+import { AppError } from "../../src/errors.ts";
 import type { FootprintEvent } from "../../src/footprint/message.ts";
 import { startProducerLoop } from "../../src/footprint/producer.ts";
 import { createEventQueue } from "../../src/footprint/queue.ts";
 import { createSpool } from "../../src/footprint/spool.ts";
 import { createKafka, createKafkaSender } from "../../src/kafka.ts";
-import type { Logger } from "../../src/log.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
+import { openStores } from "../../src/store/open-stores.ts";
 import { storeReadinessChecks } from "../../src/store/readiness.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
 import { createApp } from "../create-app.ts";
-import { type RunningConsumer, startPipelineConsumer } from "./consume.ts";
-import { onShutdownSignal, openStores } from "./context.ts";
+import { onShutdownSignal } from "../shutdown.ts";
+import { defineCommand } from "./command.ts";
+import { startPipelineConsumer } from "./consume.ts";
+
+export const serveCommand = defineCommand({
+  name: "serve",
+  summary: "HTTP app (footprint middleware, dashboard, health) and the consumer in one process",
+  help: `Usage: eft-footprint serve [--no-consumer] [--demo | --upstream <url>] [--env-file <path>]
+
+Serves HTTP on HOST:PORT (default 0.0.0.0:8080), records a footprint of every request to Kafka
+(TOPIC) without waiting for it, and runs the consumer that stores footprints in PostgreSQL and
+ClickHouse in the same process.
+
+Our pages under PATH_PREFIX (the dashboard) need a login: DASHBOARD_TOKEN, or DASHBOARD_USER with
+DASHBOARD_PASSWORD; with neither, a token is made up and a login link is logged once. SESSION_SECRET
+keeps sessions valid across restarts.
+
+  --no-consumer  do not run the consumer here (run 'eft-footprint consume' elsewhere)
+  --demo         also serve a small demo site under /api/v1/ (items, quests, ...) to record
+  --upstream <url>
+                 reverse-proxy mode (or UPSTREAM_URL): forward every request outside PATH_PREFIX
+                 and /healthz, /readyz to this site and record it; WebSocket upgrades get a 501.
+                 RECORD=false proxies without recording; RECORD_QUERY=true also records query
+                 strings; TRUST_PROXY=<hops> believes X-Forwarded-For from proxies in front.
+                 INGEST_KEYS enables POST PATH_PREFIX/api/v1/footprints (header X-Footprint-Key)
+  --env-file     read settings from this file
+`,
+  options: { "no-consumer": { type: "boolean" }, demo: { type: "boolean" }, upstream: { type: "string" } },
+  async run({ values, env, envFile }) {
+    // --upstream is UPSTREAM_URL given on the command line, validated the same way.
+    const config = readConfig(values.upstream === undefined ? env : { ...env, UPSTREAM_URL: values.upstream }, envFile);
+    if (values.demo && config.capture.upstream) {
+      throw new AppError("USAGE", "--demo and --upstream (UPSTREAM_URL) are exclusive: the demo site is not proxied");
+    }
+    await runServe(config, createLogger(config.log), { consumer: !values["no-consumer"], demo: Boolean(values.demo) });
+    return -1; // keeps running until a signal
+  },
+});
 
 export type ServeFlags = { consumer: boolean; demo: boolean };
 
