@@ -1,8 +1,7 @@
 import { createClient } from "@clickhouse/client-web";
 import { clickhouseMigrations, type Migration } from "../../sql/index.ts";
-import { AppError } from "../errors.ts";
 import { formatUtc } from "../time.ts";
-import { migrationStatus } from "./migrations.ts";
+import { applyPending, migrationFailsAs, pendingVersions } from "./migrations.ts";
 import { applyClickhouseTtl } from "./retention.ts";
 import type { ClickhouseStore } from "./store.ts";
 
@@ -50,8 +49,8 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Clickhou
     name: "clickhouse",
     stats: { kind: "clickhouse", client },
 
-    async migrate() {
-      try {
+    migrate: () =>
+      migrationFailsAs("ClickHouse", async () => {
         await server.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(options.database)}` });
         // No transactions or locks here: every statement is IF NOT EXISTS, so two processes
         // migrating at once converge; ReplacingMergeTree folds the doubled bookkeeping row.
@@ -60,29 +59,19 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Clickhou
             (version String, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
             ENGINE = ReplacingMergeTree ORDER BY version`,
         });
-        const applied: string[] = [];
-        for (const m of migrationStatus(migrations, await versionsApplied()).pending) {
+        return applyPending(migrations, await versionsApplied(), async (m) => {
           for (const statement of splitStatements(m.sql)) await client.command({ query: statement });
           await client.insert({
             table: "eft_schema_migrations",
             values: [{ version: m.version, name: m.name }],
             format: "JSONEachRow",
           });
-          applied.push(m.version);
-        }
-        return applied;
-      } catch (err) {
-        throw new AppError("MIGRATION_FAILED", `ClickHouse migration failed: ${(err as Error).message}`, undefined, {
-          cause: err,
         });
-      }
-    },
+      }),
 
     appliedMigrations,
 
-    async pendingMigrations() {
-      return migrationStatus(migrations, await appliedMigrations()).pending.map((m) => m.version);
-    },
+    pendingMigrations: async () => pendingVersions(migrations, await appliedMigrations()),
 
     async insertFootprints(rows, batch) {
       if (rows.length === 0) return;

@@ -1,8 +1,7 @@
 import postgres from "postgres";
 import { type Migration, postgresMigrations } from "../../sql/index.ts";
-import { AppError } from "../errors.ts";
 import { formatIsoUtc } from "../time.ts";
-import { migrationStatus } from "./migrations.ts";
+import { applyPending, migrationFailsAs, pendingVersions } from "./migrations.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
 import { PG_ROLLUP_KEY } from "./rollup-key.ts";
 import type { FootprintRow, PostgresStore } from "./store.ts";
@@ -39,9 +38,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     name: "postgres",
     stats: { kind: "postgres", sql },
 
-    async migrate() {
-      try {
-        return await sql.begin(async (tx) => {
+    migrate: () =>
+      migrationFailsAs("PostgreSQL", () =>
+        sql.begin(async (tx) => {
           // Several processes may start at once (serve + consumers); one migrates, the others wait.
           await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
           await tx`create table if not exists eft_schema_migrations (
@@ -52,26 +51,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           const done = (await tx<{ version: string }[]>`select version from eft_schema_migrations`).map(
             (r) => r.version,
           );
-          const applied: string[] = [];
-          for (const m of migrationStatus(migrations, done).pending) {
+          return applyPending(migrations, done, async (m) => {
             await tx.unsafe(m.sql);
             await tx`insert into eft_schema_migrations (version, name) values (${m.version}, ${m.name})`;
-            applied.push(m.version);
-          }
-          return applied;
-        });
-      } catch (err) {
-        throw new AppError("MIGRATION_FAILED", `PostgreSQL migration failed: ${(err as Error).message}`, undefined, {
-          cause: err,
-        });
-      }
-    },
+          });
+        }),
+      ),
 
     appliedMigrations,
 
-    async pendingMigrations() {
-      return migrationStatus(migrations, await appliedMigrations()).pending.map((m) => m.version);
-    },
+    pendingMigrations: async () => pendingVersions(migrations, await appliedMigrations()),
 
     async insertFootprints(rows) {
       if (rows.length === 0) return;
