@@ -77,7 +77,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     pipeline = await startPipelineBinary(["serve"], {
-      TZ,
+      FOOTPRINT_TZ: TZ,
       DASHBOARD_TOKEN: TOKEN,
       DASHBOARD_USER: USER,
       DASHBOARD_PASSWORD: PASSWORD,

@@ -68,6 +68,10 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
     }
     expect(notify.messages().at(-1)).toBe("STOPPING=1\nSTATUS=stopping");
     expect(app.lines.at(-1)).toMatchObject({ msg: "stopped" });
+    // Plain serve (as the unit runs it) records nothing useful: one warning says how to record.
+    const nothingToRecord = app.lines.filter((l) => String(l.msg).startsWith("nothing to record: "));
+    expect(nothingToRecord).toHaveLength(1);
+    expect(nothingToRecord[0]).toMatchObject({ level: "warn" });
 
     // Every stdout line also went to LOG_DIR/consumer.log.
     const logFile = join(dir, "logs", "consumer.log");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type ConfigProblem, loadConfig, parseEnvFile } from "./config.ts";
+import { type ConfigProblem, EnvSchema, loadConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 
 const minimal = { KAFKA_BROKERS: "127.0.0.1:9092", DATABASE_URL: "postgres://u:p@127.0.0.1:5433/eft" };
@@ -137,7 +137,7 @@ describe("loadConfig", () => {
     ["DATABASE_URL", "not a url"],
     ["CLICKHOUSE_URL", "tcp://ch:9000"],
     ["CLICKHOUSE_DATABASE", "prd; drop"],
-    ["TZ", "Asia/Nowhere"],
+    ["FOOTPRINT_TZ", "Asia/Nowhere"],
     ["LOG_LEVEL", "verbose"],
     ["BATCH_SIZE", "0"],
     ["BATCH_FLUSH_MS", "soon"],
@@ -157,7 +157,7 @@ describe("loadConfig", () => {
 
   test("every problem is listed in one message, one line each", () => {
     try {
-      loadConfig({ PORT: "x", TZ: "Nowhere", DATABASE_URL: "mysql://a" });
+      loadConfig({ PORT: "x", FOOTPRINT_TZ: "Nowhere", DATABASE_URL: "mysql://a" });
       throw new Error("not rejected");
     } catch (err) {
       const lines = (err as Error).message.split("\n");
@@ -165,34 +165,112 @@ describe("loadConfig", () => {
       expect(lines.slice(1).map((l) => l.trim().split(" ")[1])).toEqual([
         "PORT",
         "DATABASE_URL",
-        "TZ",
+        "FOOTPRINT_TZ",
         "KAFKA_BROKERS",
       ]);
     }
   });
 
   test("empty values count as unset", () => {
-    expect(loadConfig({ ...minimal, PORT: "", TZ: "  " }).http.port).toBe(8080);
+    expect(loadConfig({ ...minimal, PORT: "", FOOTPRINT_TZ: "  " }).http.port).toBe(8080);
   });
 });
 
-describe("parseEnvFile", () => {
-  test("reads comments, export, quotes and inline comments", () => {
-    const text = [
-      "# settings",
-      "export BOOTSTRAP_SERVER=127.0.0.1:9092",
-      "DB_PASSWORD='it''s # not a comment'",
-      'TOPIC="web-logs-topic"',
-      "GROUP_ID=group-1 # the consumer group",
-      "",
-      "not a setting",
-    ].join("\n");
-    expect(parseEnvFile(text)).toEqual({
-      BOOTSTRAP_SERVER: "127.0.0.1:9092",
-      DB_PASSWORD: "it''s # not a comment",
-      TOPIC: "web-logs-topic",
-      GROUP_ID: "group-1",
-    });
+describe("the footprint zone (FOOTPRINT_TZ, not TZ)", () => {
+  test("FOOTPRINT_TZ sets it; Asia/Seoul, the wire format's zone, by default", () => {
+    expect(loadConfig({ ...minimal, FOOTPRINT_TZ: "America/New_York" }).timeZone).toBe("America/New_York");
+    expect(loadConfig(minimal).timeZone).toBe("Asia/Seoul");
+    expect(loadConfig(minimal).warnings).toEqual([]);
+  });
+
+  test("TZ is the process's zone only: it neither sets the footprint zone nor is validated", () => {
+    expect(loadConfig({ ...minimal, TZ: "UTC" }).timeZone).toBe("Asia/Seoul");
+    expect(loadConfig({ ...minimal, TZ: "KST-9" }).timeZone).toBe("Asia/Seoul");
+    expect(loadConfig({ ...minimal, TZ: "UTC", FOOTPRINT_TZ: "Europe/Paris" }).timeZone).toBe("Europe/Paris");
+  });
+
+  test("a TZ that would have changed the zone is one warning naming FOOTPRINT_TZ", () => {
+    expect(loadConfig({ ...minimal, TZ: "UTC" }).warnings).toEqual([
+      {
+        variable: "TZ",
+        message:
+          "TZ=UTC no longer sets the footprint zone: footprint_time is written in Asia/Seoul. " +
+          "Set FOOTPRINT_TZ=UTC to keep writing it in UTC, or FOOTPRINT_TZ=Asia/Seoul to keep the default and silence this warning",
+      },
+    ]);
+  });
+
+  test.each([
+    ["TZ equal to the default", { TZ: "Asia/Seoul" }],
+    ["TZ in POSIX's file form of the default", { TZ: ":Asia/Seoul" }],
+    ["FOOTPRINT_TZ set", { TZ: "UTC", FOOTPRINT_TZ: "Asia/Seoul" }],
+    ["TZ empty", { TZ: "" }],
+  ])("no warning with %s", (_name, env) => {
+    expect(loadConfig({ ...minimal, ...env }).warnings).toEqual([]);
+  });
+});
+
+describe("configuration messages say what is expected, in our words", () => {
+  const messageOf = (variable: string, value: string) =>
+    problemsOf({ ...minimal, [variable]: value }).find((p) => p.variable === variable)?.message;
+
+  test.each([
+    ["PORT", "abc", "must be a whole number, got 'abc'"],
+    ["PORT", "0x10", "must be a whole number, got '0x10'"],
+    ["PORT", "1e3", "must be a whole number, got '1e3'"],
+    ["PORT", "1.5", "must be a whole number, got '1.5'"],
+    ["PORT", "70000", "must be a port number between 0 and 65535, got '70000'"],
+    ["DB_PORT", "0", "must be a port number between 1 and 65535, got '0'"],
+    ["BATCH_SIZE", "many", "must be a whole number, got 'many'"],
+    ["BATCH_SIZE", "0", "must be at least 1, got '0'"],
+    ["KAFKA_SESSION_TIMEOUT_MS", "abc", "must be a whole number of milliseconds, got 'abc'"],
+    ["RETENTION_DAYS", "a week", "must be a whole number of days, got 'a week'"],
+    ["RECORD", "maybe", "must be true or false, got 'maybe'"],
+    ["LOG_LEVEL", "verbose", "must be debug, info, warn or error, got 'verbose'"],
+    ["OFFSET_RESET_CONFIG", "smallest", "must be earliest or latest, got 'smallest'"],
+    ["FOOTPRINT_TZ", "Asia/Nowhere", "must be an IANA time zone name such as Asia/Seoul or UTC, got 'Asia/Nowhere'"],
+    ["KAFKA_BROKERS", "localhost", "must be a comma-separated list of host:port, got 'localhost'"],
+    ["TOPIC", "a b", "must be a Kafka topic name (letters, digits, . _ -), got 'a b'"],
+    ["PATH_PREFIX", "stats", "must be a path such as /_footprint (no trailing /), got 'stats'"],
+    ["FOOTPRINT_SKIP_PATHS", "healthz", "must be comma-separated paths, each starting with /, got 'healthz'"],
+    ["TRUST_PROXY", "all", "must be true, false or a number of proxy hops (0-99), got 'all'"],
+    ["UPSTREAM_URL", "ftp://site", "must start with http:// or https://, got 'ftp://site'"],
+  ])("%s=%p: %s", (variable, value, message) => {
+    expect(messageOf(variable, value)).toBe(message);
+  });
+
+  test.each([
+    ["DATABASE_URL", "mysql://user:hunter2@db/eft", "must start with postgres:// or postgresql://"],
+    ["CLICKHOUSE_URL", "tcp://user:hunter2@ch:9000", "must start with http:// or https://"],
+    ["DASHBOARD_TOKEN", "hunter2", "must be at least 16 characters"],
+    ["DASHBOARD_PASSWORD", "hunter2", "must be at least 8 characters"],
+    ["SESSION_SECRET", "hunter2", "must be at least 32 characters"],
+    ["IP_HASH_SECRET", "hunter2", "must be at least 16 characters"],
+    ["INGEST_KEYS", "hunter2", "must be comma-separated keys of at least 16 characters each"],
+  ])("a secret is never repeated: %s", (variable, value, message) => {
+    const env = {
+      ...minimal,
+      [variable]: value,
+      ...(variable === "DASHBOARD_PASSWORD" ? { DASHBOARD_USER: "u" } : {}),
+    };
+    expect(problemsOf(env).find((p) => p.variable === variable)?.message).toBe(message);
+  });
+
+  test("no setting answers with zod's own text, whatever it is given", () => {
+    for (const variable of Object.keys(EnvSchema.shape)) {
+      for (const value of ["abc", "-1", "1e400", "%", "x".repeat(300)]) {
+        let problems: ConfigProblem[] = [];
+        try {
+          loadConfig({ ...minimal, [variable]: value });
+        } catch (err) {
+          problems = (err as { details: ConfigProblem[] }).details;
+        }
+        for (const p of problems) {
+          expect(p.message).toMatch(/^(must|is required)/);
+          expect(p.message).not.toMatch(/Invalid input|expected|received/);
+        }
+      }
+    }
   });
 });
 
@@ -269,9 +347,12 @@ describe("operations settings", () => {
 
   test("bad values name their variable", () => {
     expect(problemsOf({ ...minimal, LOG_MAX_BYTES: "0", LOG_MAX_FILES: "1.5", RETENTION_DAYS: "0" })).toEqual([
-      { variable: "LOG_MAX_BYTES", message: "must be at least 1" },
-      { variable: "LOG_MAX_FILES", message: "must be a whole number" },
-      { variable: "RETENTION_DAYS", message: "must be at least 1 (leave it unset to keep footprints forever)" },
+      { variable: "LOG_MAX_BYTES", message: "must be at least 1, got '0'" },
+      { variable: "LOG_MAX_FILES", message: "must be a whole number, got '1.5'" },
+      {
+        variable: "RETENTION_DAYS",
+        message: "must be at least 1 (leave it unset to keep footprints forever), got '0'",
+      },
     ]);
   });
 });

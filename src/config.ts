@@ -13,25 +13,30 @@ const optionalText = z
   .optional()
   .transform((v) => (v === "" ? undefined : v));
 
-const port = (fallback: number, min = 1) =>
+/**
+ * A whole number written in decimal digits. Stricter than Number(): "0x10", "1e3" and "12abc" are
+ * refused instead of read as 16, 1000 or NaN, so the message can say what is expected.
+ */
+const wholeNumber = (what = "a whole number") =>
   optionalText.pipe(
-    z.coerce
-      .number<string | undefined>()
-      .int("must be a whole number")
+    z
+      .string()
+      .regex(/^[+-]?\d+$/, `must be ${what}`)
+      .transform(Number)
+      .optional(),
+  );
+
+const port = (fallback: number, min = 1) =>
+  wholeNumber().pipe(
+    z
+      .number()
       .min(min, `must be a port number between ${min} and 65535`)
       .max(65535, `must be a port number between ${min} and 65535`)
       .default(fallback),
   );
 
 const positiveInt = (fallback: number, max: number) =>
-  optionalText.pipe(
-    z.coerce
-      .number<string | undefined>()
-      .int("must be a whole number")
-      .min(1, "must be at least 1")
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
+  wholeNumber().pipe(z.number().min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback));
 
 const urlWithProtocols = (protocols: string[]) =>
   optionalText.pipe(
@@ -78,7 +83,9 @@ const commaList = optionalText.pipe(
     ),
 );
 
-const timeZone = optionalText.pipe(TimeZoneSchema.default("Asia/Seoul"));
+/** The wire format's zone (the old system wrote footprint_time in Korea's local time). */
+export const DEFAULT_FOOTPRINT_TZ = "Asia/Seoul";
+const timeZone = optionalText.pipe(TimeZoneSchema.default(DEFAULT_FOOTPRINT_TZ));
 
 export const EnvSchema = z.object({
   HOST: optionalText.pipe(z.string().default("0.0.0.0")),
@@ -99,10 +106,9 @@ export const EnvSchema = z.object({
   ),
   KAFKA_CLIENT_ID: optionalText.pipe(z.string().default("eft-footprint")),
   // How long a consumer that died without leaving (kill -9, power loss) holds its partitions.
-  KAFKA_SESSION_TIMEOUT_MS: optionalText.pipe(
-    z.coerce
-      .number<string | undefined>()
-      .int("must be a whole number")
+  KAFKA_SESSION_TIMEOUT_MS: wholeNumber("a whole number of milliseconds").pipe(
+    z
+      .number()
       .min(6000, "must be at least 6000 (the broker's group.min.session.timeout.ms)")
       .max(300_000, "must be at most 300000 (the broker's group.max.session.timeout.ms)")
       .default(30_000),
@@ -127,16 +133,16 @@ export const EnvSchema = z.object({
   CH_USER: optionalText.pipe(z.string().default("default")),
   CH_PASSWORD: optionalText.pipe(z.string().default("")),
 
-  TZ: timeZone,
+  // Not TZ: that is the process's own zone, which hosts and containers set for their own reasons.
+  FOOTPRINT_TZ: timeZone,
   LOG_DIR: optionalText,
   // Size-based rotation of LOG_DIR/consumer.log (consumer.log.1 … .N), like the old system's file.
   LOG_MAX_BYTES: positiveInt(10 * 1024 * 1024, 1024 * 1024 * 1024 * 1024),
   LOG_MAX_FILES: positiveInt(5, 1000),
   // Unset keeps footprints forever; see src/store/retention.ts for how each store applies it.
-  RETENTION_DAYS: optionalText.pipe(
-    z.coerce
-      .number<string | undefined>()
-      .int("must be a whole number of days")
+  RETENTION_DAYS: wholeNumber("a whole number of days").pipe(
+    z
+      .number()
       .min(1, "must be at least 1 (leave it unset to keep footprints forever)")
       .max(36_500, "must be at most 36500")
       .optional(),
@@ -181,7 +187,7 @@ export const EnvSchema = z.object({
           .map((p) => p.trim())
           .filter(Boolean),
       )
-      .refine((list) => list.every((p) => p.startsWith("/")), "every path must start with /"),
+      .refine((list) => list.every((p) => p.startsWith("/")), "must be comma-separated paths, each starting with /"),
   ),
   // Capture (issue 4): the site to proxy, what a footprint carries, and the HTTP ingest endpoint.
   UPSTREAM_URL: urlWithProtocols(["http:", "https:"]),
@@ -198,7 +204,7 @@ export const EnvSchema = z.object({
   IP_HASH_SECRET: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   INGEST_KEYS: commaList.refine(
     (keys) => keys.every((k) => k.length >= 16),
-    "every key must be at least 16 characters (comma-separated)",
+    "must be comma-separated keys of at least 16 characters each",
   ),
   INGEST_MAX_EVENTS: positiveInt(1000, 100_000),
   INGEST_MAX_BYTES: positiveInt(1024 * 1024, 64 * 1024 * 1024),
@@ -217,6 +223,7 @@ export type Config = Readonly<{
   }>;
   postgres: Readonly<{ url: string }>;
   clickhouse: Readonly<{ url: string; username: string; password: string; database: string }>;
+  /** FOOTPRINT_TZ: the zone of footprint_time and the default zone of the statistics. */
   timeZone: string;
   log: Readonly<{
     level: "debug" | "info" | "warn" | "error";
@@ -256,21 +263,39 @@ export type Config = Readonly<{
     password: string | undefined;
     sessionSecret: string | undefined;
   }>;
+  /** Settings that work but probably not as meant; commands log them once at start-up. */
+  warnings: readonly ConfigProblem[];
 }>;
 
 export type ConfigProblem = { variable: string; message: string };
+
+/** Never repeated in a message: they are secrets or URLs that may carry a password. */
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "DB_PASSWORD",
+  "CLICKHOUSE_URL",
+  "CH_PASSWORD",
+  "DASHBOARD_TOKEN",
+  "DASHBOARD_PASSWORD",
+  "SESSION_SECRET",
+  "IP_HASH_SECRET",
+  "INGEST_KEYS",
+]);
 
 /**
  * Reads and validates every setting at once, so an operator sees all problems in one start-up.
  *
  * @example
- * const config = loadConfig({ ...parseEnvFile(text), ...process.env });
+ * const config = loadConfig({ ...parseEnvFile(text).values, ...process.env });
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>, warnings: readonly ConfigProblem[] = []): Config {
   const parsed = EnvSchema.safeParse(env);
   const problems: ConfigProblem[] = parsed.success
     ? []
-    : parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message }));
+    : parsed.error.issues.map((i) => {
+        const variable = String(i.path[0]);
+        return { variable, message: `${i.message}${quoteGiven(variable, env[variable])}` };
+      });
 
   // Checked on the raw values too, so a missing setting is reported beside any malformed one.
   const given = (name: string) => (env[name] ?? "").trim() !== "";
@@ -305,7 +330,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     postgres: { url: e.DATABASE_URL ?? postgresUrlFromParts(e) },
     clickhouse,
-    timeZone: e.TZ,
+    timeZone: e.FOOTPRINT_TZ,
     log: { level: e.LOG_LEVEL, dir: e.LOG_DIR, maxBytes: e.LOG_MAX_BYTES, maxFiles: e.LOG_MAX_FILES },
     retention: { days: e.RETENTION_DAYS },
     systemd: { notifySocket: e.NOTIFY_SOCKET },
@@ -334,29 +359,32 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       password: e.DASHBOARD_PASSWORD,
       sessionSecret: e.SESSION_SECRET,
     },
+    warnings: [...warnings, ...tzWarnings(env)],
   });
 }
 
-/** Parses the KEY=VALUE lines of a .env file (comments, `export`, single/double quotes). */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rawLine of text.split(/\r?\n/)) {
-    const line = rawLine.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    const key = m[1] as string;
-    let value = (m[2] as string).trim();
-    const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
-    } else {
-      value = value.replace(/\s+#.*$/, "");
-    }
-    out[key] = value;
-  }
-  return out;
+/** `, got 'abc'` after a problem, so the operator sees what was read (secrets excepted). */
+function quoteGiven(variable: string, value: string | undefined): string {
+  if (value === undefined || SECRET_VARIABLES.has(variable)) return "";
+  return `, got '${value.trim()}'`;
+}
+
+/**
+ * TZ was the footprint zone before FOOTPRINT_TZ; it is now only the process's own zone. An install
+ * that set it for us is told once, rather than seeing its timestamps' offset change without a word.
+ */
+function tzWarnings(env: Record<string, string | undefined>): ConfigProblem[] {
+  const tz = (env.TZ ?? "").trim();
+  // A leading ":" is POSIX's "zone file name" form of the same zone.
+  if (tz === "" || tz.replace(/^:/, "") === DEFAULT_FOOTPRINT_TZ || (env.FOOTPRINT_TZ ?? "").trim() !== "") return [];
+  return [
+    {
+      variable: "TZ",
+      message:
+        `TZ=${tz} no longer sets the footprint zone: footprint_time is written in ${DEFAULT_FOOTPRINT_TZ}. ` +
+        `Set FOOTPRINT_TZ=${tz} to keep writing it in ${tz}, or FOOTPRINT_TZ=${DEFAULT_FOOTPRINT_TZ} to keep the default and silence this warning`,
+    },
+  ];
 }
 
 /** Text shown when start-up stops on configuration: one line per problem, naming the variable. */

@@ -6,7 +6,7 @@ import { z } from "zod";
  */
 export type EpochMicros = number;
 
-/** A zone name this runtime knows (IANA, e.g. Asia/Seoul, or UTC), for the TZ setting and the stats API's `tz`. */
+/** A zone name this runtime knows (IANA, e.g. Asia/Seoul, or UTC), for the FOOTPRINT_TZ setting and the stats API's `tz`. */
 export const TimeZoneSchema = z.string().refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC");
 
 function isTimeZone(name: string): boolean {

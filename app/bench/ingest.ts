@@ -54,7 +54,7 @@ async function startServe(config: Config, topic: string, groupId: string, stores
       DATABASE_URL: stores.pgUrl,
       CLICKHOUSE_URL: ch.toString(),
       CLICKHOUSE_DATABASE: stores.chDatabase,
-      TZ: config.timeZone,
+      FOOTPRINT_TZ: config.timeZone,
       HOST: "127.0.0.1",
       PORT: "0",
       SPOOL_DIR: spool,

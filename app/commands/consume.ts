@@ -3,7 +3,7 @@ import { type RunningConsumer, startConsumer } from "../../consumer/consume.ts";
 import { healthRoutes } from "../../routes/health.ts";
 import { metricsRoutes } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
-import { readConfig } from "../../src/config-file.ts";
+import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { createKafka } from "../../src/kafka.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
@@ -75,6 +75,7 @@ export async function startPipelineConsumer(
 
 /** `eft-footprint consume`: the consumer alone; run several with one GROUP_ID to scale out. */
 export async function runConsume(config: Config, logger: Logger): Promise<void> {
+  logConfigWarnings(config, logger);
   const stores = openStores(config);
   const aborted = new AbortController();
   let consumer: Promise<RunningConsumer | undefined> | undefined;

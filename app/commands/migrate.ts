@@ -1,5 +1,5 @@
 import type { Config } from "../../src/config.ts";
-import { readConfig } from "../../src/config-file.ts";
+import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { migrateStores, openStores } from "../../src/store/open-stores.ts";
 import { startRetentionJob } from "../../src/store/retention.ts";
@@ -26,6 +26,7 @@ CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Sa
  * (ClickHouse TTL set or removed to match; PostgreSQL rows past it deleted), then exits.
  */
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
+  logConfigWarnings(config, logger);
   const stores = openStores(config);
   try {
     await migrateStores(stores, logger);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RunningConsumer } from "../../consumer/consume.ts";
 import { resolveCredentials } from "../../routes/auth/index.ts";
 import type { Config } from "../../src/config.ts";
-import { readConfig } from "../../src/config-file.ts";
+import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
 import type { FootprintEvent } from "../../src/footprint/message.ts";
 import { startProducerLoop } from "../../src/footprint/producer.ts";
@@ -115,6 +115,8 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     recording: config.capture.record,
     ingest: config.ingest.keys.length > 0,
   });
+  logConfigWarnings(config, logger);
+  warnIfNothingToRecord(config, flags, logger);
   const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
   systemd.ready(`listening on ${config.http.host}:${server.port}`);
   if (login.generatedToken) {
@@ -154,5 +156,19 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     },
     logger,
     config.shutdownTimeoutMs,
+  );
+}
+
+/**
+ * Plain `serve` records only requests for its own 404s: say so once, with the ways to record.
+ * RECORD=false is the explicit "footprints come from elsewhere" (the library in another app).
+ */
+export function warnIfNothingToRecord(config: Config, flags: ServeFlags, logger: Logger): void {
+  if (flags.demo || config.capture.upstream || config.ingest.keys.length > 0 || !config.capture.record) return;
+  logger.warn(
+    "nothing to record: set UPSTREAM_URL (or --upstream <url>) to proxy and record your site, " +
+      "INGEST_KEYS to accept footprints at the ingest API, or record with the footprint() middleware " +
+      "in your own Hono app and set RECORD=false here",
+    { docs: "docs/capture.md" },
   );
 }
