@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Admin, IHeaders, Kafka } from "kafkajs";
 import { formatOrigin } from "../src/footprint/parse-message.ts";
+import { createIdempotentProducer } from "../src/kafka.ts";
 import {
   DLQ_HEADERS,
   deadLetterTopic,
@@ -90,7 +91,7 @@ export async function replayDeadLetters(
   const groupId = `${options.groupId}-dlq-replay`;
   const { letters, duplicates, end } = await readDeadLetters(kafka, admin, { topic: options.topic, groupId });
   if (options.dryRun || letters.length === 0) return { replayed: letters, duplicates };
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
     const bySource = new Map<string, StoredDeadLetter[]>();

@@ -2,6 +2,7 @@ import type { Admin, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { CompressionTypes } from "kafkajs";
 import type { InvalidMessageCode } from "../src/footprint/message.ts";
 import { formatOrigin, type MessageOrigin, parseOrigin } from "../src/footprint/parse-message.ts";
+import { createIdempotentProducer } from "../src/kafka.ts";
 
 /**
  * A message that is not a footprint, with why and where it came from. Dead letters are never
@@ -123,7 +124,7 @@ export function createDeadLetterSink(kafka: Kafka, admin: Admin, sourceTopic: st
         if (!existing.includes(topic)) {
           await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
         }
-        const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        const p = createIdempotentProducer(kafka);
         await p.connect();
         producer = p;
         return p;

@@ -11,6 +11,7 @@ import {
 } from "../test/support/binary.ts";
 import { closedPort } from "../test/support/closed-port.ts";
 import { listenNotifySocket, type NotifySocket } from "../test/support/notify-socket.ts";
+import { promtoolProblems } from "../test/support/promtool.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 
 /**
@@ -82,6 +83,38 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
       .map((l) => JSON.parse(l).msg);
     expect(logged).toContain("listening");
     expect(logged.at(-1)).toBe("stopped");
+  }, 120_000);
+
+  test("serve on a healthy stack: no library notices at start-up or first send; /metrics under Prometheus's conventional names, promtool-clean", async () => {
+    const app = await startBinary(["serve", "--demo"], env());
+    try {
+      for (let i = 0; i < 3; i++) expect((await fetch(`${app.url}/api/v1/quests/${i}`)).status).toBe(200);
+      // Stored: the producer sent (partitioner and retry notices come with its creation) and the
+      // consumers joined their groups (coordinator states come with that).
+      await waitFor(
+        "3 rows in PostgreSQL",
+        async () =>
+          Number((await resources.pg.stats.sql<{ n: string }[]>`select count(*) as n from user_footprint`)[0]?.n),
+        (n) => n >= 3,
+        30_000,
+      );
+
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      expect(text).toContain("# TYPE process_cpu_seconds_total counter");
+      expect(text).toContain("# TYPE nodejs_eventloop_lag_seconds gauge");
+      expect(text).not.toMatch(/^# TYPE eft_(process|nodejs)_/m);
+      expect(text).toMatch(/^eft_events_produced_total [1-9]/m);
+      expect(promtoolProblems(text)).toEqual([]);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+    // kafkajs's partitioner and idempotent-retry notices, and transient coordinator states, are
+    // handled where they arise (src/kafka.ts): nothing from it at warn or error on a healthy stack.
+    const fromKafkajs = app.lines.filter(
+      (l) => l.component === "kafkajs" && (l.level === "warn" || l.level === "error"),
+    );
+    expect(fromKafkajs).toEqual([]);
+    expect(app.lines.filter((l) => l.level === "error")).toEqual([]);
   }, 120_000);
 
   test("healthcheck exits 1 when nothing answers", () => {

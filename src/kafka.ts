@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, logLevel, type Producer } from "kafkajs";
+import { CompressionTypes, Kafka, type logCreator, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { SendBatch } from "./footprint/producer.ts";
 import type { Logger } from "./log.ts";
 
@@ -21,7 +21,6 @@ const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
 
 /** A kafkajs client whose own log lines go through our JSON logger (warnings and errors only). */
 export function createKafka(options: KafkaOptions): Kafka {
-  const log = options.logger.child({ component: "kafkajs" });
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
@@ -30,12 +29,64 @@ export function createKafka(options: KafkaOptions): Kafka {
       ? { connectionTimeout: options.timeouts.connectionMs, requestTimeout: options.timeouts.requestMs }
       : {}),
     retry: { initialRetryTime: 200, retries: options.retries ?? 5, maxRetryTime: 5000 },
-    logCreator:
-      () =>
-      ({ level, log: entry }) => {
-        const { message, timestamp: _t, logger: _l, ...rest } = entry;
-        log[levelNames[level] ?? "info"](message, rest);
-      },
+    logCreator: kafkaLogCreator(options.logger),
+  });
+}
+
+/**
+ * States a healthy cluster passes through at start-up or on a rebalance: kafkajs logs each attempt
+ * at error (a response with the error, "Failed to send messages: …") and then retries until it
+ * clears. They say nothing is wrong, so they go to debug; a failure that lasts still shows at
+ * error, from kafkajs once it gives up ("Crash: …", retries exceeded) or from the producer loop
+ * when Kafka does not acknowledge ("kafka produce failed; retrying").
+ */
+const transientStates = [
+  "The coordinator is loading", // GROUP_LOAD_IN_PROGRESS: __consumer_offsets still being read
+  "The group coordinator is not available", // GROUP_COORDINATOR_NOT_AVAILABLE
+  "This is not the correct coordinator for this group", // NOT_COORDINATOR_FOR_GROUP: moved
+  "The group is rebalancing", // REBALANCE_IN_PROGRESS, and the runner's "re-joining" note
+  "This server does not host this topic-partition", // UNKNOWN_TOPIC_OR_PARTITION: metadata catching up
+  "There is no leader for this topic-partition", // LEADER_NOT_AVAILABLE: election under way
+  "This server is not the leader for that topic-partition", // NOT_LEADER_FOR_PARTITION: leader moved
+];
+
+function isTransient(message: string, extra: Record<string, unknown>): boolean {
+  // The consumer gave up on the error and restarts: a real failure, whatever caused it.
+  if (message.startsWith("Crash") || message.startsWith("Restarting")) return false;
+  const text = typeof extra.error === "string" ? `${message} ${extra.error}` : message;
+  return transientStates.some((state) => text.includes(state));
+}
+
+/** kafkajs's log lines through our JSON logger, with the transient states above at debug. */
+export function kafkaLogCreator(logger: Logger): logCreator {
+  const log = logger.child({ component: "kafkajs" });
+  return () =>
+    ({ level, log: entry }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = entry;
+      const named = levelNames[level] ?? "info";
+      log[isTransient(message, rest) ? "debug" : named](message, rest);
+    };
+}
+
+/**
+ * The producer every part of eft-footprint sends with. Idempotent with acks=all: a retried request
+ * is never written twice, and order holds. kafkajs keeps that promise only while it retries a
+ * request for as long as it takes (it warns "Limiting retries for the idempotent producer may
+ * invalidate EoS guarantees" otherwise), so the producer retries without limit; a connection that
+ * cannot be made still fails after the client's own retries. Callers bound their wait themselves
+ * (the producer loop reports and, at shutdown, spools a batch not acknowledged in time; ingest
+ * answers 503) instead of cutting the retries short.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: Number.MAX_SAFE_INTEGER },
+    // Our messages have no key, and for those kafkajs 2's default and legacy partitioners are the
+    // same round robin (they differ only in how a key is hashed). The default one is what we
+    // always had (kafkajs 2 from the start); it hashes keys like the Java client, should a key come.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }
 
@@ -52,8 +103,7 @@ export function createKafkaSender(kafka: Kafka, topic: string): KafkaSender {
   const connected = async (): Promise<Producer> => {
     if (producer) return producer;
     connecting ??= (async () => {
-      // Idempotent with acks=all: a retried request is never written twice, and order holds.
-      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const p = createIdempotentProducer(kafka);
       try {
         await p.connect();
         producer = p;

@@ -8,7 +8,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "eft_" });
+  if (options.processMetrics) collectRuntimeMetrics(registry);
   const registers = [registry];
   return {
     registry,
@@ -96,4 +96,19 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       registers,
     }),
   };
+}
+
+/**
+ * prom-client's process and Node.js metrics under the names every dashboard and alert for them
+ * expects (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`, …): no `eft_` prefix, which
+ * marks only what this service itself measures.
+ */
+function collectRuntimeMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  // prom-client also exports these counts as gauges named like counters, which Prometheus's own
+  // lint (`promtool check metrics`) rejects; each is `sum()` of the by-type gauge of the same name
+  // without `_total` (nodejs_active_handles, …), so nothing is lost.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(name);
+  }
 }

@@ -98,6 +98,36 @@ describe("producer loop", () => {
     expect(logger.lines.at(-1)).toMatchObject({ msg: "footprint events not sent before shutdown", unsent: 4 });
   });
 
+  test("a send Kafka never acknowledges is reported once, not sent again beside itself, and stop still ends at its deadline", async () => {
+    const queue = createEventQueue<FootprintEvent>(100);
+    for (let i = 0; i < 3; i++) queue.offer(event(i));
+    const logger = createMemoryLogger();
+    let sends = 0;
+    const loop = startProducerLoop({
+      queue,
+      logger,
+      ackReportMs: 20,
+      // Like kafkajs's idempotent producer on a partition the broker keeps refusing: retried forever.
+      send: () => {
+        sends++;
+        return new Promise<void>(() => {});
+      },
+    });
+    await waitFor(
+      "reported",
+      async () => logger.lines.map((l) => l.msg),
+      (m) => m.includes("kafka produce failed; retrying"),
+    );
+    expect(logger.lines.find((l) => l.msg === "kafka produce failed; retrying")).toMatchObject({
+      err: { message: "no acknowledgement from Kafka within 20 ms" },
+    });
+    const started = Date.now();
+    expect(await loop.stop(100)).toEqual({ unsent: 3, spooled: 0 });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(sends).toBe(1);
+    expect(logger.lines.filter((l) => l.msg === "kafka produce failed; retrying")).toHaveLength(1);
+  });
+
   test("dropped events are reported, never silent", async () => {
     const queue = createEventQueue<FootprintEvent>(1);
     queue.offer(event(1));

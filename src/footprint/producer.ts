@@ -20,6 +20,12 @@ export type ProducerLoopOptions = {
   batchMax?: number;
   /** How often dropped events are reported (never silently lost). */
   dropReportMs?: number;
+  /**
+   * A send not acknowledged within this long is reported as failing (the idempotent producer
+   * retries without limit, so a send may never end while Kafka refuses it); the loop keeps
+   * waiting for that same send rather than sending the batch again beside it.
+   */
+  ackReportMs?: number;
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
 };
@@ -39,12 +45,16 @@ type Batch = { values: string[]; fromSpool: boolean; ack(): void };
 type DropReason = "spool_full" | "spool_disabled" | "spool_corrupt" | "shutdown";
 
 /** The options with their defaults, and what the loop keeps between calls. */
-type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep"> & {
+type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackReportMs"> & {
   batchMax: number;
+  ackReportMs: number;
   backoff: Backoff;
   sleep: (ms: number) => Promise<void>;
   stopping: boolean;
   deadline: number;
+  /** Resolves when stop() is called: wakes a wait for an acknowledgement. */
+  stopped: Promise<void>;
+  markStopped: () => void;
   /** The batch being sent: kept on disk at shutdown when Kafka did not take it. */
   inHand: Batch | undefined;
   /** Wakes the idle loop (set while it waits for an event). */
@@ -62,13 +72,20 @@ type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep"> & {
  * backoff, which also lets the idempotent producer recognise a batch the broker already has.
  */
 export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
   const l: Loop = {
     ...options,
     batchMax: options.batchMax ?? 1000,
+    ackReportMs: options.ackReportMs ?? 10_000,
     backoff: options.backoff ?? createBackoff({ initialMs: 100, maxMs: 5000 }),
     sleep: options.sleep ?? realSleep,
     stopping: false,
     deadline: Number.POSITIVE_INFINITY,
+    stopped,
+    markStopped: stop,
     inHand: undefined,
     wake: undefined,
     dropped: { spool_full: 0, spool_corrupt: 0 },
@@ -85,6 +102,7 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
     async stop(timeoutMs = 10_000) {
       l.deadline = Date.now() + timeoutMs;
       l.stopping = true;
+      l.markStopped();
       l.wake?.();
       await done;
       clearInterval(reportTimer);
@@ -212,17 +230,45 @@ async function run(l: Loop): Promise<void> {
 
 /** Sends the batch, retried as it is until the broker takes it; false when stop()'s deadline came first. */
 async function sendUntilAcked(l: Loop, batch: Batch, health: { failing: boolean }): Promise<boolean> {
+  const failing = (err: unknown) => {
+    if (!health.failing) l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
+    health.failing = true;
+  };
   for (let attempt = 1; ; attempt++) {
     try {
-      await l.send(batch.values);
-      return true;
+      const sending = l.send(batch.values);
+      // Left behind at the deadline (its batch goes to the spool): it may still fail later.
+      sending.catch(() => {});
+      for (;;) {
+        const outcome = await acknowledged(l, sending);
+        if (outcome === "acked") return true;
+        if (pastDeadline(l)) return false;
+        if (outcome === "slow") failing(new Error(`no acknowledgement from Kafka within ${l.ackReportMs} ms`));
+      }
     } catch (err) {
-      if (!health.failing) l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
-      health.failing = true;
+      failing(err);
       if (pastDeadline(l)) return false;
       await l.sleep(Math.min(l.backoff(attempt), Math.max(0, l.deadline - Date.now())));
       if (pastDeadline(l)) return false;
     }
+  }
+}
+
+/**
+ * Waits for the send to settle (a failed send throws), at most `ackReportMs`, or while stopping
+ * until the deadline; stop() ends a wait that began before it.
+ */
+async function acknowledged(l: Loop, sending: Promise<void>): Promise<"acked" | "slow" | "stopping"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waitMs = l.stopping ? Math.max(0, l.deadline - Date.now()) : l.ackReportMs;
+  const waited = new Promise<"slow">((resolve) => {
+    timer = setTimeout(() => resolve("slow"), waitMs);
+  });
+  const woken = l.stopping ? [] : [l.stopped.then(() => "stopping" as const)];
+  try {
+    return await Promise.race([sending.then(() => "acked" as const), waited, ...woken]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
