@@ -44,6 +44,8 @@ describe("createApp", () => {
     expect((await a.request("/_footprint/login")).status).toBe(200);
     expect((await a.request("/healthz")).status).toBe(200);
     expect((await a.request("/_footprint/api/v1/footprints", { method: "POST" })).status).not.toBe(401);
+    const put = await a.request("/_footprint/api/v1/footprints", { method: "PUT" });
+    expect([put.status, put.headers.get("allow")]).toEqual([405, "POST"]);
   });
 
   test("without the demo site the root leads to the dashboard; unknown paths are JSON 404s and recorded", async () => {
