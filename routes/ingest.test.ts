@@ -21,7 +21,11 @@ const rich = {
 type Answer = {
   accepted?: number;
   event_ids?: string[];
-  error?: { code: string; message: string; details?: { issues?: { path: string }[]; event_ids?: string[] } };
+  error?: {
+    code: string;
+    message: string;
+    details?: { issues?: { path: string; message: string }[]; event_ids?: string[] };
+  };
 };
 const read = (res: Response) => res.json() as Promise<Answer>;
 
