@@ -8,7 +8,7 @@ import { answerAppError } from "./error-response.ts";
 
 /** Where the endpoint lives under PATH_PREFIX; the dashboard login leaves it to its own key. */
 export const INGEST_PATH = "/api/v1/footprints";
-export const INGEST_KEY_HEADER = "x-footprint-key";
+export const INGEST_KEY_HEADER = "X-Footprint-Key";
 
 export type IngestOptions = {
   /** Accepted keys; none means the endpoint is disabled. */
@@ -30,7 +30,7 @@ export type IngestIssue = { path: string; message: string };
  * a mistake to report (a typo would otherwise be dropped silently). Kafka messages keep the
  * lenient schema, since other producers may add fields of their own.
  */
-const IngestEventSchema = z.strictObject(FootprintMessageSchema.shape);
+export const IngestEventSchema = z.strictObject(FootprintMessageSchema.shape);
 
 /** Kafka requests are kept well under the broker's default 1 MB batch limit. */
 const PUBLISH_CHUNK = 500;
