@@ -9,7 +9,7 @@ describe("dashboardRoutes", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
-    expect(html).toContain('<body data-prefix="/_footprint" data-tz="Asia/Seoul">');
+    expect(html).toContain('<body data-prefix="/_footprint" data-server-tz="Asia/Seoul">');
     expect(html).toContain("eft-footprint 1.2.3");
     const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(urls).toEqual([

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { API_ERROR_CODES, ERROR_CODES } from "../src/errors.ts";
 import { version } from "../src/version.ts";
 import { SESSION_COOKIE } from "./auth/session.ts";
+import { FAVICON_LINK } from "./favicon.ts";
 import { INGEST_KEY_HEADER, INGEST_PATH, IngestEventSchema } from "./ingest.ts";
 import { STATS_QUERIES, type StatsEndpoint } from "./stats.ts";
 import { StatsParamsSchema } from "./stats-params.ts";
@@ -295,11 +296,12 @@ ${rows ? `<table><tr><th>parameter</th><th>in</th><th>type</th><th>meaning</th><
   );
   const info = document.info as { title: string; version: string; description: string };
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)} API</title>
+${FAVICON_LINK}
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code{font:13px ui-monospace,monospace}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 .m{background:#246;color:#fff;border-radius:3px;padding:0 .4rem;font-size:13px}section{margin:2rem 0}</style></head>
-<body><h1>${esc(info.title)} API <small>${esc(info.version)}</small></h1><p>${esc(info.description)}</p>
-<p>Machine-readable: <a href="${esc(jsonUrl)}">${esc(jsonUrl)}</a> (OpenAPI 3.1).</p>${sections.join("\n")}</body></html>`;
+<body><main><h1>${esc(info.title)} API <small>${esc(info.version)}</small></h1><p>${esc(info.description)}</p>
+<p>Machine-readable: <a href="${esc(jsonUrl)}">${esc(jsonUrl)}</a> (OpenAPI 3.1).</p>${sections.join("\n")}</main></body></html>`;
 }
 
 function typeOf(schema: JsonSchema | undefined): string {
