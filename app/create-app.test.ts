@@ -48,6 +48,12 @@ describe("createApp", () => {
     expect([put.status, put.headers.get("allow")]).toEqual([405, "POST"]);
   });
 
+  test("where the root is ours, /favicon.ico is our icon, not a 404 on every page load", async () => {
+    const res = await app().a.request("/favicon.ico");
+    expect([res.status, res.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    expect(await res.text()).toStartWith("<svg");
+  });
+
   test("without the demo site the root leads to the dashboard; unknown paths are JSON 404s and recorded", async () => {
     const { a, events } = app();
     expect((await a.request("/")).headers.get("location")).toBe("/_footprint/");
