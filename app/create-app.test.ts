@@ -44,6 +44,14 @@ describe("createApp", () => {
     expect((await a.request("/_footprint/login")).status).toBe(200);
     expect((await a.request("/healthz")).status).toBe(200);
     expect((await a.request("/_footprint/api/v1/footprints", { method: "POST" })).status).not.toBe(401);
+    const put = await a.request("/_footprint/api/v1/footprints", { method: "PUT" });
+    expect([put.status, put.headers.get("allow")]).toEqual([405, "POST"]);
+  });
+
+  test("where the root is ours, /favicon.ico is our icon, not a 404 on every page load", async () => {
+    const res = await app().a.request("/favicon.ico");
+    expect([res.status, res.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    expect(await res.text()).toStartWith("<svg");
   });
 
   test("without the demo site the root leads to the dashboard; unknown paths are JSON 404s and recorded", async () => {

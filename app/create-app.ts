@@ -3,6 +3,7 @@ import { type AuthOptions, authRoutes, requireLogin } from "../routes/auth/index
 import { dashboardRoutes } from "../routes/dashboard.ts";
 import { demoSiteRoutes } from "../routes/demo-site.ts";
 import { errorResponse, handleError } from "../routes/error-response.ts";
+import { faviconRoutes } from "../routes/favicon.ts";
 import { healthRoutes, type ReadinessCheck } from "../routes/health.ts";
 import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.ts";
 import { httpMetrics, metricsRoutes } from "../routes/metrics.ts";
@@ -102,8 +103,12 @@ export function createApp(deps: AppDeps): Hono {
     // Everything that is not ours is the site's; our prefix never reaches it, even where we 404.
     app.all(`${deps.pathPrefix}/*`, (c) => c.notFound());
     app.route("/", proxyRoutes({ upstream: capture.upstream, trustProxyHops: capture.trustProxyHops ?? 0 }));
-  } else if (deps.demo) app.route("/", demoSiteRoutes());
-  else app.get("/", (c) => c.redirect(`${deps.pathPrefix}/`));
+  } else {
+    // The root is ours: answer the browser's request for an icon (the site's own, when proxying).
+    app.route("/", faviconRoutes());
+    if (deps.demo) app.route("/", demoSiteRoutes());
+    else app.get("/", (c) => c.redirect(`${deps.pathPrefix}/`));
+  }
 
   app.notFound((c) => errorResponse(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError(handleError(deps.logger));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -25,6 +25,9 @@ const TOKEN = "browser-test-token-0123456789";
 const USER = "operator";
 const PASSWORD = "correct horse battery";
 const TZ = "Asia/Seoul";
+/** The browser's own zone: the dashboard shows it unless the server's (TZ above) is picked. */
+const VIEWER_TZ = "Europe/Berlin";
+const AXE_SOURCE = readFileSync(join(repoRoot, "node_modules/axe-core/axe.min.js"), "utf8");
 
 /**
  * 12 method + endpoint pairs with distinct counts (40, 37, … 7: 282 footprints), spread over the
@@ -111,7 +114,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
         "--disable-quic",
       ],
     });
-    desktop = await browser.newContext({ viewport: { width: 1440, height: 1000 }, timezoneId: "Europe/Berlin" });
+    desktop = await browser.newContext({ viewport: { width: 1440, height: 1000 }, timezoneId: VIEWER_TZ });
   }, 180_000);
 
   afterAll(async () => {
@@ -174,7 +177,9 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       page,
       `[...document.querySelectorAll("#heatmap .cell")].map((e) => Number(e.getAttribute("data-value")))`,
     );
-    const heatmap = await api<{ results: { data: { cells: number[][] } }[] }>(`heatmap?from=24h`);
+    const heatmap = await api<{ results: { data: { cells: number[][] } }[] }>(
+      `heatmap?from=24h&tz=${encodeURIComponent(VIEWER_TZ)}`,
+    );
     expect(cells).toEqual(heatmap.results[0]?.data.cells.flat() ?? []);
     expect(cells.reduce((a, b) => a + b, 0)).toBe(footprints.length);
 
@@ -207,8 +212,15 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await page.waitForFunction(`document.querySelectorAll("#panel-latency .time").length === 2`);
     expect(await storeBadges(page, "latency")).toEqual(["postgres", "clickhouse"]);
 
-    // Time zone and period are the page's: the period line names the zone shown.
-    expect(await page.textContent("#period")).toContain("Asia/Seoul (UTC+09:00)");
+    // The viewer's zone by default; the server's (footprint) zone is offered and can be picked.
+    expect(await page.inputValue("#tz")).toBe(VIEWER_TZ);
+    expect(await page.textContent("#period")).toContain(VIEWER_TZ);
+    expect(await page.locator("#tz option").allTextContents()).toContainEqual(
+      expect.stringMatching(/^Asia\/Seoul \(UTC\+09:00\) · server$/),
+    );
+    await page.selectOption("#tz", TZ);
+    await page.waitForFunction(`document.getElementById("period")?.textContent?.includes("Asia/Seoul (UTC+09:00)")`);
+    expect(new URL(page.url()).searchParams.get("tz")).toBe(TZ);
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 120_000);
@@ -228,6 +240,28 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       await page.waitForFunction(`document.querySelectorAll(".chart canvas").length >= 2`);
       const overflow = await inPage<number>(page, "document.documentElement.scrollWidth - window.innerWidth");
       expect(overflow).toBeLessThanOrEqual(0);
+      // The latency table is not cut: it fits its box (the endpoint wraps), on screen.
+      await page.waitForFunction(`document.querySelectorAll("#latency tbody tr").length === 10`);
+      const latency = await inPage<{ fits: boolean; boxRight: number; viewport: number }>(
+        page,
+        `(() => {
+          const table = document.getElementById("latency");
+          const box = table.closest(".table-wrap");
+          const clipped = [...document.querySelectorAll("#panel-latency, #panel-latency *")].some((e) => {
+            if (e === box || box.contains(e) || !e.contains(box)) return false;
+            const s = getComputedStyle(e);
+            return s.overflowX !== "visible" && e.scrollWidth > e.clientWidth;
+          });
+          return {
+            fits: table.getBoundingClientRect().width <= box.clientWidth + 0.5 && !clipped,
+            boxRight: box.getBoundingClientRect().right,
+            viewport: window.innerWidth,
+          };
+        })()`,
+      );
+      // All five columns in view: a sideways scroll with no cue reads as a table cut off.
+      expect(latency).toMatchObject({ fits: true });
+      expect(latency.boxRight).toBeLessThanOrEqual(latency.viewport);
       await page.screenshot({ path: join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
     } finally {
       await phone.close();
@@ -276,6 +310,91 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-store-down.png"), fullPage: true });
     await context.close();
   }, 60_000);
+
+  test("a 24 h view whose traffic all falls in the current hour draws its newest bucket inside the chart", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    // The real answer with every bucket emptied but the newest: all traffic in this very hour.
+    await page.route("**/api/v1/stats/timeseries?*", async (route) => {
+      const body = (await (await route.fetch()).json()) as {
+        results: { data?: { bucket: string; points: { t: string; count: number }[] } }[];
+      };
+      for (const r of body.results) {
+        const points = r.data?.points ?? [];
+        points.forEach((p, i) => {
+          p.count = i === points.length - 1 ? 120 : 0;
+        });
+      }
+      await route.fulfill({ json: body });
+    });
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    await page.waitForFunction(`document.getElementById("series-bucket")?.textContent === "per hour"`);
+    // Pixels of the series' colour (the accent, a saturated blue) on the chart's canvas.
+    const drawn = await inPage<number>(
+      page,
+      `(() => {
+        const canvas = document.querySelector("#series-chart canvas");
+        const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 200 && data[i + 2] - data[i] > 100) n++;
+        return n;
+      })()`,
+    );
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-current-hour.png") });
+    expect(drawn).toBeGreaterThan(100);
+    await context.close();
+  }, 60_000);
+
+  test("no page load asks for something that is not there (favicon included)", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    const missing: string[] = [];
+    page.on("response", (res) => {
+      if (res.status() >= 400) missing.push(`${res.status()} ${new URL(res.url()).pathname}`);
+    });
+    for (const path of ["/_footprint/?refresh=0", "/_footprint/api/docs"]) {
+      await page.goto(`${app.url}${path}`, { waitUntil: "networkidle" });
+    }
+    const anonymous = await browser.newPage();
+    anonymous.on("response", (res) => {
+      if (res.status() >= 400) missing.push(`${res.status()} ${new URL(res.url()).pathname}`);
+    });
+    await anonymous.goto(`${app.url}/_footprint/login`, { waitUntil: "networkidle" });
+    expect(missing).toEqual([]);
+    const favicon = await fetch(`${app.url}/favicon.ico`);
+    expect(favicon.status === 204 || favicon.headers.get("content-type")?.startsWith("image/")).toBe(true);
+    await anonymous.close();
+    await context.close();
+  }, 60_000);
+
+  test("axe-core: no serious or critical violation on the dashboard, the login page and the API docs", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    type Violation = { id: string; impact: string; nodes: { target: string[] }[] };
+    const audit = async (p: Page) => {
+      await p.addScriptTag({ content: AXE_SOURCE });
+      const result = await inPage<{ violations: Violation[] }>(p, "axe.run(document)");
+      return result.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical" || v.id === "region")
+        .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    };
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    await page.waitForFunction(`document.querySelectorAll("#latency tbody tr").length === 10`);
+    await page.waitForFunction(`document.querySelectorAll("#panel-total .time").length === 2`);
+    expect(await audit(page)).toEqual([]);
+    await page.goto(`${app.url}/_footprint/api/docs`);
+    expect(await audit(page)).toEqual([]);
+    const anonymous = await browser.newPage();
+    await anonymous.goto(`${app.url}/_footprint/login`);
+    expect(await audit(anonymous)).toEqual([]);
+    await anonymous.goto(`${app.url}/_footprint/login?next=%2F_footprint%2F`);
+    await anonymous.fill('input[name="password"]', "wrong");
+    await anonymous.click('button[type="submit"]');
+    await anonymous.waitForSelector('[role="alert"]');
+    expect(await audit(anonymous)).toEqual([]);
+    await anonymous.close();
+    await context.close();
+  }, 90_000);
 
   test("logging out ends the session", async () => {
     const context = await loggedInContext();

@@ -4,15 +4,16 @@ import { dashboardRoutes } from "./dashboard.ts";
 const app = () => dashboardRoutes({ pathPrefix: "/_footprint", timeZone: "Asia/Seoul", version: "1.2.3" });
 
 describe("dashboardRoutes", () => {
-  test("the page carries the prefix, the default zone and the version, and loads only our own assets", async () => {
+  test("the page carries the prefix, the server's zone and the version, and loads only our own assets", async () => {
     const res = await app().request("/");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
-    expect(html).toContain('<body data-prefix="/_footprint" data-tz="Asia/Seoul">');
+    expect(html).toContain('<body data-prefix="/_footprint" data-server-tz="Asia/Seoul">');
     expect(html).toContain("eft-footprint 1.2.3");
     const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(urls).toEqual([
+      expect.stringMatching(/^data:image\/svg\+xml,/), // the icon, inline: no request, no 404
       "/_footprint/assets/uplot.css",
       "/_footprint/assets/dashboard.css",
       "/_footprint/assets/uplot.js",

@@ -21,7 +21,11 @@ const rich = {
 type Answer = {
   accepted?: number;
   event_ids?: string[];
-  error?: { code: string; message: string; details?: { issues?: { path: string }[]; event_ids?: string[] } };
+  error?: {
+    code: string;
+    message: string;
+    details?: { issues?: { path: string; message: string }[]; event_ids?: string[] };
+  };
 };
 const read = (res: Response) => res.json() as Promise<Answer>;
 
@@ -61,15 +65,45 @@ describe("POST /api/v1/footprints", () => {
     ]);
   });
 
-  test("an array of rich and seed events keeps given ids and order; unknown fields are dropped", async () => {
+  test("an array of rich and seed events keeps given ids and order", async () => {
     const { post, published } = setup();
-    const res = await post([rich, { ...seed, extra: "ignored" }]);
+    const res = await post([rich, seed]);
     expect(res.status).toBe(202);
     expect((await read(res)).event_ids).toEqual([rich.event_id, "0190b2f8-0000-7000-8000-000000000100"]);
     expect(published.flat().map((v) => JSON.parse(v))).toEqual([
       rich,
       { ...seed, event_id: "0190b2f8-0000-7000-8000-000000000100" },
     ]);
+  });
+
+  test("an unknown field is a 400 naming it, like an unknown stats parameter; nothing is published", async () => {
+    const { post, published } = setup();
+    const res = await post([rich, { ...seed, extra: "typo" }]);
+    const body = await read(res);
+    expect([res.status, body.error?.code]).toEqual([400, "INGEST_INVALID"]);
+    expect(body.error?.details?.issues).toEqual([{ path: "[1]", message: expect.stringContaining("extra") }]);
+    expect(published).toEqual([]);
+  });
+
+  test("a body not sent as application/json is a 415; a charset parameter is fine", async () => {
+    const { post, published } = setup();
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", ""]) {
+      const res = await post(seed, { "x-footprint-key": KEY, "content-type": type });
+      expect([type, res.status, (await read(res)).error?.code]).toEqual([type, 415, "UNSUPPORTED_MEDIA_TYPE"]);
+    }
+    expect(published).toEqual([]);
+    for (const type of ["application/json; charset=utf-8", "Application/JSON"]) {
+      expect((await post(seed, { "x-footprint-key": KEY, "content-type": type })).status).toBe(202);
+    }
+  });
+
+  test("other methods on the ingest path: 405 with Allow: POST", async () => {
+    const { app } = setup();
+    for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
+      const res = await app.request("/api/v1/footprints", { method });
+      expect([method, res.status, res.headers.get("allow")]).toEqual([method, 405, "POST"]);
+      expect((await read(res)).error?.code).toBe("METHOD_NOT_ALLOWED");
+    }
   });
 
   test("no key 401, a wrong key 401, either configured key accepted", async () => {
@@ -109,7 +143,7 @@ describe("POST /api/v1/footprints", () => {
     const chunks = [new TextEncoder().encode(`[${JSON.stringify(seed)}`), new Uint8Array(5000).fill(32)];
     const res = await app.request("/api/v1/footprints", {
       method: "POST",
-      headers: { "x-footprint-key": KEY },
+      headers: { "x-footprint-key": KEY, "content-type": "application/json" },
       body: new ReadableStream({
         pull(controller) {
           const next = chunks.shift();

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
+import { z } from "zod";
 import { AppError } from "../src/errors.ts";
 import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../src/footprint/message.ts";
 import type { Logger } from "../src/log.ts";
@@ -7,7 +8,7 @@ import { answerAppError } from "./error-response.ts";
 
 /** Where the endpoint lives under PATH_PREFIX; the dashboard login leaves it to its own key. */
 export const INGEST_PATH = "/api/v1/footprints";
-export const INGEST_KEY_HEADER = "x-footprint-key";
+export const INGEST_KEY_HEADER = "X-Footprint-Key";
 
 export type IngestOptions = {
   /** Accepted keys; none means the endpoint is disabled. */
@@ -24,6 +25,13 @@ export type IngestOptions = {
 
 export type IngestIssue = { path: string; message: string };
 
+/**
+ * The consumer's schema, strict: like the stats API's parameters, a field the API does not know is
+ * a mistake to report (a typo would otherwise be dropped silently). Kafka messages keep the
+ * lenient schema, since other producers may add fields of their own.
+ */
+export const IngestEventSchema = z.strictObject(FootprintMessageSchema.shape);
+
 /** Kafka requests are kept well under the broker's default 1 MB batch limit. */
 const PUBLISH_CHUNK = 500;
 
@@ -38,63 +46,81 @@ export function ingestRoutes(options: IngestOptions): Hono {
   const newId = options.newId ?? (() => Bun.randomUUIDv7());
   const keyDigests = options.keys.map(digest);
 
-  return new Hono().onError(answerAppError).post(INGEST_PATH, async (c) => {
-    if (keyDigests.length === 0) {
-      throw new AppError("INGEST_DISABLED", "the ingest endpoint is disabled: set INGEST_KEYS to enable it");
-    }
-    const key = c.req.header(INGEST_KEY_HEADER);
-    if (!key) {
-      throw new AppError("INGEST_KEY_MISSING", "send an ingest key in X-Footprint-Key");
-    }
-    if (!isKnownKey(keyDigests, key)) {
-      throw new AppError("INGEST_KEY_INVALID", "the X-Footprint-Key is not valid");
-    }
+  return new Hono()
+    .onError(answerAppError)
+    .post(INGEST_PATH, async (c) => {
+      if (keyDigests.length === 0) {
+        throw new AppError("INGEST_DISABLED", "the ingest endpoint is disabled: set INGEST_KEYS to enable it");
+      }
+      const key = c.req.header(INGEST_KEY_HEADER);
+      if (!key) {
+        throw new AppError("INGEST_KEY_MISSING", "send an ingest key in X-Footprint-Key");
+      }
+      if (!isKnownKey(keyDigests, key)) {
+        throw new AppError("INGEST_KEY_INVALID", "the X-Footprint-Key is not valid");
+      }
+      const type = c.req.header("content-type");
+      if (!isJson(type)) {
+        throw new AppError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          `the body must be sent as Content-Type: application/json${type ? `, not ${type}` : ""}`,
+        );
+      }
 
-    const read = await readLimited(c.req.raw, options.maxBytes);
-    if (read === "too large") {
-      throw new AppError("PAYLOAD_TOO_LARGE", `the body is larger than ${options.maxBytes} bytes (INGEST_MAX_BYTES)`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(read);
-    } catch (err) {
-      throw new AppError("INGEST_NOT_JSON", `the body is not JSON: ${(err as Error).message}`);
-    }
-    const batch = Array.isArray(json);
-    const items: unknown[] = batch ? (json as unknown[]) : [json];
-    if (items.length === 0) {
-      throw new AppError("INGEST_INVALID", "the array holds no events");
-    }
-    if (items.length > options.maxEvents) {
-      throw new AppError(
-        "TOO_MANY_EVENTS",
-        `${items.length} events in one request; at most ${options.maxEvents} (INGEST_MAX_EVENTS)`,
-      );
-    }
+      const read = await readLimited(c.req.raw, options.maxBytes);
+      if (read === "too large") {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the body is larger than ${options.maxBytes} bytes (INGEST_MAX_BYTES)`);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(read);
+      } catch (err) {
+        throw new AppError("INGEST_NOT_JSON", `the body is not JSON: ${(err as Error).message}`);
+      }
+      const batch = Array.isArray(json);
+      const items: unknown[] = batch ? (json as unknown[]) : [json];
+      if (items.length === 0) {
+        throw new AppError("INGEST_INVALID", "the array holds no events");
+      }
+      if (items.length > options.maxEvents) {
+        throw new AppError(
+          "TOO_MANY_EVENTS",
+          `${items.length} events in one request; at most ${options.maxEvents} (INGEST_MAX_EVENTS)`,
+        );
+      }
 
-    const { values, eventIds, issues } = validate(items, batch, newId);
-    if (issues.length > 0) {
-      throw new AppError(
-        "INGEST_INVALID",
-        `${issues.length} invalid field${issues.length === 1 ? "" : "s"}; nothing was accepted`,
-        { issues },
-      );
-    }
+      const { values, eventIds, issues } = validate(items, batch, newId);
+      if (issues.length > 0) {
+        throw new AppError(
+          "INGEST_INVALID",
+          `${issues.length} invalid field${issues.length === 1 ? "" : "s"}; nothing was accepted`,
+          { issues },
+        );
+      }
 
-    try {
-      await withTimeout(publishInChunks(options.publish, values), options.timeoutMs);
-    } catch (err) {
-      options.logger.error("ingest: events not acknowledged by Kafka", { err, events: values.length });
-      throw new AppError(
-        "KAFKA_UNAVAILABLE",
-        "Kafka did not acknowledge the events in time; retry later. Some may have been stored: " +
-          "resend with the event_ids given here so that retries are not counted twice",
-        { event_ids: eventIds },
-        { cause: err },
-      );
-    }
-    return c.json({ accepted: values.length, event_ids: eventIds }, 202);
-  });
+      try {
+        await withTimeout(publishInChunks(options.publish, values), options.timeoutMs);
+      } catch (err) {
+        options.logger.error("ingest: events not acknowledged by Kafka", { err, events: values.length });
+        throw new AppError(
+          "KAFKA_UNAVAILABLE",
+          "Kafka did not acknowledge the events in time; retry later. Some may have been stored: " +
+            "resend with the event_ids given here so that retries are not counted twice",
+          { event_ids: eventIds },
+          { cause: err },
+        );
+      }
+      return c.json({ accepted: values.length, event_ids: eventIds }, 202);
+    })
+    .all(INGEST_PATH, (c) => {
+      c.header("Allow", "POST");
+      throw new AppError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here: send footprints with POST`);
+    });
+}
+
+/** `application/json`, with parameters (`; charset=utf-8`) or not, in any case. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0]?.trim().toLowerCase() === "application/json";
 }
 
 /** Every event checked against the consumer's schema, every problem named by its path. */
@@ -108,7 +134,7 @@ function validate(
   const issues: IngestIssue[] = [];
   items.forEach((item, index) => {
     const at = (path: readonly PropertyKey[]) => formatPath(batch ? [index, ...path] : path);
-    const parsed = FootprintMessageSchema.safeParse(item);
+    const parsed = IngestEventSchema.safeParse(item);
     if (!parsed.success) {
       for (const i of parsed.error.issues) issues.push({ path: at(i.path), message: i.message });
       return;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { API_ERROR_CODES } from "../src/errors.ts";
 import { FIELD_MAX_LENGTH } from "../src/footprint/message.ts";
@@ -63,6 +64,63 @@ describe("OpenAPI document", () => {
     expect(documented).toEqual({ ...FIELD_MAX_LENGTH });
     expect(FIELD_MAX_LENGTH).toMatchObject({ link: 8192, host: 255, user_agent: 2048 });
   });
+
+  test("credentials are security schemes: the ingest key, the login's cookie and the bearer token", () => {
+    const full = buildOpenApiDocument("/_footprint") as {
+      paths: Record<string, Record<string, { security?: unknown; parameters?: { in: string }[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(full.components.securitySchemes).toMatchObject({
+      ingestKey: { type: "apiKey", in: "header", name: "X-Footprint-Key" },
+      session: { type: "apiKey", in: "cookie", name: "eft_session" },
+      token: { type: "http", scheme: "bearer" },
+    });
+    const ingest = full.paths["/_footprint/api/v1/footprints"]?.post;
+    expect(ingest?.security).toEqual([{ ingestKey: [] }]);
+    expect(ingest?.parameters ?? []).toEqual([]);
+    for (const open of ["/healthz", "/readyz", "/metrics"]) expect(full.paths[open]?.get?.security).toEqual([]);
+  });
+
+  test("every operation has an operationId, unique, and a server and licence are named", () => {
+    const full = buildOpenApiDocument("/_footprint") as {
+      servers: unknown[];
+      info: { license?: { name: string } };
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    const ids = Object.values(full.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+    expect(ids.filter((id) => !id)).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(full.servers.length).toBeGreaterThan(0);
+    expect(full.info.license?.name).toEqual(expect.any(String));
+  });
+
+  test("Redocly's lint (recommended rules) finds no error; warnings are printed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "eft-openapi-"));
+    try {
+      const file = join(dir, "openapi.json");
+      writeFileSync(file, JSON.stringify(buildOpenApiDocument("/_footprint")));
+      const cli = resolve(import.meta.dir, "../node_modules/@redocly/cli/bin/cli.js");
+      // Run with Bun itself: no Node.js needed on the machine; no telemetry, no update check.
+      const lint = Bun.spawn([process.execPath, cli, "lint", "--format=json", file], {
+        env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", CI: "true" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const out = await new Response(lint.stdout).text();
+      await lint.exited;
+      const report = JSON.parse(out.slice(out.indexOf("{"))) as {
+        totals: { errors: number; warnings: number };
+        problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
+      };
+      const describe = (p: (typeof report.problems)[number]) =>
+        `${p.severity} ${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`;
+      for (const p of report.problems.filter((p) => p.severity !== "error")) console.log(`redocly: ${describe(p)}`);
+      expect(report.problems.filter((p) => p.severity === "error").map(describe)).toEqual([]);
+      expect(report.totals.errors).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   test("is served as JSON under the prefix", async () => {
     const routes = openapiRoutes("/x");

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { API_ERROR_CODES, ERROR_CODES } from "../src/errors.ts";
-import { FootprintMessageSchema } from "../src/footprint/message.ts";
 import { version } from "../src/version.ts";
-import { INGEST_KEY_HEADER, INGEST_PATH } from "./ingest.ts";
+import { SESSION_COOKIE } from "./auth/session.ts";
+import { FAVICON_LINK } from "./favicon.ts";
+import { INGEST_KEY_HEADER, INGEST_PATH, IngestEventSchema } from "./ingest.ts";
 import { STATS_QUERIES, type StatsEndpoint } from "./stats.ts";
 import { StatsParamsSchema } from "./stats-params.ts";
 
@@ -96,6 +97,15 @@ const errorResponse = (description: string) => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
+/** Served without a login: probes and scrapers reach them with no credentials. */
+const OPEN: readonly Record<string, string[]>[] = [];
+
+/**
+ * No licence is granted by the repository (package.json is private and names none); the document
+ * says so rather than implying one. Change it here when the project picks a licence.
+ */
+const LICENSE = { name: "UNLICENSED (no licence granted)" };
+
 /** JSON Schema of a zod schema as its callers send it (before transforms), without `$schema`. */
 function inputSchema(schema: z.ZodType): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
@@ -148,20 +158,41 @@ export function buildOpenApiDocument(pathPrefix: string): Record<string, unknown
       version,
       description:
         "Records every request of a web service through Kafka into PostgreSQL and ClickHouse, and serves traffic statistics from either. Errors are JSON `{error:{code,message,details}}`.",
+      license: LICENSE,
     },
+    // Relative: the document's own server, whatever host or port it is reached on; paths hold PATH_PREFIX.
+    servers: [{ url: "/", description: "The server this document is served by." }],
     paths: {
       "/healthz": {
         get: {
           tags: ["health"],
+          operationId: "healthz",
           summary: "The process is alive (for restarts).",
+          security: OPEN,
           responses: { 200: { description: "`{status: ok}`" } },
         },
       },
       "/readyz": {
         get: {
           tags: ["health"],
+          operationId: "readyz",
           summary: "Every dependency answers (for load balancers); names each one that does not.",
+          security: OPEN,
           responses: { 200: { description: "Ready." }, 503: { description: "Not ready: `checks` says which." } },
+        },
+      },
+      "/metrics": {
+        get: {
+          tags: ["health"],
+          operationId: "metrics",
+          summary: "Every metric of the process in Prometheus text format (when metrics are on).",
+          security: OPEN,
+          responses: {
+            200: {
+              description: "Prometheus exposition format.",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+          },
         },
       },
       [`${pathPrefix}${INGEST_PATH}`]: {
@@ -170,16 +201,8 @@ export function buildOpenApiDocument(pathPrefix: string): Record<string, unknown
           operationId: "ingest-footprints",
           summary: "Send footprints without a Kafka client: one event or an array, all or nothing.",
           description:
-            "The same schema the consumer applies to Kafka messages. 202 means Kafka acknowledged every event (acks=all). Disabled (404) unless INGEST_KEYS is set.",
-          parameters: [
-            {
-              name: INGEST_KEY_HEADER,
-              in: "header",
-              required: true,
-              description: "One of INGEST_KEYS.",
-              schema: { type: "string" },
-            },
-          ],
+            "The same schema the consumer applies to Kafka messages, strict: an unknown field is a 400. 202 means Kafka acknowledged every event (acks=all). Disabled (404) unless INGEST_KEYS is set.",
+          security: [{ ingestKey: [] }],
           requestBody: {
             required: true,
             content: {
@@ -211,7 +234,9 @@ export function buildOpenApiDocument(pathPrefix: string): Record<string, unknown
             400: errorResponse("Not JSON, or an event is invalid; `details` names each field."),
             401: errorResponse("No or an unknown X-Footprint-Key."),
             404: errorResponse("The endpoint is disabled (no INGEST_KEYS)."),
+            405: errorResponse("Not POST (`Allow: POST`)."),
             413: errorResponse("Larger than INGEST_MAX_BYTES."),
+            415: errorResponse("Not sent as `Content-Type: application/json`."),
             503: errorResponse("Kafka did not acknowledge in time; `details.event_ids` lets a retry not count twice."),
           },
         },
@@ -220,13 +245,14 @@ export function buildOpenApiDocument(pathPrefix: string): Record<string, unknown
     },
     components: {
       schemas: {
-        Footprint: inputSchema(FootprintMessageSchema),
+        Footprint: inputSchema(IngestEventSchema),
         StatsResponse: StatsResponseSchema,
         Error: ErrorSchema,
       },
       securitySchemes: {
-        session: { type: "apiKey", in: "cookie", name: "eft_session", description: "After the login form." },
+        session: { type: "apiKey", in: "cookie", name: SESSION_COOKIE, description: "After the login form." },
         token: { type: "http", scheme: "bearer", description: "DASHBOARD_TOKEN." },
+        ingestKey: { type: "apiKey", in: "header", name: INGEST_KEY_HEADER, description: "One of INGEST_KEYS." },
       },
     },
   };
@@ -270,11 +296,12 @@ ${rows ? `<table><tr><th>parameter</th><th>in</th><th>type</th><th>meaning</th><
   );
   const info = document.info as { title: string; version: string; description: string };
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)} API</title>
+${FAVICON_LINK}
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code{font:13px ui-monospace,monospace}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 .m{background:#246;color:#fff;border-radius:3px;padding:0 .4rem;font-size:13px}section{margin:2rem 0}</style></head>
-<body><h1>${esc(info.title)} API <small>${esc(info.version)}</small></h1><p>${esc(info.description)}</p>
-<p>Machine-readable: <a href="${esc(jsonUrl)}">${esc(jsonUrl)}</a> (OpenAPI 3.1).</p>${sections.join("\n")}</body></html>`;
+<body><main><h1>${esc(info.title)} API <small>${esc(info.version)}</small></h1><p>${esc(info.description)}</p>
+<p>Machine-readable: <a href="${esc(jsonUrl)}">${esc(jsonUrl)}</a> (OpenAPI 3.1).</p>${sections.join("\n")}</main></body></html>`;
 }
 
 function typeOf(schema: JsonSchema | undefined): string {

@@ -29,6 +29,15 @@ const instant = z.string().transform((text, ctx) => {
   return micros;
 });
 
+/**
+ * The stores cannot hold NUL (PostgreSQL refuses it in text) and no recorded route has a control
+ * character or a lone surrogate, so such a filter is a bad request, not a store outage.
+ */
+function isPlainText(text: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  return !/[\u0000-\u001f\u007f]/.test(text) && text.isWellFormed();
+}
+
 const presetNames = Object.keys(PRESETS).join(", ");
 
 export const StatsParamsSchema = z.strictObject(
@@ -46,7 +55,12 @@ export const StatsParamsSchema = z.strictObject(
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, "must be an HTTP method such as GET")
       .optional(),
-    route: z.string().min(1, "must not be empty").max(2048, "must be at most 2048 characters").optional(),
+    route: z
+      .string()
+      .min(1, "must not be empty")
+      .max(2048, "must be at most 2048 characters")
+      .refine(isPlainText, "must be text without control characters (NUL, newline, …) or broken UTF-16")
+      .optional(),
     status: z.enum(["2xx", "3xx", "4xx", "5xx"], "must be 2xx, 3xx, 4xx or 5xx").optional(),
     exclude_bots: z
       .enum(["true", "false"], "must be true or false")

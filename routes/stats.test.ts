@@ -80,6 +80,8 @@ describe("stats API: parameters", () => {
     ["from=2025-05-19T00:00:00", "from"], // no offset: ambiguous
     ["exclude_bots=1", "exclude_bots"],
     ["from=2d", "from"],
+    ["route=%00abc", "route"], // NUL: PostgreSQL would refuse it, which is no outage
+    ["route=/a%0Ab", "route"],
   ])("%s → 400 naming %s", async (query, path) => {
     const { res, body } = await get(`/total?${query}`);
     expect(res.status).toBe(400);

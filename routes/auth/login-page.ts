@@ -1,3 +1,5 @@
+import { FAVICON_LINK } from "../favicon.ts";
+
 export type LoginPageOptions = {
   sessionPath: string;
   withToken: boolean;
@@ -22,6 +24,7 @@ export function renderLoginPage(o: LoginPageOptions): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>Log in · eft-footprint</title>
+${FAVICON_LINK}
 <style>
 :root{color-scheme:light dark;--fg:#1d2433;--muted:#5b6475;--bg:#f4f6fa;--card:#fff;--line:#d8dde6;--accent:#2f6fde;--err:#b42318}
 @media (prefers-color-scheme:dark){:root{--fg:#e6e9ef;--muted:#9aa3b2;--bg:#12151b;--card:#1b1f27;--line:#2c323d;--accent:#6c9bf5;--err:#f97066}}
@@ -31,14 +34,14 @@ h1{margin:0;font-size:1.25rem}p{margin:0;color:var(--muted);font-size:.9rem}labe
 input{font:inherit;padding:.55rem .7rem;border:1px solid var(--line);border-radius:8px;background:transparent;color:var(--fg)}
 button{font:inherit;font-weight:600;padding:.6rem;border:0;border-radius:8px;background:var(--accent);color:#fff;cursor:pointer}
 .or{text-align:center;font-size:.8rem}.error{color:var(--err);font-weight:600}
-</style></head><body>
+</style></head><body><main>
 <form method="post" action="${escapeHtml(o.sessionPath)}">
 <h1>eft-footprint</h1><p>Log in to see the traffic statistics.</p>
 ${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ""}
 ${fields.join('\n<p class="or">or</p>\n')}
 <input type="hidden" name="next" value="${escapeHtml(o.next)}">
 <button type="submit">Log in</button>
-</form></body></html>`;
+</form></main></body></html>`;
 }
 
 export function escapeHtml(text: string): string {

@@ -1,4 +1,9 @@
-/** The dashboard page: a static shell; main.js fills it from the stats API. */
+import { FAVICON_LINK } from "../favicon.ts";
+
+/**
+ * The dashboard page: a static shell; main.js fills it from the stats API. `timeZone` is the
+ * server's (the footprints' zone), offered beside the viewer's own, which is shown first.
+ */
 export type DashboardPageOptions = { pathPrefix: string; timeZone: string; version: string };
 
 export function renderDashboardPage(o: DashboardPageOptions): string {
@@ -11,10 +16,11 @@ export function renderDashboardPage(o: DashboardPageOptions): string {
 <meta name="robots" content="noindex">
 <meta name="color-scheme" content="light dark">
 <title>Traffic · eft-footprint</title>
+${FAVICON_LINK}
 <link rel="stylesheet" href="${assets}/uplot.css">
 <link rel="stylesheet" href="${assets}/dashboard.css">
 </head>
-<body data-prefix="${attr(o.pathPrefix)}" data-tz="${attr(o.timeZone)}">
+<body data-prefix="${attr(o.pathPrefix)}" data-server-tz="${attr(o.timeZone)}">
 <header class="top">
   <h1>eft-footprint <span class="sub">traffic</span></h1>
   <div class="live" id="live" title="Requests in the last minute, refreshed with the page">
@@ -29,7 +35,8 @@ export function renderDashboardPage(o: DashboardPageOptions): string {
   </div>
 </header>
 
-<form class="controls" id="controls" autocomplete="off">
+<main>
+<form class="controls" id="controls" autocomplete="off" aria-label="What to show">
   <div class="group" role="group" aria-label="Period">
     <div class="seg" id="presets">
       <button type="button" data-preset="15m">15m</button>
@@ -76,7 +83,7 @@ export function renderDashboardPage(o: DashboardPageOptions): string {
 </form>
 <p class="period" id="period"></p>
 
-<main class="grid">
+<div class="grid">
   <section class="panel p-total" id="panel-total" aria-labelledby="h-total">
     <header><h2 id="h-total">Requests</h2><div class="times"></div></header>
     <div class="error" role="alert" hidden></div>
@@ -126,6 +133,7 @@ export function renderDashboardPage(o: DashboardPageOptions): string {
     <header><h2 id="h-compare">Query time per store</h2></header>
     <div class="body table-wrap"><table id="compare"><thead></thead><tbody></tbody></table></div>
   </section>
+</div>
 </main>
 <footer class="foot">eft-footprint ${attr(o.version)} · figures from the stats API; times are server-side query times</footer>
 <script src="${assets}/uplot.js"></script>

@@ -70,13 +70,19 @@ const fromZero = (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1];
 /** @param {number | null} v */
 const countValue = (v) => (v == null ? "–" : formatCount(v));
 
+/** Nominal length of a bucket in seconds (a day around a DST change is an hour off; it only pads). */
+const BUCKET_SECONDS = { minute: 60, hour: 3600, day: 86_400 };
+
 /**
  * Requests per bucket over the period: bars while there are few enough to tell apart, else an area.
+ * A point is its bucket's start and a bar is drawn rightwards from it, so the x axis runs to the
+ * end of the newest bucket: else that bar (the current hour, say) falls past the right edge.
  * @param {string} tz
  * @param {number} points
+ * @param {"minute" | "hour" | "day"} bucket
  * @returns {Options}
  */
-export function timeseriesOptions(tz, points) {
+export function timeseriesOptions(tz, points, bucket) {
   const accent = cssColor("--accent", "#2f6fde");
   const asBars = points <= 96;
   return {
@@ -85,7 +91,10 @@ export function timeseriesOptions(tz, points) {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz),
     legend: { show: true },
     cursor: { points: { show: !asBars } },
-    scales: { x: { time: true }, y: { range: fromZero } },
+    scales: {
+      x: { time: true, range: (_u, min, max) => [min, max + BUCKET_SECONDS[bucket]] },
+      y: { range: fromZero },
+    },
     axes: [axisStyle(), yAxis()],
     series: [
       {},

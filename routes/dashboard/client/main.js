@@ -11,6 +11,7 @@ import {
   formatCount,
   formatOffset,
   isoToZonedInput,
+  isTimeZone,
   offsetMinutes,
   PRESETS,
   searchFromState,
@@ -38,7 +39,11 @@ import {
  */
 
 const prefix = document.body.dataset.prefix ?? "";
-const defaultTz = document.body.dataset.tz ?? "UTC";
+/** The zone footprints are written in (the server's setting), offered beside the viewer's. */
+const serverTz = document.body.dataset.serverTz ?? "UTC";
+const viewerTz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** Hours and weekdays are shown in the viewer's own zone unless another is picked. */
+const defaultTz = viewerTz && isTimeZone(viewerTz) ? viewerTz : serverTz;
 /** @type {DashboardState} */
 let state = stateFromSearch(location.search, defaultTz);
 /** @type {{ from: string; to: string } | undefined} */
@@ -88,7 +93,11 @@ const PANELS = [
       const xs = data.points.map((p) => Date.parse(p.t) / 1000);
       const ys = data.points.map((p) => p.count);
       const asBars = data.points.length <= 96;
-      seriesChart.show(`${state.tz}|${asBars}`, () => timeseriesOptions(state.tz, data.points.length), [xs, ys]);
+      seriesChart.show(
+        `${state.tz}|${asBars}|${data.bucket}`,
+        () => timeseriesOptions(state.tz, data.points.length, data.bucket),
+        [xs, ys],
+      );
     },
   },
   {
@@ -253,18 +262,17 @@ function syncControls() {
   fillTimeZones();
 }
 
-/** The server's zone, the browser's and UTC, each with its current offset. */
+/** The viewer's zone, the server's and UTC, each with its current offset. */
 function fillTimeZones() {
   /** @type {HTMLSelectElement} */
   const select = $("tz");
-  const browserTz = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const zones = [...new Set([defaultTz, state.tz, browserTz, "UTC"].filter(Boolean))];
+  const zones = [...new Set([defaultTz, serverTz, state.tz, "UTC"].filter(Boolean))];
   const now = Date.now();
   select.replaceChildren(
     ...zones.map((z) => {
       const o = document.createElement("option");
       o.value = z;
-      const whose = z === defaultTz ? " · server" : z === browserTz ? " · yours" : "";
+      const whose = z === serverTz ? " · server" : z === viewerTz ? " · yours" : "";
       o.textContent = `${z} (UTC${formatOffset(offsetMinutes(now, z))})${whose}`;
       return o;
     }),
