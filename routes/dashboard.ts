@@ -7,7 +7,7 @@ import { answerAppError } from "./error-response.ts";
 export type DashboardOptions = {
   /** Where the page lives (`/_footprint`); its assets and the stats API hang off it. */
   pathPrefix: string;
-  /** The zone hours and weekdays are shown in until the viewer picks another (config TZ). */
+  /** The zone hours and weekdays are shown in until the viewer picks another (FOOTPRINT_TZ). */
   timeZone: string;
   version: string;
 };

@@ -17,7 +17,7 @@ type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSc
 export const STATS_PARAM_DOCS: Readonly<Record<string, string>> = {
   from: "Start of the period: a preset (1m, 15m, 1h, 24h, 7d, 30d: that long before `to`) or an ISO-8601 time with an offset or Z. Default 24h.",
   to: "End of the period (exclusive), ISO-8601 with an offset or Z. Default now.",
-  tz: "IANA zone of the buckets (time of day, heatmap, timeseries). Default: the server's TZ.",
+  tz: "IANA zone of the buckets (time of day, heatmap, timeseries). Default: the server's footprint zone (FOOTPRINT_TZ).",
   store: "Which store answers: postgres, clickhouse or both (one result each, with its own query time).",
   source:
     "auto: the per-minute rollup when the period is whole minutes and the statistic allows it, else raw rows; raw or rollup to force one.",

@@ -37,7 +37,7 @@ const ROLLUP_ENDPOINTS: ReadonlySet<StatsEndpoint> = new Set([
 
 export type StatsRoutesDeps = {
   stores: readonly StatsStore[];
-  /** Default zone of the buckets (config TZ). */
+  /** Default zone of the buckets (FOOTPRINT_TZ). */
   timeZone: string;
   logger: Logger;
   /** Epoch milliseconds; presets (`from=24h`) end here. */
