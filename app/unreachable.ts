@@ -1,3 +1,5 @@
+import type { Config } from "../src/config.ts";
+
 /** A service a command talks to, as an operator names and configures it. */
 export type ServiceAddress = {
   /** "Kafka", "PostgreSQL", "ClickHouse". */
@@ -82,4 +84,21 @@ export function addressOfUrl(url: string, defaultPorts: Record<string, number> =
   } catch {
     return "(an address that is not a URL)";
   }
+}
+
+/** Where each configured service is, as messages name it. */
+export function serviceAddresses(config: Config): Record<"kafka" | "postgres" | "clickhouse", ServiceAddress> {
+  return {
+    kafka: { service: "Kafka", address: config.kafka.brokers.join(","), setting: "KAFKA_BROKERS" },
+    postgres: {
+      service: "PostgreSQL",
+      address: addressOfUrl(config.postgres.url, { postgres: 5432, postgresql: 5432 }),
+      setting: "DATABASE_URL (or DB_HOST, DB_PORT)",
+    },
+    clickhouse: {
+      service: "ClickHouse",
+      address: addressOfUrl(config.clickhouse.url, { http: 8123, https: 8443 }),
+      setting: "CLICKHOUSE_URL (or CH_HOST, CH_PORT)",
+    },
+  };
 }

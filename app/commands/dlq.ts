@@ -4,7 +4,7 @@ import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
 import { createKafka } from "../../src/kafka.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
-import { explainUnreachable } from "../unreachable.ts";
+import { explainUnreachable, serviceAddresses } from "../unreachable.ts";
 import { defineCommand } from "./command.ts";
 
 export const dlqCommand = defineCommand({
@@ -66,7 +66,7 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
   // someone is waiting at a terminal.
   const kafka = createKafka(client);
   const admin = createKafka({ ...client, timeouts: { connectionMs: 1000, requestMs: 30_000 }, retries: 2 }).admin();
-  const target = { service: "Kafka", address: config.kafka.brokers.join(","), setting: "KAFKA_BROKERS" };
+  const target = serviceAddresses(config).kafka;
   try {
     await admin.connect();
   } catch (err) {

@@ -10,7 +10,7 @@ import { migrationStatus } from "../../src/store/migrations.ts";
 import { createPostgresStore } from "../../src/store/postgres.ts";
 import { readClickhouseTtlDays } from "../../src/store/retention.ts";
 import type { Store } from "../../src/store/store.ts";
-import { addressOfUrl, explainUnreachable, type ServiceAddress } from "../unreachable.ts";
+import { explainUnreachable, type ServiceAddress, serviceAddresses } from "../unreachable.ts";
 import { defineCommand } from "./command.ts";
 
 /** One service's verdict: what was found, and what is wrong in plain words (empty: all good). */
@@ -26,17 +26,7 @@ export type DoctorOptions = { timeoutMs?: number };
  */
 export async function checkServices(config: Config, options: DoctorOptions = {}): Promise<ServiceReport[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const kafka = { service: "Kafka", address: config.kafka.brokers.join(","), setting: "KAFKA_BROKERS" };
-  const postgres = {
-    service: "PostgreSQL",
-    address: addressOfUrl(config.postgres.url, { postgres: 5432, postgresql: 5432 }),
-    setting: "DATABASE_URL (or DB_HOST, DB_PORT)",
-  };
-  const clickhouse = {
-    service: "ClickHouse",
-    address: addressOfUrl(config.clickhouse.url, { http: 8123, https: 8443 }),
-    setting: "CLICKHOUSE_URL (or CH_HOST, CH_PORT)",
-  };
+  const { kafka, postgres, clickhouse } = serviceAddresses(config);
   return Promise.all([
     guarded(kafka, kafka.address, timeoutMs, (r) => checkKafka(config, r)),
     guarded(postgres, redact(config.postgres.url), timeoutMs, (r) => checkPostgres(config, r)),
