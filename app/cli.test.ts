@@ -49,6 +49,7 @@ test("the main help lists every command with its summary, laid out as it always 
 PostgreSQL and ClickHouse, and shows traffic statistics from either.
 
 Usage: eft-footprint <command> [options]
+       eft-footprint help [<command>] | version
 
 Commands:
   serve     HTTP app (footprint middleware, dashboard, health) and the consumer in one process
@@ -64,8 +65,12 @@ Commands:
 Options:
   --env-file <path>  read settings from this file (default: ./.env when present);
                      the process environment wins over the file
-  --version          print version and commit
+  -V, -v, --version  print version and commit
   -h, --help         help for a command: eft-footprint <command> --help
+
+Exit status: 0 done (or still running until a signal); 1 a runtime failure (a service
+unreachable, a port in use, a failed migration, a check that did not pass); 2 a wrong
+command line or invalid settings.
 `);
   expect(await cli("--help")).toEqual({ status: 0, out: mainHelp() });
 });
@@ -79,9 +84,10 @@ describe.each(names)("%s", (name) => {
     expect(command.help).toEndWith("\n");
   });
 
-  test("--help and -h print its help, wherever they stand", async () => {
+  test("--help, -h and help <command> print its help, wherever they stand", async () => {
     expect(await cli(name, "--help")).toEqual({ status: 0, out: command.help });
     expect(await cli("-h", name)).toEqual({ status: 0, out: command.help });
+    expect(await cli("help", name)).toEqual({ status: 0, out: command.help });
   });
 
   test("a word after it is refused", async () => {
@@ -101,8 +107,17 @@ test("an unknown command is a usage error; its --help shows the main help with s
   expect(await cli("frobnicate", "--help")).toEqual({ status: 2, out: mainHelp() });
 });
 
-test("--version prints version and commit, before anything else is looked at", async () => {
-  expect(await cli("--version")).toEqual({ status: 0, out: `eft-footprint ${version} (${commit})` });
+test("help alone is the main help; help of an unknown command is a usage error", async () => {
+  expect(await cli("help")).toEqual({ status: 0, out: mainHelp() });
+  expect(await refusal("help", "frobnicate")).toBe("unknown command: frobnicate");
+  expect(await refusal("help", "serve", "extra")).toBe("unexpected argument: extra");
+});
+
+test("--version, -V, -v and version print version and commit, before anything else is looked at", async () => {
+  for (const asked of ["--version", "-V", "-v", "version"]) {
+    expect(await cli(asked)).toEqual({ status: 0, out: `eft-footprint ${version} (${commit})` });
+  }
+  expect(await cli("serve", "-v")).toEqual({ status: 0, out: `eft-footprint ${version} (${commit})` });
   expect(await cli("frobnicate", "--version", "extra")).toEqual({
     status: 0,
     out: `eft-footprint ${version} (${commit})`,
@@ -170,29 +185,73 @@ test("no flag means one thing to one command and another to the next: all are pa
   }
 });
 
+test("a flag parseArgs would refuse is named in one line of ours, never in parseArgs' words", async () => {
+  expect(await refusal("serve", "--bogus")).toBe("unknown option --bogus");
+  expect(await refusal("-x")).toBe("unknown option -x");
+  expect(await refusal("dlq", "list", "--limit")).toBe(
+    "--limit needs a value (--limit=<value> for one that starts with -)",
+  );
+  expect(await refusal("dlq", "list", "--limit", "--json")).toBe(
+    "--limit needs a value (--limit=<value> for one that starts with -)",
+  );
+  expect(await refusal("serve", "--demo=yes")).toBe("--demo takes no value, not yes");
+  expect(await refusal("--help=1")).toBe("--help takes no value, not 1");
+});
+
 describe("exitStatusOf", () => {
   function ended(err: unknown): { status: number; printed: unknown[] } {
     const printed: unknown[] = [];
     return { status: exitStatusOf(err, (text) => printed.push(text)), printed };
   }
+  const endedBy = async (...argv: string[]) => ended(await runCli(argv, { env: {} }).catch((e: unknown) => e));
 
-  test("a usage error says how to get help; status 2", () => {
+  test("a usage error is one line saying where the help is; status 2", async () => {
     expect(ended(new AppError("USAGE", "unknown command: x"))).toEqual({
       status: 2,
-      printed: ["eft-footprint: unknown command: x\nTry 'eft-footprint --help'."],
+      printed: ["eft-footprint: unknown command: x; see 'eft-footprint --help'"],
+    });
+    expect(await endedBy("frobnicate")).toEqual({
+      status: 2,
+      printed: ["eft-footprint: unknown command: frobnicate; see 'eft-footprint --help'"],
+    });
+    // Once the command is known, its own help is named.
+    expect(await endedBy("serve", "--bogus")).toEqual({
+      status: 2,
+      printed: ["eft-footprint: unknown option --bogus; see 'eft-footprint serve --help'"],
+    });
+    expect(await endedBy("dlq", "list", "--limit", "0")).toEqual({
+      status: 2,
+      printed: ["eft-footprint: --limit must be a whole number above 0, not 0; see 'eft-footprint dlq --help'"],
     });
   });
 
-  test("a flag parseArgs does not know is a usage error too", async () => {
-    const err = await runCli(["serve", "--bogus"], { env: {} }).catch((e: unknown) => e);
-    const { status, printed } = ended(err);
-    expect(status).toBe(2);
-    expect(String(printed[0])).toStartWith("eft-footprint: Unknown option '--bogus'");
-    expect(String(printed[0])).toEndWith("\nTry 'eft-footprint --help'.");
+  test("parseArgs' own wording never shows", async () => {
+    for (const argv of [["serve", "--bogus"], ["-v=1"], ["dlq", "--limit"], ["--demo=1"], ["-Z"]]) {
+      const { status, printed } = await endedBy(...argv);
+      expect(status).toBe(2);
+      expect(printed).toHaveLength(1);
+      expect(String(printed[0])).not.toContain("positional argument");
+      expect(String(printed[0])).not.toContain("\n");
+    }
   });
 
-  test("other errors of ours print their message alone with status 2; anything else is a failure, 1", () => {
-    expect(ended(new AppError("CONFIG_INVALID", "bad settings"))).toEqual({ status: 2, printed: ["bad settings"] });
+  test("invalid settings are status 2, printed as they are", () => {
+    expect(ended(new AppError("CONFIG_INVALID", "eft-footprint cannot start: bad settings"))).toEqual({
+      status: 2,
+      printed: ["eft-footprint cannot start: bad settings"],
+    });
+  });
+
+  test("every other error of ours is a runtime failure, status 1, one line without a trace", () => {
+    for (const code of ["MIGRATION_FAILED", "INSTALL_FAILED", "KAFKA_UNAVAILABLE"] as const) {
+      expect(ended(new AppError(code, "it broke: fix it"))).toEqual({
+        status: 1,
+        printed: ["eft-footprint: it broke: fix it"],
+      });
+    }
+  });
+
+  test("anything else is a bug: printed whole, status 1", () => {
     const crash = new Error("boom");
     expect(ended(crash)).toEqual({ status: 1, printed: [crash] });
   });

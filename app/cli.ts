@@ -1,5 +1,5 @@
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-import { AppError } from "../src/errors.ts";
+import { AppError, type ErrorCode } from "../src/errors.ts";
 import { commit, version } from "../src/version.ts";
 import { benchCommand } from "./commands/bench.ts";
 import type { Command, FlagValues } from "./commands/command.ts";
@@ -28,9 +28,14 @@ export const COMMANDS: readonly Command[] = [
 /** Flags of every command. */
 export const GLOBAL_OPTIONS = {
   help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
+  version: { type: "boolean", short: "V" },
   "env-file": { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;
+
+/** What each exit status means, the same for every command (docs/operations.md says so too). */
+export const EXIT_STATUS_HELP = `Exit status: 0 done (or still running until a signal); 1 a runtime failure (a service
+unreachable, a port in use, a failed migration, a check that did not pass); 2 a wrong
+command line or invalid settings.`;
 
 export function mainHelp(commands: readonly Command[] = COMMANDS): string {
   // Names pad to 10 columns; a longer one gets two spaces.
@@ -39,6 +44,7 @@ export function mainHelp(commands: readonly Command[] = COMMANDS): string {
 PostgreSQL and ClickHouse, and shows traffic statistics from either.
 
 Usage: eft-footprint <command> [options]
+       eft-footprint help [<command>] | version
 
 Commands:
 ${lines.join("\n")}
@@ -46,8 +52,10 @@ ${lines.join("\n")}
 Options:
   --env-file <path>  read settings from this file (default: ./.env when present);
                      the process environment wins over the file
-  --version          print version and commit
+  -V, -v, --version  print version and commit
   -h, --help         help for a command: eft-footprint <command> --help
+
+${EXIT_STATUS_HELP}
 `;
 }
 
@@ -59,35 +67,81 @@ export type CliOptions = {
 
 /**
  * Runs the command line `argv` (without the program name): its exit status, or -1 when the
- * command keeps running until a signal. A wrong command line throws AppError USAGE (or parseArgs'
- * ERR_PARSE_ARGS_*), which `exitStatusOf` turns into the message and status 2.
+ * command keeps running until a signal. A wrong command line throws AppError USAGE, which
+ * `exitStatusOf` turns into one line and status 2.
+ *
+ * No CLI library: none of those looked at refuses another command's flag by naming its owner,
+ * and node:util's parseArgs (built in, no dependency) already does the parsing.
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const { env, print = console.log, commands = COMMANDS } = options;
-  // Every command's flags are parsed together: flags may come before the command's name.
-  const { values, positionals } = parseArgs({
+  const known: ParseArgsOptionsConfig = Object.assign({}, GLOBAL_OPTIONS, ...commands.map((c) => c.options));
+  // Every command's flags are parsed together: flags may come before the command's name. Not
+  // strict: parseArgs' own errors are several sentences; checkTokens words them in one line.
+  const { values, positionals, tokens } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    strict: true,
-    options: Object.assign({}, GLOBAL_OPTIONS, ...commands.map((c) => c.options)) as ParseArgsOptionsConfig,
+    strict: false,
+    tokens: true,
+    options: known,
   });
-  if (values.version) {
-    print(`eft-footprint ${version} (${commit})`);
-    return 0;
-  }
-  const [name, ...words] = positionals;
+  const [first, ...rest] = positionals;
+  // `help <command>` is `<command> --help`; `version` is `--version`.
+  const asHelp = first === "help";
+  const [name, ...words] = asHelp ? rest : positionals;
   const command = commands.find((c) => c.name === name);
-  const extra = words[command?.words ?? 0];
-  if (extra !== undefined) throw new AppError("USAGE", `unexpected argument: ${extra}`);
-  if (!name || values.help) {
-    print(command?.help ?? mainHelp(commands));
-    return name && !command ? 2 : 0;
+  const helpHint = command ? `eft-footprint ${command.name} --help` : "eft-footprint --help";
+  try {
+    const { wantsVersion } = checkTokens(tokens, known);
+    if (wantsVersion || values.version || first === "version") {
+      print(`eft-footprint ${version} (${commit})`);
+      return 0;
+    }
+    const extra = words[command?.words ?? 0];
+    if (extra !== undefined) throw new AppError("USAGE", `unexpected argument: ${extra}`);
+    if (asHelp && name && !command) throw new AppError("USAGE", `unknown command: ${name}`);
+    if (!name || values.help || asHelp) {
+      print(command?.help ?? mainHelp(commands));
+      return name && !command ? 2 : 0;
+    }
+    if (!command) throw new AppError("USAGE", `unknown command: ${name}`);
+    refuseOtherCommandsFlags(command, Object.keys(values), commands);
+    // No option is `multiple`, and checkTokens refused a string flag without its value.
+    const flags = values as FlagValues<ParseArgsOptionsConfig>;
+    return await command.run({ values: flags, words, envFile: flags["env-file"] as string | undefined, env, argv });
+  } catch (err) {
+    // A usage error says where the right usage is: the command's help when there is a command.
+    if (err instanceof AppError && err.code === "USAGE" && err.details === undefined) {
+      throw new AppError("USAGE", err.message, { help: helpHint }, { cause: err });
+    }
+    throw err;
   }
-  if (!command) throw new AppError("USAGE", `unknown command: ${name}`);
-  refuseOtherCommandsFlags(command, Object.keys(values), commands);
-  // No option is `multiple`, so no value is an array.
-  const flags = values as FlagValues<ParseArgsOptionsConfig>;
-  return command.run({ values: flags, words, envFile: flags["env-file"] as string | undefined, env, argv });
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
+
+/** Refuses an unknown flag, a string flag without its value and a value given to a switch, naming the flag. */
+function checkTokens(tokens: readonly Token[], known: ParseArgsOptionsConfig): { wantsVersion: boolean } {
+  let wantsVersion = false;
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    // -V is --version's short form; -v too, as many tools have it.
+    if (token.rawName === "-v") {
+      wantsVersion = true;
+      continue;
+    }
+    const spec = Object.hasOwn(known, token.name) ? known[token.name] : undefined;
+    const flag = token.rawName;
+    if (!spec) throw new AppError("USAGE", `unknown option ${flag}`);
+    if (spec.type === "boolean" && token.value !== undefined) {
+      throw new AppError("USAGE", `${flag} takes no value, not ${token.value}`);
+    }
+    // Not strict, parseArgs takes the next word as the value even when it is a flag.
+    if (spec.type === "string" && (token.value === undefined || (!token.inlineValue && token.value.startsWith("-")))) {
+      throw new AppError("USAGE", `${flag} needs a value (${flag}=<value> for one that starts with -)`);
+    }
+  }
+  return { wantsVersion };
 }
 
 /**
@@ -114,15 +168,21 @@ function listed(words: readonly string[]): string {
   return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
 }
 
-/** How an error ends the CLI: its message on stderr, then status 2 (usage or settings) or 1. */
+/** Codes that mean the command line or the settings are wrong: exit 2; every other failure is 1. */
+const USAGE_OR_SETTINGS: ReadonlySet<ErrorCode> = new Set(["USAGE", "CONFIG_INVALID"]);
+
+/**
+ * How an error ends the CLI: one line on stderr (a list for invalid settings) and status 2
+ * (usage or settings) or 1 (a runtime failure). An error of ours is expected and says what to do,
+ * so it has no stack trace; anything else is a bug, printed whole.
+ */
 export function exitStatusOf(err: unknown, printError: (text: unknown) => void = console.error): number {
   if (err instanceof AppError) {
-    printError(err.code === "USAGE" ? `eft-footprint: ${err.message}\nTry 'eft-footprint --help'.` : err.message);
-    return 2;
-  }
-  if (String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS")) {
-    printError(`eft-footprint: ${(err as Error).message}\nTry 'eft-footprint --help'.`);
-    return 2;
+    const help = (err.details as { help?: string } | undefined)?.help;
+    // Config problems start with "eft-footprint cannot start"; they are not prefixed twice.
+    const text = err.message.startsWith("eft-footprint") ? err.message : `eft-footprint: ${err.message}`;
+    printError(err.code === "USAGE" ? `${text}; see '${help ?? "eft-footprint --help"}'` : text);
+    return USAGE_OR_SETTINGS.has(err.code) ? 2 : 1;
   }
   printError(err);
   return 1;

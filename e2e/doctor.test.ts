@@ -60,8 +60,9 @@ describe("eft-footprint doctor", () => {
     const { code, out } = doctor({ DATABASE_URL: `postgres://eft:secret@127.0.0.1:${port}/eft` });
     expect(code).toBe(1);
     expect(block(out, "PostgreSQL")).toMatch(/^FAIL {2}PostgreSQL/);
-    expect(block(out, "PostgreSQL")).toContain("cannot connect");
-    expect(block(out, "PostgreSQL")).toContain("is PostgreSQL running there");
+    expect(block(out, "PostgreSQL")).toContain(
+      `! cannot reach PostgreSQL at 127.0.0.1:${port}: connection refused: is PostgreSQL running there`,
+    );
     expect(out).not.toContain("secret");
     expect(block(out, "Kafka")).toMatch(/^ok {4}Kafka/);
     expect(block(out, "ClickHouse")).toMatch(/^ok {4}ClickHouse/);
@@ -69,15 +70,64 @@ describe("eft-footprint doctor", () => {
   });
 
   test("a stopped Kafka and a stopped ClickHouse are named too", () => {
+    const [kafkaPort, clickhousePort] = [closedPort(), closedPort()];
     const { code, out } = doctor({
-      KAFKA_BROKERS: `127.0.0.1:${closedPort()}`,
-      CLICKHOUSE_URL: `http://127.0.0.1:${closedPort()}`,
+      KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+      CLICKHOUSE_URL: `http://127.0.0.1:${clickhousePort}`,
     });
     expect(code).toBe(1);
-    expect(block(out, "Kafka")).toContain("cannot connect");
-    expect(block(out, "ClickHouse")).toContain("cannot connect");
+    expect(block(out, "Kafka")).toContain(
+      `! cannot reach Kafka at 127.0.0.1:${kafkaPort}: connection refused: is Kafka running there, and is KAFKA_BROKERS right?`,
+    );
+    expect(block(out, "ClickHouse")).toContain(
+      `! cannot reach ClickHouse at 127.0.0.1:${clickhousePort}: connection refused: is ClickHouse running there`,
+    );
     expect(block(out, "PostgreSQL")).toMatch(/^ok/);
     expect(out).toContain("Not ready: Kafka, ClickHouse");
+  });
+
+  test("a service pointed at another one's port: what could not be reached and why, never 'Closed connection' alone", () => {
+    // Kafka at ClickHouse's HTTP port, ClickHouse at PostgreSQL's: each hangs up on the other's protocol.
+    const clickhouse = new URL(resources.env.CLICKHOUSE_URL as string);
+    const postgres = new URL(resources.env.DATABASE_URL as string);
+    const { code, out } = doctor({
+      KAFKA_BROKERS: clickhouse.host,
+      CLICKHOUSE_URL: `http://${postgres.host}`,
+    });
+    expect(code).toBe(1);
+    const problems = out.split("\n").filter((l) => l.startsWith("      ! "));
+    expect(problems).toEqual([
+      `      ! cannot reach Kafka at ${clickhouse.host}: the connection was closed before an answer: is that Kafka's port, and may this host connect to it? check KAFKA_BROKERS`,
+      `      ! cannot reach ClickHouse at ${postgres.host}: the connection was closed before an answer: is that ClickHouse's port, and may this host connect to it? check CLICKHOUSE_URL (or CH_HOST, CH_PORT)`,
+    ]);
+  });
+
+  test("--json: one document with the same facts and problems per service, the same exit status", () => {
+    const ok = Bun.spawnSync([binary, "doctor", "--json"], { env: env() });
+    expect(ok.exitCode).toBe(0);
+    const ready = JSON.parse(ok.stdout.toString());
+    expect(ready.ready).toBe(true);
+    expect(ready.services.map((s: { service: string }) => s.service)).toEqual(["Kafka", "PostgreSQL", "ClickHouse"]);
+    expect(ready.services[0].facts).toContain(`topic ${topic.topic}: 2 partition(s), 0 message(s) held`);
+    expect(ready.services[2].problems).toEqual([]);
+
+    const port = closedPort();
+    const failed = Bun.spawnSync([binary, "doctor", "--json"], {
+      env: env({ DATABASE_URL: `postgres://eft:secret@127.0.0.1:${port}/eft` }),
+    });
+    expect(failed.exitCode).toBe(1);
+    const report = JSON.parse(failed.stdout.toString());
+    expect(report.ready).toBe(false);
+    expect(report.services[1]).toEqual({
+      service: "PostgreSQL",
+      target: `postgres://eft:***@127.0.0.1:${port}/eft`,
+      ready: false,
+      facts: [],
+      problems: [
+        `cannot reach PostgreSQL at 127.0.0.1:${port}: connection refused: is PostgreSQL running there, and is DATABASE_URL (or DB_HOST, DB_PORT) right?`,
+      ],
+    });
+    expect(failed.stderr.toString()).toBe("");
   });
 
   test("a missing topic, an unmigrated database and a TTL that does not match the setting", () => {

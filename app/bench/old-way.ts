@@ -75,7 +75,8 @@ export async function timeOurConsumer(
     groupId,
     fromBeginning: true,
     stores: [stores.pg, stores.ch],
-    logger: createLogger({ level: "error" }),
+    // stdout is the report's summary line.
+    logger: createLogger({ level: "error", write: (line) => process.stderr.write(line) }),
     ...batching,
   });
   const at = () => round((performance.now() - started) / 1000, 2);

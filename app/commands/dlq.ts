@@ -4,6 +4,7 @@ import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
 import { createKafka } from "../../src/kafka.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
+import { explainUnreachable, serviceAddresses } from "../unreachable.ts";
 import { defineCommand } from "./command.ts";
 
 export const dlqCommand = defineCommand({
@@ -37,7 +38,12 @@ eft-dead-lettered-at.
     }
     const config = readConfig(env, envFile);
     const flags = { action: words[0], limit, json: Boolean(values.json), dryRun: Boolean(values["dry-run"]) };
-    return runDlq(config, createLogger(config.log), flags);
+    // stdout is the list: logs go to stderr, and not to LOG_DIR (that is the service's log).
+    return runDlq(
+      config,
+      createLogger({ level: config.log.level, write: (line) => process.stderr.write(line) }),
+      flags,
+    );
   },
 });
 
@@ -48,9 +54,26 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
   if (flags.action !== "list" && flags.action !== "replay") {
     throw new AppError("USAGE", "dlq needs an action: dlq list | dlq replay");
   }
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-dlq`, logger });
-  const admin = kafka.admin();
-  await admin.connect();
+  const client = {
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-dlq`,
+    // kafkajs logs every failed attempt as an error; the one line below says what failed, and
+    // LOG_LEVEL=debug still shows each attempt.
+    logger: debugOnly(logger),
+  };
+  // The consumers and the replay producer keep kafkajs' patient retries (a group coordinator
+  // may be loading); the admin client, which connects first, gives up within about a second:
+  // someone is waiting at a terminal.
+  const kafka = createKafka(client);
+  const admin = createKafka({ ...client, timeouts: { connectionMs: 1000, requestMs: 30_000 }, retries: 2 }).admin();
+  const target = serviceAddresses(config).kafka;
+  try {
+    await admin.connect();
+  } catch (err) {
+    const why =
+      explainUnreachable(target, err) ?? `cannot connect to Kafka at ${target.address}: ${(err as Error).message}`;
+    throw new AppError("SERVICE_UNREACHABLE", why, undefined, { cause: err });
+  }
   try {
     const options = { topic: config.kafka.topic, groupId: config.kafka.groupId };
     if (flags.action === "list") {
@@ -86,7 +109,24 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
         : `${replayed.length} dead letter(s) replayed to ${config.kafka.topic}`,
     );
     return 0;
+  } catch (err) {
+    // Kafka went away (or never answered) after the connection: still one line, no trace.
+    const unreachable = explainUnreachable(target, err);
+    if (unreachable) throw new AppError("SERVICE_UNREACHABLE", unreachable, undefined, { cause: err });
+    throw err;
   } finally {
-    await admin.disconnect();
+    await admin.disconnect().catch(() => {});
   }
+}
+
+/** Everything `logger` is given, at debug level: shown only with LOG_LEVEL=debug. */
+function debugOnly(logger: Logger): Logger {
+  const quiet = (to: Logger): Logger => ({
+    debug: to.debug,
+    info: to.debug,
+    warn: to.debug,
+    error: to.debug,
+    child: (bindings) => quiet(to.child(bindings)),
+  });
+  return quiet(logger);
 }

@@ -10,6 +10,7 @@ import { migrationStatus } from "../../src/store/migrations.ts";
 import { createPostgresStore } from "../../src/store/postgres.ts";
 import { readClickhouseTtlDays } from "../../src/store/retention.ts";
 import type { Store } from "../../src/store/store.ts";
+import { explainUnreachable, type ServiceAddress, serviceAddresses } from "../unreachable.ts";
 import { defineCommand } from "./command.ts";
 
 /** One service's verdict: what was found, and what is wrong in plain words (empty: all good). */
@@ -25,13 +26,20 @@ export type DoctorOptions = { timeoutMs?: number };
  */
 export async function checkServices(config: Config, options: DoctorOptions = {}): Promise<ServiceReport[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const { kafka, postgres, clickhouse } = serviceAddresses(config);
   return Promise.all([
-    guarded("Kafka", config.kafka.brokers.join(","), timeoutMs, (r) => checkKafka(config, r)),
-    guarded("PostgreSQL", redact(config.postgres.url), timeoutMs, (r) => checkPostgres(config, r)),
-    guarded("ClickHouse", `${config.clickhouse.url} database ${config.clickhouse.database}`, timeoutMs, (r) =>
+    guarded(kafka, kafka.address, timeoutMs, (r) => checkKafka(config, r)),
+    guarded(postgres, redact(config.postgres.url), timeoutMs, (r) => checkPostgres(config, r)),
+    guarded(clickhouse, `${config.clickhouse.url} database ${config.clickhouse.database}`, timeoutMs, (r) =>
       checkClickhouse(config, r),
     ),
   ]);
+}
+
+/** The report for a program: one JSON document with the same facts and problems as the text. */
+export function reportsAsJson(reports: readonly ServiceReport[]): string {
+  const services = reports.map((r) => ({ ...r, ready: r.problems.length === 0 }));
+  return JSON.stringify({ ready: services.every((s) => s.ready), services }, null, 2);
 }
 
 /** The report as an operator reads it; the last line sums up. */
@@ -49,12 +57,12 @@ export function formatReports(reports: readonly ServiceReport[]): string {
 }
 
 async function guarded(
-  service: string,
+  service: ServiceAddress,
   target: string,
   timeoutMs: number,
   check: (report: ServiceReport) => Promise<void>,
 ): Promise<ServiceReport> {
-  const report: ServiceReport = { service, target, facts: [], problems: [] };
+  const report: ServiceReport = { service: service.service, target, facts: [], problems: [] };
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
@@ -220,31 +228,19 @@ async function checkMigrations(
   return applied;
 }
 /** Turns a client error into what an operator can act on. */
-function explain(service: string, err: unknown): string {
-  const e = err as { message?: string; code?: string; cause?: unknown; name?: string };
+function explain(target: ServiceAddress, err: unknown): string {
+  const unreachable = explainUnreachable(target, err);
+  if (unreachable) return unreachable;
+  const e = err as { message?: string; cause?: unknown };
   const cause = (e.cause as Error | undefined)?.message;
   const message = (cause && !e.message?.includes(cause) ? `${e.message}: ${cause}` : e.message) || String(err);
-  const setting = {
-    Kafka: "KAFKA_BROKERS",
-    PostgreSQL: "DATABASE_URL (or DB_HOST, DB_PORT)",
-    ClickHouse: "CLICKHOUSE_URL (or CH_HOST, CH_PORT)",
-  }[service];
-  if (/ECONNREFUSED|Connection error|connect(ion)? refused|Unable to connect|ConnectionRefused/i.test(message)) {
-    return `cannot connect (${message}): is ${service} running there, and is ${setting} right?`;
-  }
-  if (/ENOTFOUND|getaddrinfo|EAI_AGAIN/i.test(message)) {
-    return `the host name does not resolve (${message}): check ${setting}`;
-  }
   if (
     /password authentication|authentication failed|Authentication failed|AUTHENTICATION_FAILED|no pg_hba/i.test(message)
   ) {
-    return `the login was refused (${message}): check the user and password in ${setting}`;
+    return `the login was refused (${message}): check the user and password in ${target.setting}`;
   }
-  if (/does not exist/.test(message) && service === "PostgreSQL") {
-    return `${message}: create the database (createdb) or fix ${setting}`;
-  }
-  if (/no answer within|timeout|timed out/i.test(message)) {
-    return `no answer (${message}): a firewall, a wrong port, or an overloaded ${service}? check ${setting}`;
+  if (/does not exist/.test(message) && target.service === "PostgreSQL") {
+    return `${message}: create the database (createdb) or fix ${target.setting}`;
   }
   return message;
 }
@@ -263,19 +259,22 @@ function redact(url: string): string {
 export const doctorCommand = defineCommand({
   name: "doctor",
   summary: "check every configured service (reachable, version, topic, group, schema, TTL)",
-  help: `Usage: eft-footprint doctor [--env-file <path>]
+  help: `Usage: eft-footprint doctor [--json] [--env-file <path>]
 
 Connects to Kafka, PostgreSQL and ClickHouse with the configured settings and says, per service,
 what it found (versions, topic partitions, consumer group and lag, schema, rows, retention) and
 what is wrong, in plain words. Changes nothing. Exit status 0 when everything is ready, 1 when
 something is not, 2 when the settings themselves are invalid.
+
+  --json  one JSON document instead: {"ready": bool, "services": [{"service", "target", "ready",
+          "facts": [...], "problems": [...]}]}, the same facts and problems as the text
 `,
-  options: {},
+  options: { json: { type: "boolean" } },
   // No logger, so nothing is written to LOG_DIR (a root-owned consumer.log there would lock the
   // service user out of it).
-  async run({ env, envFile }) {
+  async run({ values, env, envFile }) {
     const reports = await checkServices(readConfig(env, envFile));
-    console.log(formatReports(reports));
+    console.log(values.json ? reportsAsJson(reports) : formatReports(reports));
     return reports.some((r) => r.problems.length > 0) ? 1 : 0;
   },
 });

@@ -15,6 +15,7 @@ import { openStores } from "../../src/store/open-stores.ts";
 import { storeReadinessChecks } from "../../src/store/readiness.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
 import { createApp } from "../create-app.ts";
+import { listen } from "../listen.ts";
 import { onShutdownSignal } from "../shutdown.ts";
 import { defineCommand } from "./command.ts";
 import { startPipelineConsumer } from "./consume.ts";
@@ -105,7 +106,12 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     },
   });
 
-  const server = Bun.serve({ hostname: config.http.host, port: config.http.port, fetch: app.fetch });
+  const server = listen({
+    hostname: config.http.host,
+    port: config.http.port,
+    fetch: app.fetch,
+    settings: { host: "HOST", port: "PORT" },
+  });
   logger.info("listening", {
     url: `http://${config.http.host}:${server.port}/`,
     dashboard: `http://${config.http.host}:${server.port}${config.pathPrefix}/`,
