@@ -217,7 +217,10 @@ async function sendUntilAcked(l: Loop, batch: Batch, health: { failing: boolean 
       await l.send(batch.values);
       return true;
     } catch (err) {
-      if (!health.failing) l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
+      // A missing topic is logged by the topic watch that raised it, once, with the fix.
+      if (!health.failing && !isTopicMissing(err)) {
+        l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
+      }
       health.failing = true;
       if (pastDeadline(l)) return false;
       await l.sleep(Math.min(l.backoff(attempt), Math.max(0, l.deadline - Date.now())));
@@ -246,3 +249,6 @@ function keepUnsent(l: Loop): { unsent: number; spooled: number } {
   if (unsent > 0) logger.error("footprint events not sent before shutdown", { unsent });
   return { unsent, spooled };
 }
+
+/** By code, not by class: the library entry (src/footprint/index.ts) stays free of the service's errors. */
+const isTopicMissing = (err: unknown) => (err as { code?: unknown } | null)?.code === "TOPIC_MISSING";
