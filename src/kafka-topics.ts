@@ -129,6 +129,23 @@ export function watchTopic(options: TopicWatchOptions): TopicWatch {
   };
 }
 
+/** The watch of serve and consume: `admin` connects on first use, so a start with Kafka down waits. */
+export function watchTopicOf(
+  admin: Pick<Admin, "connect" | "listTopics">,
+  kafka: { topic: string; topicPartitions: number },
+  logger: Logger,
+): TopicWatch {
+  return watchTopic({
+    listTopics: async () => {
+      await admin.connect();
+      return admin.listTopics();
+    },
+    topic: kafka.topic,
+    partitions: kafka.topicPartitions,
+    logger,
+  });
+}
+
 /**
  * Resolves true once the topic is there, or once Kafka does not answer (the consumer's own start
  * then waits for Kafka and reports it); false when `signal` aborts first. Subscribing to a missing

@@ -5,7 +5,7 @@ import { metricsRoutes } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
 import { readConfig } from "../../src/config-file.ts";
 import { createKafka } from "../../src/kafka.ts";
-import { type TopicWatch, waitForTopic, watchTopic } from "../../src/kafka-topics.ts";
+import { type TopicWatch, waitForTopic, watchTopicOf } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import { retryUntil } from "../../src/retry.ts";
@@ -84,15 +84,7 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
   const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
   const metrics = createMetrics({ processMetrics: true });
   const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
-  const topicWatch = watchTopic({
-    listTopics: async () => {
-      await admin.connect();
-      return admin.listTopics();
-    },
-    topic: config.kafka.topic,
-    partitions: config.kafka.topicPartitions,
-    logger,
-  });
+  const topicWatch = watchTopicOf(admin, config.kafka, logger);
   // No site here: METRICS_PORT carries what monitoring needs (serve has them on its own port).
   const probe = new Hono()
     .route("/", healthRoutes({ ...storeReadinessChecks(stores), topic: () => topicWatch.check() }))

@@ -9,7 +9,7 @@ import { startProducerLoop } from "../../src/footprint/producer.ts";
 import { createEventQueue } from "../../src/footprint/queue.ts";
 import { createSpool } from "../../src/footprint/spool.ts";
 import { createKafka, createKafkaSender } from "../../src/kafka.ts";
-import { unlessTopicMissing, watchTopic } from "../../src/kafka-topics.ts";
+import { unlessTopicMissing, watchTopicOf } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { openStores } from "../../src/store/open-stores.ts";
@@ -68,15 +68,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
   const sender = createKafkaSender(kafka, config.kafka.topic);
   const admin = kafka.admin();
-  const topicWatch = watchTopic({
-    listTopics: async () => {
-      await admin.connect();
-      return admin.listTopics();
-    },
-    topic: config.kafka.topic,
-    partitions: config.kafka.topicPartitions,
-    logger,
-  });
+  const topicWatch = watchTopicOf(admin, config.kafka, logger);
   const producerLog = logger.child({ component: "producer" });
   const producer = startProducerLoop({
     queue,
