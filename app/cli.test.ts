@@ -54,7 +54,7 @@ Usage: eft-footprint <command> [options]
 Commands:
   serve     HTTP app (footprint middleware, dashboard, health) and the consumer in one process
   consume   the consumer alone; run several with one GROUP_ID to scale out
-  migrate   apply pending schema migrations to PostgreSQL and ClickHouse, then exit
+  migrate   create missing Kafka topics, apply pending migrations to PostgreSQL and ClickHouse, then exit
   dlq       list the dead-letter topic (<TOPIC>.dlq), or replay its messages after a fix
   bench     time PostgreSQL vs ClickHouse: bulk load, dashboard queries, ingest, the old way
   doctor    check every configured service (reachable, version, topic, group, schema, TTL)

@@ -3,6 +3,7 @@ import { CompressionTypes } from "kafkajs";
 import type { InvalidMessageCode } from "../src/footprint/message.ts";
 import { formatOrigin, type MessageOrigin, parseOrigin } from "../src/footprint/parse-message.ts";
 import { createIdempotentProducer } from "../src/kafka.ts";
+import { deadLetterTopic } from "../src/kafka-topics.ts";
 
 /**
  * A message that is not a footprint, with why and where it came from. Dead letters are never
@@ -33,9 +34,7 @@ export const DLQ_HEADERS = {
 /** On a message re-sent from the dead-letter topic: where it was first (see parseFootprintMessage). */
 export const ORIGIN_HEADER = "eft-origin";
 
-export function deadLetterTopic(topic: string): string {
-  return `${topic}.dlq`;
-}
+export { deadLetterTopic };
 
 const OWN_HEADERS = new Set<string>([...Object.values(DLQ_HEADERS)]);
 

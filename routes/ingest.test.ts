@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { AppError } from "../src/errors.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { type IngestOptions, ingestRoutes } from "./ingest.ts";
 
@@ -208,6 +209,15 @@ describe("POST /api/v1/footprints", () => {
 
     const hanging = setup({ publish: () => new Promise(() => {}), timeoutMs: 20 });
     expect((await hanging.post(seed)).status).toBe(503);
+  });
+
+  test("the topic missing: 503 TOPIC_MISSING with the fix, not KAFKA_UNAVAILABLE, and no log line per request", async () => {
+    const message = "topic \"t\" does not exist: run 'eft-footprint migrate' to create it (TOPIC_PARTITIONS=3)";
+    const missing = setup({ publish: () => Promise.reject(new AppError("TOPIC_MISSING", message, { topic: "t" })) });
+    const res = await missing.post(seed);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: "TOPIC_MISSING", message, details: { topic: "t" } } });
+    expect(missing.logger.lines).toEqual([]);
   });
 
   test("large batches go to Kafka in chunks, in order", async () => {

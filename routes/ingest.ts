@@ -101,6 +101,8 @@ export function ingestRoutes(options: IngestOptions): Hono {
       try {
         await withTimeout(publishInChunks(options.publish, values), options.timeoutMs);
       } catch (err) {
+        // Answered at once, with the fix; the topic watch logged it already.
+        if (err instanceof AppError && err.code === "TOPIC_MISSING") throw err;
         options.logger.error("ingest: events not acknowledged by Kafka", { err, events: values.length });
         throw new AppError(
           "KAFKA_UNAVAILABLE",

@@ -21,6 +21,7 @@ describe("loadConfig", () => {
     expect(c.kafka).toEqual({
       brokers: ["127.0.0.1:9092"],
       topic: "web-logs-topic",
+      topicPartitions: 3,
       groupId: "eft-footprint",
       fromBeginning: true,
       clientId: "eft-footprint",
@@ -150,6 +151,8 @@ describe("loadConfig", () => {
     ["SHUTDOWN_TIMEOUT_MS", "0"],
     ["METRICS_PORT", "70000"],
     ["KAFKA_SESSION_TIMEOUT_MS", "1000"],
+    ["TOPIC_PARTITIONS", "0"],
+    ["TOPIC_PARTITIONS", "two"],
   ])("a bad %s (%p) is named", (variable, value) => {
     const problems = problemsOf({ ...minimal, [variable]: value });
     expect(problems.map((p) => p.variable)).toEqual([variable]);

@@ -100,6 +100,8 @@ export const EnvSchema = z.object({
       .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name (letters, digits, . _ -)")
       .default("web-logs-topic"),
   ),
+  // Only read by `migrate` when it creates the topic; an existing topic is never changed.
+  TOPIC_PARTITIONS: positiveInt(3, 10_000),
   GROUP_ID: optionalText.pipe(z.string().default("eft-footprint")),
   OFFSET_RESET_CONFIG: optionalText.pipe(
     z.enum(["earliest", "latest"], "must be earliest or latest").default("earliest"),
@@ -216,6 +218,8 @@ export type Config = Readonly<{
   kafka: Readonly<{
     brokers: readonly string[];
     topic: string;
+    /** Partitions `migrate` gives the topic when it creates it. */
+    topicPartitions: number;
     groupId: string;
     fromBeginning: boolean;
     clientId: string;
@@ -323,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined>, warnings: re
     kafka: {
       brokers: (e.KAFKA_BROKERS ?? e.BOOTSTRAP_SERVER) as string[],
       topic: e.TOPIC,
+      topicPartitions: e.TOPIC_PARTITIONS,
       groupId: e.GROUP_ID,
       fromBeginning: e.OFFSET_RESET_CONFIG === "earliest",
       clientId: e.KAFKA_CLIENT_ID,

@@ -37,6 +37,11 @@ export const ERROR_CODES = {
   WEBSOCKET_NOT_PROXIED: { status: 501, api: true, meaning: "WebSocket upgrades are not proxied to the upstream." },
   UPSTREAM_UNAVAILABLE: { status: 502, api: true, meaning: "The proxied upstream site did not answer." },
   KAFKA_UNAVAILABLE: { status: 503, api: true, meaning: "Kafka did not acknowledge ingested events in time." },
+  TOPIC_MISSING: {
+    status: 503,
+    api: true,
+    meaning: "The Kafka topic (TOPIC) does not exist: run `eft-footprint migrate` to create it.",
+  },
   STORE_UNAVAILABLE: { status: 503, api: true, meaning: "A store did not answer a stats query (per store result)." },
   USAGE: { status: 400, api: false, meaning: "The command line is wrong (exit 2)." },
   CONFIG_INVALID: {

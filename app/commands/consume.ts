@@ -5,6 +5,7 @@ import { metricsRoutes } from "../../routes/metrics.ts";
 import type { Config } from "../../src/config.ts";
 import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { createKafka } from "../../src/kafka.ts";
+import { type TopicWatch, waitForTopic, watchTopicOf } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import { retryUntil } from "../../src/retry.ts";
@@ -46,10 +47,12 @@ export async function startPipelineConsumer(
   stores: readonly Store[],
   logger: Logger,
   signal: AbortSignal,
+  topicWatch: TopicWatch,
   metrics?: Metrics,
 ): Promise<RunningConsumer | undefined> {
   const migrated = await retryUntil("migration", () => migrateStores(stores, logger).then(() => true), logger, signal);
   if (!migrated) return undefined;
+  if (!(await waitForTopic(topicWatch, signal))) return undefined;
   // Hourly in every serve/consume process; a lock lets one of them delete at a time.
   startRetentionJob({ stores, days: config.retention.days, logger: logger.child({ component: "retention" }), signal });
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-consumer`, logger });
@@ -81,9 +84,11 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
   let consumer: Promise<RunningConsumer | undefined> | undefined;
   const systemd = createSystemdNotifier(config.systemd.notifySocket, logger);
   const metrics = createMetrics({ processMetrics: true });
+  const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
+  const topicWatch = watchTopicOf(admin, config.kafka, logger);
   // No site here: METRICS_PORT carries what monitoring needs (serve has them on its own port).
   const probe = new Hono()
-    .route("/", healthRoutes(storeReadinessChecks(stores)))
+    .route("/", healthRoutes({ ...storeReadinessChecks(stores), topic: () => topicWatch.check() }))
     .route("/", metricsRoutes(metrics.registry));
   let server: ReturnType<typeof Bun.serve> | undefined;
   try {
@@ -103,6 +108,7 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
       systemd.stopping();
       aborted.abort();
       await (await consumer)?.stop(Math.max(0, config.shutdownTimeoutMs - 1000 - (Date.now() - started)));
+      await admin.disconnect().catch(() => {});
       await Promise.all(stores.map((s) => s.close()));
       await server?.stop();
       logger.info("stopped");
@@ -113,6 +119,6 @@ export async function runConsume(config: Config, logger: Logger): Promise<void> 
   // Ready at once: the consumer waits for Kafka and the stores by itself, and systemd must not
   // time the start out (and restart it over and over) while they are down.
   systemd.ready("starting: migrating, then joining the consumer group");
-  consumer = startPipelineConsumer(config, stores, logger, aborted.signal, metrics);
+  consumer = startPipelineConsumer(config, stores, logger, aborted.signal, topicWatch, metrics);
   if (await consumer) systemd.status(`consuming ${config.kafka.topic} as group ${config.kafka.groupId}`);
 }

@@ -99,7 +99,7 @@ async function checkKafka(config: Config, report: ServiceReport): Promise<void> 
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) {
       report.problems.push(
-        `topic ${topic} does not exist: create it (e.g. kafka-topics.sh --create --topic ${topic} --partitions 3), or set TOPIC; eft-footprint never creates topics`,
+        `topic ${topic} does not exist: run 'eft-footprint migrate' to create it (TOPIC_PARTITIONS=${config.kafka.topicPartitions}), or set TOPIC`,
       );
       return;
     }

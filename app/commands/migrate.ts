@@ -1,5 +1,7 @@
 import type { Config } from "../../src/config.ts";
 import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
+import { createKafka } from "../../src/kafka.ts";
+import { createMissingTopics } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { migrateStores, openStores } from "../../src/store/open-stores.ts";
 import { startRetentionJob } from "../../src/store/retention.ts";
@@ -7,11 +9,14 @@ import { defineCommand } from "./command.ts";
 
 export const migrateCommand = defineCommand({
   name: "migrate",
-  summary: "apply pending schema migrations to PostgreSQL and ClickHouse, then exit",
+  summary: "create missing Kafka topics, apply pending migrations to PostgreSQL and ClickHouse, then exit",
   help: `Usage: eft-footprint migrate [--env-file <path>]
 
 Applies pending migrations to PostgreSQL (DATABASE_URL or DB_*) and ClickHouse (CLICKHOUSE_URL or
-CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Safe to run twice.
+CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Creates the Kafka
+topic TOPIC (TOPIC_PARTITIONS partitions) and its dead-letter topic TOPIC.dlq when missing, with
+the cluster's default replication factor; existing topics are reported, never changed. Safe to
+run twice.
 `,
   options: {},
   async run({ env, envFile }) {
@@ -22,11 +27,12 @@ CH_*, database CLICKHOUSE_DATABASE), recording them in eft_schema_migrations. Sa
 });
 
 /**
- * `eft-footprint migrate`: applies pending migrations to both stores, then RETENTION_DAYS once
+ * `eft-footprint migrate`: creates the topics that are missing, applies pending migrations to both stores, then RETENTION_DAYS once
  * (ClickHouse TTL set or removed to match; PostgreSQL rows past it deleted), then exits.
  */
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
   logConfigWarnings(config, logger);
+  await prepareTopics(config, logger);
   const stores = openStores(config);
   try {
     await migrateStores(stores, logger);
@@ -39,5 +45,20 @@ export async function runMigrate(config: Config, logger: Logger): Promise<void> 
     await once.done;
   } finally {
     await Promise.all(stores.map((s) => s.close()));
+  }
+}
+
+/** Kafka first: a serve or consume started next finds the topic it checks for. */
+async function prepareTopics(config: Config, logger: Logger): Promise<void> {
+  const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
+  await admin.connect();
+  try {
+    await createMissingTopics(admin, {
+      topic: config.kafka.topic,
+      partitions: config.kafka.topicPartitions,
+      logger,
+    });
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -9,6 +9,7 @@ import { startProducerLoop } from "../../src/footprint/producer.ts";
 import { createEventQueue } from "../../src/footprint/queue.ts";
 import { createSpool } from "../../src/footprint/spool.ts";
 import { createKafka, createKafkaSender } from "../../src/kafka.ts";
+import { unlessTopicMissing, watchTopicOf } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { openStores } from "../../src/store/open-stores.ts";
@@ -67,18 +68,19 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const metrics = createMetrics({ processMetrics: true });
   const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
   const sender = createKafkaSender(kafka, config.kafka.topic);
+  const admin = kafka.admin();
+  const topicWatch = watchTopicOf(admin, config.kafka, logger);
   const producerLog = logger.child({ component: "producer" });
   const producer = startProducerLoop({
     queue,
     spool: createSpool({ dir: config.producer.spoolDir, maxBytes: config.producer.spoolMaxBytes, logger: producerLog }),
-    send: sender,
+    send: unlessTopicMissing(topicWatch, sender),
     logger: producerLog,
     metrics,
   });
   // Ingest awaits Kafka's acknowledgement per request: a producer of its own keeps those waits
   // (and their timeouts) apart from the queue the footprint middleware feeds.
   const ingestSender = createKafkaSender(kafka, config.kafka.topic);
-  const admin = kafka.admin();
 
   const login = resolveCredentials(config.dashboard);
   const app = createApp({
@@ -91,7 +93,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     demo: flags.demo,
     pathPrefix: config.pathPrefix,
     capture: config.capture,
-    ingest: { ...config.ingest, publish: ingestSender },
+    ingest: { ...config.ingest, publish: unlessTopicMissing(topicWatch, ingestSender) },
     // Without SESSION_SECRET sessions are valid in this process only and end on restart.
     auth: {
       credentials: login.credentials,
@@ -99,9 +101,9 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     },
     checks: {
       kafka: async () => {
-        await admin.connect();
-        await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
+        await topicWatch.exists();
       },
+      topic: () => topicWatch.check(),
       ...storeReadinessChecks(stores),
     },
   });
@@ -136,7 +138,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
 
   const aborted = new AbortController();
   const consumer: Promise<RunningConsumer | undefined> = flags.consumer
-    ? startPipelineConsumer(config, stores, logger, aborted.signal, metrics)
+    ? startPipelineConsumer(config, stores, logger, aborted.signal, topicWatch, metrics)
     : Promise.resolve(undefined);
 
   // Order matters: stop taking requests, send what they produced, then let the consumer finish

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../../test/support/wait-for.ts";
+import { AppError } from "../errors.ts";
 import { createMemoryLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import type { FootprintEvent } from "./message.ts";
@@ -228,6 +229,25 @@ describe("producer loop with a disk spool", () => {
     );
     expect(links(up.g.sent).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `/p/${i}`).sort());
     await next.stop();
+  });
+
+  test("the topic missing is like Kafka down: stop keeps everything in the spool, and the watch's line is the only one", async () => {
+    const { spool } = spoolIn();
+    const logger = createMemoryLogger();
+    const loop = startProducerLoop({
+      queue: createEventQueue<FootprintEvent>(100),
+      spool,
+      send: () => Promise.reject(new AppError("TOPIC_MISSING", 'topic "t" does not exist')),
+      logger,
+      backoff: () => 5,
+    });
+    for (let i = 0; i < 3; i++) loop.offer(event(i));
+    expect(await loop.stop(30)).toEqual({ unsent: 0, spooled: 3 });
+    expect(logger.lines.map((l) => l.msg)).not.toContain("kafka produce failed; retrying");
+    expect(logger.lines.at(-1)).toMatchObject({
+      msg: "footprints kept in the disk spool for the next start",
+      spooled: 3,
+    });
   });
 
   test("a full spool drops, counts and reports what it cannot keep", async () => {

@@ -231,7 +231,10 @@ async function run(l: Loop): Promise<void> {
 /** Sends the batch, retried as it is until the broker takes it; false when stop()'s deadline came first. */
 async function sendUntilAcked(l: Loop, batch: Batch, health: { failing: boolean }): Promise<boolean> {
   const failing = (err: unknown) => {
-    if (!health.failing) l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
+    // A missing topic is logged by the topic watch that raised it, once, with the fix.
+    if (!health.failing && !isTopicMissing(err)) {
+      l.logger.error("kafka produce failed; retrying", { err, queued: l.queue.size });
+    }
     health.failing = true;
   };
   for (let attempt = 1; ; attempt++) {
@@ -292,3 +295,6 @@ function keepUnsent(l: Loop): { unsent: number; spooled: number } {
   if (unsent > 0) logger.error("footprint events not sent before shutdown", { unsent });
   return { unsent, spooled };
 }
+
+/** By code, not by class: the library entry (src/footprint/index.ts) stays free of the service's errors. */
+const isTopicMissing = (err: unknown) => (err as { code?: unknown } | null)?.code === "TOPIC_MISSING";

@@ -103,9 +103,13 @@ export type PipelineResources = {
   drop(): Promise<void>;
 };
 
-export async function createPipelineResources(partitions = 1): Promise<PipelineResources> {
+/** With `createTopic: false` the topic's name is reserved but the topic not created. */
+export async function createPipelineResources(
+  partitions = 1,
+  options: { createTopic?: boolean } = {},
+): Promise<PipelineResources> {
   const [topic, pgDb, chDb] = await Promise.all([
-    createTestTopic(partitions),
+    createTestTopic(partitions, { create: options.createTopic ?? true }),
     createTestPostgresDatabase(),
     createTestClickhouseDatabase(),
   ]);

@@ -145,12 +145,20 @@ export async function createTestClickhouseDatabase(): Promise<{
   };
 }
 
-function kafkaAdmin(brokers: string[]) {
+/** A quiet admin client of the stack's Kafka (connect and disconnect it yourself). */
+export function kafkaAdmin(brokers: string[]) {
   return new Kafka({ clientId: "eft-test-support", brokers, logLevel: logLevel.NOTHING }).admin();
 }
 
-/** A fresh topic `eft-test-<random>` and an unused group id; drop() deletes both. */
-export async function createTestTopic(partitions = 1): Promise<{
+/**
+ * A fresh topic `eft-test-<random>` and an unused group id; drop() deletes both. With
+ * `create: false` only the name is reserved, for tests of what happens while it is missing (and of
+ * `migrate`, which creates it).
+ */
+export async function createTestTopic(
+  partitions = 1,
+  options: { create?: boolean } = {},
+): Promise<{
   topic: string;
   groupId: string;
   brokers: string[];
@@ -159,16 +167,18 @@ export async function createTestTopic(partitions = 1): Promise<{
   const { kafkaBrokers: brokers } = await stackEnv();
   const topic = randomName("eft-test-");
   const groupId = randomName("eft-test-group-");
-  const admin = kafkaAdmin(brokers);
-  await admin.connect();
-  try {
-    // Leaders elected before returning, so a producer's first send does not race the creation.
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
+  if (options.create ?? true) {
+    const admin = kafkaAdmin(brokers);
+    await admin.connect();
+    try {
+      // Leaders elected before returning, so a producer's first send does not race the creation.
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
   }
   return {
     topic,
@@ -178,15 +188,15 @@ export async function createTestTopic(partitions = 1): Promise<{
       const admin = kafkaAdmin(brokers);
       await admin.connect();
       try {
-        // With the dead-letter topic the consumer creates beside it.
-        const dlq = `${topic}.dlq`;
-        const existing = await admin.listTopics();
-        await admin.deleteTopics({ topics: existing.includes(dlq) ? [topic, dlq] : [topic] });
+        // With the dead-letter topic the consumer (or migrate) creates beside it.
+        const existing = new Set(await admin.listTopics());
+        const ours = [topic, `${topic}.dlq`].filter((t) => existing.has(t));
+        if (ours.length > 0) await admin.deleteTopics({ topics: ours });
         // The group exists only if a test consumed with it, and only empty groups can be deleted.
         // The consumer runs one group per store, named after the base group id.
         const groups = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-        const ours = [groupId, `${groupId}-postgres`, `${groupId}-clickhouse`].filter((g) => groups.has(g));
-        if (ours.length > 0) await admin.deleteGroups(ours).catch(() => {});
+        const ourGroups = [groupId, `${groupId}-postgres`, `${groupId}-clickhouse`].filter((g) => groups.has(g));
+        if (ourGroups.length > 0) await admin.deleteGroups(ourGroups).catch(() => {});
       } finally {
         await admin.disconnect();
       }
