@@ -26,7 +26,12 @@ export type LoggerOptions = {
   write?: (line: string) => void;
 };
 
-/** One JSON object per line; created once in main and passed down. */
+/**
+ * One JSON object per line; created once in main and passed down. Hand-written rather than pino:
+ * the old system's rotated `consumer.log` needs pino's file transport, a worker thread that pino
+ * loads by file path, which a bundled single binary only has with a bundler plugin; the rest is
+ * a few dozen lines of formatting.
+ */
 export function createLogger(options: LoggerOptions = {}, bindings: LogFields = {}): Logger {
   const min = rank[options.level ?? "info"];
   const write = options.write ?? writerFor(options);

@@ -10,7 +10,8 @@ import { SESSION_COOKIE } from "./session.ts";
  * Guards everything under `pathPrefix` except the login page, the session endpoint and
  * `publicPaths`: a valid session cookie or `Authorization: Bearer <token>` passes; otherwise
  * an API request gets 401 JSON and a page request a redirect to the login page. Paths outside the
- * prefix (the recorded site, /healthz, /metrics) are never touched.
+ * prefix (the recorded site, /healthz, /metrics) are never touched. Not Hono's bearerAuth: it
+ * knows no session cookie or login redirect, and answers with its own body, not our error shape.
  *
  * @example
  * app.use(requireLogin({ pathPrefix: "/_footprint", credentials: { token }, sessionSecret }));

@@ -14,6 +14,9 @@ export type SessionSigner = {
  * Stateless sessions: the cookie is `<expires epoch s>.<nonce>.<HMAC-SHA256 of both>`, so any
  * process holding SESSION_SECRET accepts it and nothing is stored. A changed secret ends every
  * session; a single session cannot be revoked before it expires (logout clears the cookie).
+ * Hand-written rather than Hono's setSignedCookie/getSignedCookie: those sign the value only, and a
+ * cookie's Max-Age is the browser's to honour; here the expiry is inside what is signed, so the
+ * server itself refuses an old cookie.
  */
 export function createSessionSigner(secret: string, ttlMs: number, now: () => number = Date.now): SessionSigner {
   const sign = (payload: string) => createHmac("sha256", secret).update(`v1.${payload}`).digest("base64url");
