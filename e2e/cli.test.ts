@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { ensureBinary } from "../test/support/binary.ts";
 import { closedPort } from "../test/support/closed-port.ts";
+import { stackEnv } from "../test/support/stack.ts";
 
 /**
  * The compiled binary's conventions: version and help as other tools have them, and an expected
  * failure as one line on stderr with the documented exit status (docs/operations.md), nothing
- * on stdout. No service is needed: every address points at a closed port.
+ * on stdout. Every address points at a closed port, but Kafka where a test needs it reachable.
  */
 describe("eft-footprint command line", () => {
   let binary: string;
@@ -72,11 +73,25 @@ describe("eft-footprint command line", () => {
     }
   });
 
-  test("migrate with PostgreSQL unreachable is a runtime failure: one line, exit 1 (not 2, which is usage)", () => {
+  test("migrate with Kafka unreachable is a runtime failure: one line naming Kafka, exit 1 (not 2, which is usage)", () => {
+    const started = Date.now();
     const r = run(["migrate"], { LOG_LEVEL: "error" });
     expect(r.code).toBe(1);
-    expect(r.err).toStartWith("eft-footprint: ");
-    expect(r.err).toContain("migration failed");
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(
+      /^eft-footprint: cannot reach Kafka at 127\.0\.0\.1:\d+: connection refused: .*KAFKA_BROKERS/,
+    );
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test("migrate with PostgreSQL unreachable names it, its address and DATABASE_URL: one line, exit 1", async () => {
+    const { kafkaBrokers } = await stackEnv();
+    const r = run(["migrate"], { LOG_LEVEL: "error", KAFKA_BROKERS: kafkaBrokers.join(",") });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^eft-footprint: PostgreSQL migration failed: cannot reach PostgreSQL at 127\.0\.0\.1:\d+: connection refused: .*DATABASE_URL/,
+    );
     expect(r.err.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@ import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
 import { createKafka } from "../../src/kafka.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
-import { explainUnreachable, serviceAddresses } from "../unreachable.ts";
+import { connectKafkaAdmin } from "../kafka-at-terminal.ts";
 import { defineCommand } from "./command.ts";
 
 export const dlqCommand = defineCommand({
@@ -54,26 +54,7 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
   if (flags.action !== "list" && flags.action !== "replay") {
     throw new AppError("USAGE", "dlq needs an action: dlq list | dlq replay");
   }
-  const client = {
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.clientId}-dlq`,
-    // kafkajs logs every failed attempt as an error; the one line below says what failed, and
-    // LOG_LEVEL=debug still shows each attempt.
-    logger: debugOnly(logger),
-  };
-  // The consumers and the replay producer keep kafkajs' patient retries (a group coordinator
-  // may be loading); the admin client, which connects first, gives up within about a second:
-  // someone is waiting at a terminal.
-  const kafka = createKafka(client);
-  const admin = createKafka({ ...client, timeouts: { connectionMs: 1000, requestMs: 30_000 }, retries: 2 }).admin();
-  const target = serviceAddresses(config).kafka;
-  try {
-    await admin.connect();
-  } catch (err) {
-    const why =
-      explainUnreachable(target, err) ?? `cannot connect to Kafka at ${target.address}: ${(err as Error).message}`;
-    throw new AppError("SERVICE_UNREACHABLE", why, undefined, { cause: err });
-  }
+  const { kafka, admin, explain } = await connectKafkaAdmin(config, logger, "dlq");
   try {
     const options = { topic: config.kafka.topic, groupId: config.kafka.groupId };
     if (flags.action === "list") {
@@ -111,22 +92,8 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
     return 0;
   } catch (err) {
     // Kafka went away (or never answered) after the connection: still one line, no trace.
-    const unreachable = explainUnreachable(target, err);
-    if (unreachable) throw new AppError("SERVICE_UNREACHABLE", unreachable, undefined, { cause: err });
-    throw err;
+    throw explain(err) ?? err;
   } finally {
     await admin.disconnect().catch(() => {});
   }
-}
-
-/** Everything `logger` is given, at debug level: shown only with LOG_LEVEL=debug. */
-function debugOnly(logger: Logger): Logger {
-  const quiet = (to: Logger): Logger => ({
-    debug: to.debug,
-    info: to.debug,
-    warn: to.debug,
-    error: to.debug,
-    child: (bindings) => quiet(to.child(bindings)),
-  });
-  return quiet(logger);
 }

@@ -1,10 +1,13 @@
 import type { Config } from "../../src/config.ts";
 import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
-import { createKafka } from "../../src/kafka.ts";
+import { AppError } from "../../src/errors.ts";
 import { createMissingTopics } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { migrateStores, openStores } from "../../src/store/open-stores.ts";
 import { startRetentionJob } from "../../src/store/retention.ts";
+import type { Store } from "../../src/store/store.ts";
+import { connectKafkaAdmin } from "../kafka-at-terminal.ts";
+import { explainUnreachable, serviceAddresses } from "../unreachable.ts";
 import { defineCommand } from "./command.ts";
 
 export const migrateCommand = defineCommand({
@@ -35,7 +38,9 @@ export async function runMigrate(config: Config, logger: Logger): Promise<void> 
   await prepareTopics(config, logger);
   const stores = openStores(config);
   try {
-    await migrateStores(stores, logger);
+    await migrateStores(stores, logger).catch((err) => {
+      throw explainMigrationFailure(config, stores, err);
+    });
     const once = startRetentionJob({
       stores,
       days: config.retention.days,
@@ -50,15 +55,31 @@ export async function runMigrate(config: Config, logger: Logger): Promise<void> 
 
 /** Kafka first: a serve or consume started next finds the topic it checks for. */
 async function prepareTopics(config: Config, logger: Logger): Promise<void> {
-  const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
-  await admin.connect();
+  const { admin, explain } = await connectKafkaAdmin(config, logger, "migrate");
   try {
     await createMissingTopics(admin, {
       topic: config.kafka.topic,
       partitions: config.kafka.topicPartitions,
       logger,
     });
+  } catch (err) {
+    throw explain(err) ?? err;
   } finally {
-    await admin.disconnect();
+    await admin.disconnect().catch(() => {});
   }
+}
+
+/** A store that cannot be reached is named with its address and the setting to check. */
+function explainMigrationFailure(config: Config, stores: readonly Store[], err: unknown): unknown {
+  if (!(err instanceof AppError) || err.code !== "MIGRATION_FAILED") return err;
+  const addresses = serviceAddresses(config);
+  for (const store of stores) {
+    const why = explainUnreachable(addresses[store.name], err.cause);
+    if (why && err.message.startsWith(addresses[store.name].service)) {
+      return new AppError("MIGRATION_FAILED", `${addresses[store.name].service} migration failed: ${why}`, undefined, {
+        cause: err,
+      });
+    }
+  }
+  return err;
 }
