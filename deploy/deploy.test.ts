@@ -104,8 +104,8 @@ describe("deploy/compose.yaml", () => {
     expect(services.clickhouse?.image).toBe("clickhouse/clickhouse-server:25.4");
   });
 
-  test("serve and consume run the one image, after the topic exists and the stores are healthy", () => {
-    const { serve, consume } = services;
+  test("serve and consume run the one image, after `migrate` made the topic and the schema on healthy stores", () => {
+    const { serve, consume, migrate } = services;
     expect(serve?.image).toBe(consume?.image as string);
     expect(serve?.command).toEqual(["serve", "--no-consumer"]);
     expect(consume?.command).toEqual(["consume"]);
@@ -119,12 +119,15 @@ describe("deploy/compose.yaml", () => {
       "http://127.0.0.1:9464/healthz",
     ]);
     for (const s of [serve, consume]) {
-      expect(s?.depends_on).toEqual({
-        "kafka-topic": { condition: "service_completed_successfully" },
-        postgres: { condition: "service_healthy" },
-        clickhouse: { condition: "service_healthy" },
-      });
+      expect(s?.depends_on).toEqual({ migrate: { condition: "service_completed_successfully" } });
     }
+    expect(migrate?.image).toBe(serve?.image as string);
+    expect(migrate?.command).toEqual(["migrate"]);
+    expect(migrate?.depends_on).toEqual({
+      kafka: { condition: "service_healthy" },
+      postgres: { condition: "service_healthy" },
+      clickhouse: { condition: "service_healthy" },
+    });
   });
 
   test("every setting it gives eft-footprint is one eft-footprint knows", () => {
