@@ -52,9 +52,8 @@ type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackRep
   sleep: (ms: number) => Promise<void>;
   stopping: boolean;
   deadline: number;
-  /** Resolves when stop() is called: wakes a wait for an acknowledgement. */
-  stopped: Promise<void>;
-  markStopped: () => void;
+  /** Ends a wait for an acknowledgement (set while one waits): stop() calls it. */
+  interruptAck: (() => void) | undefined;
   /** The batch being sent: kept on disk at shutdown when Kafka did not take it. */
   inHand: Batch | undefined;
   /** Wakes the idle loop (set while it waits for an event). */
@@ -69,13 +68,11 @@ type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackRep
  * until it is full, then to the disk spool, and keep going to the spool until it is empty again,
  * so everything in the spool is newer than everything in memory; the loop sends memory first,
  * then the spool. A failed batch is retried as it is (same events, same order) with capped
- * backoff, which also lets the idempotent producer recognise a batch the broker already has.
+ * backoff. A resend after a failure the broker may have half-taken can write events twice (keyless
+ * batches spread round robin, so the idempotent producer does not see the same request again):
+ * the stores drop the repeat by event_id (PostgreSQL), and ClickHouse counts it twice.
  */
 export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
-  let stop = () => {};
-  const stopped = new Promise<void>((resolve) => {
-    stop = resolve;
-  });
   const l: Loop = {
     ...options,
     batchMax: options.batchMax ?? 1000,
@@ -84,8 +81,7 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
     sleep: options.sleep ?? realSleep,
     stopping: false,
     deadline: Number.POSITIVE_INFINITY,
-    stopped,
-    markStopped: stop,
+    interruptAck: undefined,
     inHand: undefined,
     wake: undefined,
     dropped: { spool_full: 0, spool_corrupt: 0 },
@@ -102,7 +98,7 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
     async stop(timeoutMs = 10_000) {
       l.deadline = Date.now() + timeoutMs;
       l.stopping = true;
-      l.markStopped();
+      l.interruptAck?.();
       l.wake?.();
       await done;
       clearInterval(reportTimer);
@@ -267,11 +263,20 @@ async function acknowledged(l: Loop, sending: Promise<void>): Promise<"acked" | 
   const waited = new Promise<"slow">((resolve) => {
     timer = setTimeout(() => resolve("slow"), waitMs);
   });
-  const woken = l.stopping ? [] : [l.stopped.then(() => "stopping" as const)];
+  // A callback cleared after each wait, not a handler on a promise that lives until stop(): one
+  // of those per batch would pile up for the life of the process.
+  const woken = l.stopping
+    ? []
+    : [
+        new Promise<"stopping">((resolve) => {
+          l.interruptAck = () => resolve("stopping");
+        }),
+      ];
   try {
     return await Promise.race([sending.then(() => "acked" as const), waited, ...woken]);
   } finally {
     clearTimeout(timer);
+    l.interruptAck = undefined;
   }
 }
 
