@@ -2,7 +2,7 @@ import type { Admin, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { CompressionTypes } from "kafkajs";
 import type { InvalidMessageCode } from "../src/footprint/message.ts";
 import { formatOrigin, type MessageOrigin, parseOrigin } from "../src/footprint/parse-message.ts";
-import { createIdempotentProducer } from "../src/kafka.ts";
+import { createAtLeastOnceProducer } from "../src/kafka.ts";
 import { deadLetterTopic } from "../src/kafka-topics.ts";
 
 /**
@@ -123,7 +123,9 @@ export function createDeadLetterSink(kafka: Kafka, admin: Admin, sourceTopic: st
         if (!existing.includes(topic)) {
           await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
         }
-        const p = createIdempotentProducer(kafka);
+        // Bounded retries: the batch writer retries a failed send itself, and can then give up on
+        // it at a rebalance or the shutdown deadline.
+        const p = createAtLeastOnceProducer(kafka);
         await p.connect();
         producer = p;
         return p;

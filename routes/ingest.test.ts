@@ -227,4 +227,26 @@ describe("POST /api/v1/footprints", () => {
     expect(published.map((b) => b.length)).toEqual([500, 500, 200]);
     expect(published.flat().map((v) => JSON.parse(v).link)).toEqual(events.map((e) => e.link));
   });
+
+  test("chunks not sent when the answer was 503 stay unsent: the client resends them all", async () => {
+    const started: number[] = [];
+    let ackFirst = () => {};
+    const { post } = setup({
+      maxEvents: 1200,
+      maxBytes: 1024 * 1024,
+      timeoutMs: 50,
+      publish: (values) => {
+        started.push(values.length);
+        // The first chunk is acknowledged only after the request was answered 503.
+        return new Promise<void>((resolve) => {
+          ackFirst = resolve;
+        });
+      },
+    });
+    const events = Array.from({ length: 1200 }, (_, i) => ({ ...seed, link: `/n/${i}` }));
+    expect((await post(events)).status).toBe(503);
+    ackFirst();
+    await Bun.sleep(0);
+    expect(started).toEqual([500]);
+  });
 });

@@ -98,9 +98,12 @@ export function ingestRoutes(options: IngestOptions): Hono {
         );
       }
 
+      // Once answered 503 the client resends: chunks not sent yet must not go after it.
+      const answered = { yet: false };
       try {
-        await withTimeout(publishInChunks(options.publish, values), options.timeoutMs);
+        await withTimeout(publishInChunks(options.publish, values, answered), options.timeoutMs);
       } catch (err) {
+        answered.yet = true;
         // Answered at once, with the fix; the topic watch logged it already.
         if (err instanceof AppError && err.code === "TOPIC_MISSING") throw err;
         options.logger.error("ingest: events not acknowledged by Kafka", { err, events: values.length });
@@ -159,8 +162,14 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out === "" ? "(event)" : out;
 }
 
-async function publishInChunks(publish: IngestOptions["publish"], values: string[]): Promise<void> {
-  for (let i = 0; i < values.length; i += PUBLISH_CHUNK) await publish(values.slice(i, i + PUBLISH_CHUNK));
+async function publishInChunks(
+  publish: IngestOptions["publish"],
+  values: string[],
+  answered: { yet: boolean },
+): Promise<void> {
+  for (let i = 0; i < values.length && !answered.yet; i += PUBLISH_CHUNK) {
+    await publish(values.slice(i, i + PUBLISH_CHUNK));
+  }
 }
 
 /** The body as text, or "too large" as soon as it passes `max` bytes (never read whole first). */

@@ -90,6 +90,17 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
   });
 }
 
+/**
+ * A producer whose send fails after the client's retries instead of retrying for as long as it
+ * takes: for writers that retry by themselves and must be able to give up on a send (the consumer's
+ * dead letters: a send that never settles would hold its sink's writes, rebalances and shutdown).
+ * Not idempotent, so a resend may write a record twice; use it only where readers count each
+ * record once by its content (`dlq list`/`replay` count each source position once).
+ */
+export function createAtLeastOnceProducer(kafka: Kafka): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+}
+
 export type KafkaSender = SendBatch & { disconnect(): Promise<void> };
 
 /**
