@@ -1,6 +1,7 @@
 import type { Admin } from "kafkajs";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { sleepUnlessAborted } from "./retry.ts";
 
 /** Where the consumer puts messages that are not footprints. */
 export function deadLetterTopic(topic: string): string {
@@ -155,16 +156,7 @@ export function watchTopicOf(
 export async function waitForTopic(watch: TopicWatch, signal: AbortSignal, pollMs = 5000): Promise<boolean> {
   while (!signal.aborted) {
     if (await watch.exists().catch(() => true)) return true;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, pollMs);
-      signal.addEventListener("abort", done, { once: true });
-      if (signal.aborted) done();
-    });
+    await sleepUnlessAborted(pollMs, signal);
   }
   return false;
 }

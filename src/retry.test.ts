@@ -36,3 +36,17 @@ test("retryUntil gives up with undefined once the signal aborts", async () => {
   expect(await retryUntil("start", task, createMemoryLogger(), aborted.signal, () => 0)).toBeUndefined();
   expect(calls).toBe(1);
 });
+
+test("an abort ends retryUntil's backoff wait at once (a shutdown never waits out the backoff)", async () => {
+  const aborted = new AbortController();
+  const logger = createMemoryLogger();
+  const task = async () => {
+    throw new Error("down");
+  };
+  // Ten minutes: without the abort ending the wait, this test runs into its own timeout.
+  const retrying = retryUntil("start", task, logger, aborted.signal, () => 600_000);
+  // The failure is logged just before the wait begins.
+  while (logger.lines.length === 0) await Promise.resolve();
+  aborted.abort();
+  expect(await retrying).toBeUndefined();
+});

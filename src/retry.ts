@@ -19,6 +19,20 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Waits `ms`, or less when `signal` aborts first (a shutdown never waits out a backoff). */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    if (signal.aborted) done();
+  });
+}
+
 /**
  * Retries `task` with capped backoff until it succeeds or `signal` aborts: dependencies that are
  * down at start-up are waited for, not crashed on, so a restart loop never starts.
@@ -35,7 +49,7 @@ export async function retryUntil<T>(
       return await task();
     } catch (err) {
       if (attempt === 1 || attempt % 10 === 0) logger.error(`${what} failed; retrying`, { err, attempt });
-      await sleep(backoff(attempt));
+      await sleepUnlessAborted(backoff(attempt), signal);
     }
   }
   return undefined;

@@ -156,8 +156,9 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
       const { unsent } = await producer.stop(Math.min(10_000, config.shutdownTimeoutMs * 0.4));
       await sender.disconnect().catch(() => {});
       await ingestSender.disconnect().catch(() => {});
-      await admin.disconnect().catch(() => {});
+      // Abort first: a topic wait or start-up retry still running must not reconnect the admin.
       aborted.abort();
+      await admin.disconnect().catch(() => {});
       await (await consumer)?.stop(Math.max(0, deadline() - Date.now()));
       await Promise.all(stores.map((s) => s.close()));
       logger.info("stopped", { unsent });
