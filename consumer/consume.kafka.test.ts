@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import { createKafka } from "../src/kafka.ts";
+import { deadLetterTopic } from "../src/kafka-topics.ts";
 import { createLogger, createMemoryLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { createClickhouseStore } from "../src/store/clickhouse.ts";
@@ -14,7 +15,7 @@ import { createFakeStore } from "../test/support/fake-store.ts";
 import { createTestClickhouseDatabase, createTestTopic } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 import { adoptLegacyGroupOffsets, startConsumer } from "./consume.ts";
-import { DLQ_HEADERS, deadLetterTopic, headerText } from "./dead-letter.ts";
+import { DLQ_HEADERS, headerText } from "./dead-letter.ts";
 
 type Gate = { attempts: number; batches: FootprintRow[][]; tokens: string[]; failing: boolean };
 const gate = (failing = false): Gate => ({ attempts: 0, batches: [], tokens: [], failing });

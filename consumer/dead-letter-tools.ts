@@ -2,13 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { Admin, IHeaders, Kafka } from "kafkajs";
 import { formatOrigin } from "../src/footprint/parse-message.ts";
 import { createIdempotentProducer } from "../src/kafka.ts";
-import {
-  DLQ_HEADERS,
-  deadLetterTopic,
-  fromDeadLetterRecord,
-  ORIGIN_HEADER,
-  type StoredDeadLetter,
-} from "./dead-letter.ts";
+import { deadLetterTopic } from "../src/kafka-topics.ts";
+import { DLQ_HEADERS, fromDeadLetterRecord, ORIGIN_HEADER, type StoredDeadLetter } from "./dead-letter.ts";
 
 /**
  * Reads `<topic>.dlq` from `groupId`'s committed position (or the start) to its end as it was when

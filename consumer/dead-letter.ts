@@ -34,8 +34,6 @@ export const DLQ_HEADERS = {
 /** On a message re-sent from the dead-letter topic: where it was first (see parseFootprintMessage). */
 export const ORIGIN_HEADER = "eft-origin";
 
-export { deadLetterTopic };
-
 const OWN_HEADERS = new Set<string>([...Object.values(DLQ_HEADERS)]);
 
 export function headerText(headers: IHeaders | undefined, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { withTimeout } from "../src/timeout.ts";
 
 /** A dependency check: resolves when the service answers, rejects with the reason otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -25,12 +26,4 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>, timeoutMs =
       const ready = entries.every(([, r]) => r.ok);
       return c.json({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(entries) }, ready ? 200 : 503);
     });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

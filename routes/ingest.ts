@@ -4,6 +4,7 @@ import { z } from "zod";
 import { AppError } from "../src/errors.ts";
 import { FootprintMessageSchema, MAX_MESSAGE_BYTES } from "../src/footprint/message.ts";
 import type { Logger } from "../src/log.ts";
+import { withTimeout } from "../src/timeout.ts";
 import { answerAppError } from "./error-response.ts";
 
 /** Where the endpoint lives under PATH_PREFIX; the dashboard login leaves it to its own key. */
@@ -101,7 +102,11 @@ export function ingestRoutes(options: IngestOptions): Hono {
       // Once answered 503 the client resends: chunks not sent yet must not go after it.
       const answered = { yet: false };
       try {
-        await withTimeout(publishInChunks(options.publish, values, answered), options.timeoutMs);
+        await withTimeout(
+          publishInChunks(options.publish, values, answered),
+          options.timeoutMs,
+          `no acknowledgement within ${options.timeoutMs} ms`,
+        );
       } catch (err) {
         answered.yet = true;
         // Answered at once, with the fix; the topic watch logged it already.
@@ -197,12 +202,4 @@ function isKnownKey(known: readonly Buffer[], key: string): boolean {
   let found = false;
   for (const k of known) found = timingSafeEqual(k, given) || found;
   return found;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

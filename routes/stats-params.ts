@@ -77,8 +77,6 @@ export const StatsParamsSchema = z.strictObject(
   { error: (issue) => (issue.code === "unrecognized_keys" ? "unknown parameter" : undefined) },
 );
 
-export type StatsParamsInput = z.input<typeof StatsParamsSchema>;
-
 export type StatsParams = {
   from: EpochMicros;
   to: EpochMicros;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AppError } from "./errors.ts";
+import { DEFAULT_FOOTPRINT_TZ } from "./footprint/message.ts";
 import { TimeZoneSchema } from "./time.ts";
 
 /**
@@ -84,7 +85,6 @@ const commaList = optionalText.pipe(
 );
 
 /** The wire format's zone (the old system wrote footprint_time in Korea's local time). */
-export const DEFAULT_FOOTPRINT_TZ = "Asia/Seoul";
 const timeZone = optionalText.pipe(TimeZoneSchema.default(DEFAULT_FOOTPRINT_TZ));
 
 export const EnvSchema = z.object({

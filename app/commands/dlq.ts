@@ -2,7 +2,6 @@ import { formatDeadLetter, listDeadLetters, replayDeadLetters } from "../../cons
 import type { Config } from "../../src/config.ts";
 import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
-import { createKafka } from "../../src/kafka.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { connectKafkaAdmin } from "../kafka-at-terminal.ts";
 import { defineCommand } from "./command.ts";

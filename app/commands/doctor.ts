@@ -1,15 +1,16 @@
 import { sinkGroupId } from "../../consumer/consume.ts";
-import { deadLetterTopic } from "../../consumer/dead-letter.ts";
 import { clickhouseMigrations, type Migration, postgresMigrations } from "../../sql/index.ts";
 import type { Config } from "../../src/config.ts";
 import { readConfig } from "../../src/config-file.ts";
 import { createKafka } from "../../src/kafka.ts";
+import { deadLetterTopic, topicMissingMessage } from "../../src/kafka-topics.ts";
 import { createLogger } from "../../src/log.ts";
 import { createClickhouseStore } from "../../src/store/clickhouse.ts";
 import { migrationStatus } from "../../src/store/migrations.ts";
 import { createPostgresStore } from "../../src/store/postgres.ts";
 import { readClickhouseTtlDays } from "../../src/store/retention.ts";
 import type { Store } from "../../src/store/store.ts";
+import { withTimeout } from "../../src/timeout.ts";
 import { explainUnreachable, type ServiceAddress, serviceAddresses } from "../unreachable.ts";
 import { defineCommand } from "./command.ts";
 
@@ -63,18 +64,10 @@ async function guarded(
   check: (report: ServiceReport) => Promise<void>,
 ): Promise<ServiceReport> {
   const report: ServiceReport = { service: service.service, target, facts: [], problems: [] };
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      check(report),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(check(report), timeoutMs, `no answer within ${timeoutMs / 1000} s`);
   } catch (err) {
     report.problems.push(explain(service, err));
-  } finally {
-    clearTimeout(timer);
   }
   return report;
 }
@@ -98,9 +91,7 @@ async function checkKafka(config: Config, report: ServiceReport): Promise<void> 
 
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) {
-      report.problems.push(
-        `topic ${topic} does not exist: run 'eft-footprint migrate' to create it (TOPIC_PARTITIONS=${config.kafka.topicPartitions}), or set TOPIC`,
-      );
+      report.problems.push(`${topicMissingMessage(topic, config.kafka.topicPartitions)}, or set TOPIC`);
       return;
     }
     const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;

@@ -7,6 +7,9 @@ import { parseTimestamp } from "../time.ts";
  * ingest endpoint accepts and documents, and what the middleware writes (cut to these limits).
  */
 
+/** The zone footprint_time is written in unless configured otherwise: the old system's Korea time. */
+export const DEFAULT_FOOTPRINT_TZ = "Asia/Seoul";
+
 /**
  * Longest value of each text field, in UTF-16 code units (what `string.length` and zod count).
  * The middleware cuts longer values to these, so they are shortened, not dead-lettered.
@@ -79,9 +82,6 @@ export const FootprintMessageSchema = z.object({
   is_bot: z.boolean().nullish(),
   bytes_out: z.int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
 });
-
-/** A footprint message as any producer may send it. */
-export type FootprintMessage = z.input<typeof FootprintMessageSchema>;
 
 /** A message as our middleware writes it: the id, status and duration are always there. */
 export const FootprintEventSchema = FootprintMessageSchema.required({

@@ -4,7 +4,7 @@ import { isbot } from "isbot";
 import { type EpochMicros, formatZoned } from "../time.ts";
 import { clientIp as defaultClientIp } from "./client-ip.ts";
 import { createIpHasher, type IpHasher } from "./ip-hash.ts";
-import { type FootprintEvent, FIELD_MAX_LENGTH as MAX } from "./message.ts";
+import { DEFAULT_FOOTPRINT_TZ, type FootprintEvent, FIELD_MAX_LENGTH as MAX } from "./message.ts";
 
 export type FootprintOptions = {
   /** Takes the event; must return at once and never throw (e.g. a bounded queue's offer). */
@@ -65,7 +65,7 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   const random = options.random ?? Math.random;
   const trustedHops = options.trustProxyHops ?? 0;
   const capture: EventCapture = {
-    timeZone: options.timeZone ?? "Asia/Seoul",
+    timeZone: options.timeZone ?? DEFAULT_FOOTPRINT_TZ,
     newId: options.newId ?? (() => Bun.randomUUIDv7()),
     routePattern: options.routePattern ?? matchedRoute,
     recordQuery: options.recordQuery ?? false,

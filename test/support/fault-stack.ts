@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type ClickHouseClient, createClient } from "@clickhouse/client-web";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
+import { deadLetterTopic } from "../../src/kafka-topics.ts";
 import { type RunningBinary, repoRoot, startBinary } from "./binary.ts";
 
 export type ServiceName = "kafka" | "postgres" | "clickhouse";
@@ -200,7 +201,9 @@ export async function createWorld(stack: FaultStack): Promise<World> {
       const a = kafka.admin();
       await a.connect().catch(() => {});
       const topics = await a.listTopics().catch(() => [] as string[]);
-      await a.deleteTopics({ topics: topics.filter((t) => t === topic || t === `${topic}.dlq`) }).catch(() => {});
+      await a
+        .deleteTopics({ topics: topics.filter((t) => t === topic || t === deadLetterTopic(topic)) })
+        .catch(() => {});
       await a.disconnect().catch(() => {});
       const s = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
       await s`drop database if exists ${s(database)} with (force)`.catch(() => {});
@@ -290,8 +293,4 @@ export async function metricValue(url: string, name: string): Promise<number> {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.split(" ").at(-1));
   }
   return total;
-}
-
-export function newTempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -8,11 +8,13 @@ import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
+import { sinkGroupId } from "../../consumer/consume.ts";
 import { clickhouseRequest } from "../../scripts/lib/stack/clickhouse.ts";
 import { parseBrokers } from "../../scripts/lib/stack/kafka.ts";
 import { loadStackOptions } from "../../scripts/lib/stack/options.ts";
 import { SERVICES, serviceAddress } from "../../scripts/lib/stack/services.ts";
 import { readState } from "../../scripts/lib/stack/state.ts";
+import { deadLetterTopic } from "../../src/kafka-topics.ts";
 
 export type StackEnv = {
   kafkaBrokers: string[];
@@ -190,12 +192,16 @@ export async function createTestTopic(
       try {
         // With the dead-letter topic the consumer (or migrate) creates beside it.
         const existing = new Set(await admin.listTopics());
-        const ours = [topic, `${topic}.dlq`].filter((t) => existing.has(t));
+        const ours = [topic, deadLetterTopic(topic)].filter((t) => existing.has(t));
         if (ours.length > 0) await admin.deleteTopics({ topics: ours });
         // The group exists only if a test consumed with it, and only empty groups can be deleted.
         // The consumer runs one group per store, named after the base group id.
         const groups = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-        const ourGroups = [groupId, `${groupId}-postgres`, `${groupId}-clickhouse`].filter((g) => groups.has(g));
+        const ourGroups = [
+          groupId,
+          sinkGroupId(groupId, { name: "postgres" }),
+          sinkGroupId(groupId, { name: "clickhouse" }),
+        ].filter((g) => groups.has(g));
         if (ourGroups.length > 0) await admin.deleteGroups(ourGroups).catch(() => {});
       } finally {
         await admin.disconnect();
