@@ -133,7 +133,9 @@ describe("eft-footprint doctor", () => {
   test("a missing topic, an unmigrated database and a TTL that does not match the setting", () => {
     const { code, out } = doctor({ TOPIC: "eft-no-such-topic", DATABASE_URL: emptyPg.url, RETENTION_DAYS: "30" });
     expect(code).toBe(1);
-    expect(block(out, "Kafka")).toContain("topic eft-no-such-topic does not exist");
+    expect(block(out, "Kafka")).toContain(
+      `topic "eft-no-such-topic" does not exist: run 'eft-footprint migrate' to create it`,
+    );
     expect(block(out, "PostgreSQL")).toContain("schema not created yet: run eft-footprint migrate");
     expect(block(out, "ClickHouse")).toContain(
       "user_footprint has no TTL but the setting says 30 days (RETENTION_DAYS): run eft-footprint migrate",
