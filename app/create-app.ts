@@ -9,6 +9,7 @@ import { INGEST_PATH, type IngestOptions, ingestRoutes } from "../routes/ingest.
 import { httpMetrics, metricsRoutes } from "../routes/metrics.ts";
 import { openapiRoutes } from "../routes/openapi.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
+import { securityHeaders } from "../routes/security-headers.ts";
 import { statsRoutes } from "../routes/stats.ts";
 import { AppError } from "../src/errors.ts";
 import { createIpHasher } from "../src/footprint/ip-hash.ts";
@@ -71,9 +72,12 @@ export function createApp(deps: AppDeps): Hono {
   // Health stays at the root: load balancers and systemd probe fixed paths.
   app.route("/", healthRoutes(deps.checks));
   if (deps.metrics) app.route("/", metricsRoutes(deps.metrics.registry));
+  // Our pages and API only (401s and 404s included); never the proxied site's answers.
+  app.use(`${deps.pathPrefix}/*`, securityHeaders());
   // Before every route under the prefix. The ingest endpoint checks its own key instead.
   const auth: AuthOptions = {
     logger: deps.logger,
+    trustProxyHops: capture.trustProxyHops ?? 0,
     ...deps.auth,
     pathPrefix: deps.pathPrefix,
     publicPaths: [`${deps.pathPrefix}${INGEST_PATH}`],

@@ -259,14 +259,27 @@ export function buildOpenApiDocument(pathPrefix: string): Record<string, unknown
 }
 
 /**
- * `GET {prefix}/api/openapi.json` and a docs page `GET {prefix}/api/docs`, rendered here from the
- * document (no script, nothing fetched from elsewhere: the binary works offline).
+ * `GET {prefix}/api/openapi.json` and a docs page `GET {prefix}/api/docs` (with its stylesheet
+ * `GET {prefix}/api/docs.css`), rendered here from the document (no script, nothing fetched from
+ * elsewhere: the binary works offline).
  */
 export function openapiRoutes(pathPrefix: string): Hono {
   const document = buildOpenApiDocument(pathPrefix);
-  const page = renderDocsPage(document, `${pathPrefix}/api/openapi.json`);
-  return new Hono().get("/api/openapi.json", (c) => c.json(document)).get("/api/docs", (c) => c.html(page));
+  const page = renderDocsPage(document, `${pathPrefix}/api/openapi.json`, `${pathPrefix}/api/docs.css`);
+  return new Hono()
+    .get("/api/openapi.json", (c) => c.json(document))
+    .get("/api/docs", (c) => c.html(page))
+    .get("/api/docs.css", (c) => {
+      c.header("Content-Type", "text/css; charset=utf-8");
+      return c.body(DOCS_CSS);
+    });
 }
+
+/** The docs page's style: served, not inline, so the pages' CSP needs no 'unsafe-inline'. */
+const DOCS_CSS = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+code{font:13px ui-monospace,monospace}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+.m{background:#246;color:#fff;border-radius:3px;padding:0 .4rem;font-size:13px}section{margin:2rem 0}
+`;
 
 type Operation = {
   summary?: string;
@@ -275,7 +288,7 @@ type Operation = {
   responses?: Record<string, { description: string }>;
 };
 
-function renderDocsPage(document: Record<string, unknown>, jsonUrl: string): string {
+function renderDocsPage(document: Record<string, unknown>, jsonUrl: string, cssUrl: string): string {
   const paths = document.paths as Record<string, Record<string, Operation>>;
   const sections = Object.entries(paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {
@@ -297,9 +310,7 @@ ${rows ? `<table><tr><th>parameter</th><th>in</th><th>type</th><th>meaning</th><
   const info = document.info as { title: string; version: string; description: string };
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)} API</title>
 ${FAVICON_LINK}
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-code{font:13px ui-monospace,monospace}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
-.m{background:#246;color:#fff;border-radius:3px;padding:0 .4rem;font-size:13px}section{margin:2rem 0}</style></head>
+<link rel="stylesheet" href="${esc(cssUrl)}"></head>
 <body><main><h1>${esc(info.title)} API <small>${esc(info.version)}</small></h1><p>${esc(info.description)}</p>
 <p>Machine-readable: <a href="${esc(jsonUrl)}">${esc(jsonUrl)}</a> (OpenAPI 3.1).</p>${sections.join("\n")}</main></body></html>`;
 }

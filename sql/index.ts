@@ -8,6 +8,7 @@ import pgUserFootprint from "./postgres/0001_user_footprint.sql" with { type: "t
 import pgRichEventFields from "./postgres/0002_rich_event_fields.sql" with { type: "text" };
 import pgMinuteRollup from "./postgres/0003_minute_rollup.sql" with { type: "text" };
 import pgHourDayRollups from "./postgres/0007_hour_day_rollups.sql" with { type: "text" };
+import pgDashboardSessions from "./postgres/0009_dashboard_sessions.sql" with { type: "text" };
 
 export type Migration = { version: string; name: string; sql: string };
 
@@ -17,6 +18,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: "0002", name: "rich_event_fields", sql: pgRichEventFields },
   { version: "0003", name: "minute_rollup", sql: pgMinuteRollup },
   { version: "0007", name: "hour_day_rollups", sql: pgHourDayRollups },
+  { version: "0009", name: "dashboard_sessions", sql: pgDashboardSessions },
 ];
 
 export const clickhouseMigrations: readonly Migration[] = [

@@ -31,7 +31,11 @@ export const ERROR_CODES = {
     api: true,
     meaning: "The body's Content-Type is not one the endpoint reads (application/json).",
   },
-  TOO_MANY_ATTEMPTS: { status: 429, api: true, meaning: "Too many failed logins from this address; see Retry-After." },
+  TOO_MANY_ATTEMPTS: {
+    status: 429,
+    api: true,
+    meaning: "Too many failed logins from this address, or for this account from any address; see Retry-After.",
+  },
   INTERNAL: { status: 500, api: true, meaning: "An unexpected error; it is logged, its text is not answered." },
   HTTP_ERROR: { status: 500, api: true, meaning: "An error the HTTP framework raised, with its own status." },
   WEBSOCKET_NOT_PROXIED: { status: 501, api: true, meaning: "WebSocket upgrades are not proxied to the upstream." },
@@ -43,6 +47,12 @@ export const ERROR_CODES = {
     meaning: "The Kafka topic (TOPIC) does not exist: run `eft-footprint migrate` to create it.",
   },
   STORE_UNAVAILABLE: { status: 503, api: true, meaning: "A store did not answer a stats query (per store result)." },
+  SESSION_STORE_UNAVAILABLE: {
+    status: 503,
+    api: true,
+    meaning:
+      "PostgreSQL, which keeps dashboard sessions, did not answer: a session cannot be checked, started or ended.",
+  },
   USAGE: { status: 400, api: false, meaning: "The command line is wrong (exit 2)." },
   CONFIG_INVALID: {
     status: 500,

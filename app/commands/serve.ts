@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { RunningConsumer } from "../../consumer/consume.ts";
-import { resolveCredentials } from "../../routes/auth/index.ts";
+import { createPostgresSessionStore, resolveCredentials } from "../../routes/auth/index.ts";
 import type { Config } from "../../src/config.ts";
 import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { openStores } from "../../src/store/open-stores.ts";
 import { storeReadinessChecks } from "../../src/store/readiness.ts";
+import type { Store } from "../../src/store/store.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
 import { createApp } from "../create-app.ts";
 import { listen } from "../listen.ts";
@@ -98,6 +99,8 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     auth: {
       credentials: login.credentials,
       sessionSecret: config.dashboard.sessionSecret ?? randomBytes(32).toString("base64url"),
+      // In PostgreSQL, so a logout or revocation reaches every serve process.
+      sessions: createPostgresSessionStore(postgresSql(stores), { logger: logger.child({ component: "sessions" }) }),
     },
     checks: {
       kafka: async () => {
@@ -166,6 +169,13 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     logger,
     config.shutdownTimeoutMs,
   );
+}
+
+/** The PostgreSQL store's client (openStores always opens one), shared with the session store. */
+function postgresSql(stores: readonly Store[]) {
+  const pg = stores.find((s) => s.stats.kind === "postgres")?.stats;
+  if (pg?.kind !== "postgres") throw new Error("serve needs the PostgreSQL store");
+  return pg.sql;
 }
 
 /**

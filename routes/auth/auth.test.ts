@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
+import { AppError } from "../../src/errors.ts";
 import { createMemoryLogger } from "../../src/log.ts";
 import { authRoutes } from "./auth-routes.ts";
 import type { AuthOptions } from "./options.ts";
 import { requireLogin } from "./require-login.ts";
+import { createMemorySessionStore } from "./session-store.ts";
 
 const TOKEN = "t0ken-t0ken-t0ken-t0ken";
 
@@ -112,15 +114,24 @@ describe("authRoutes", () => {
     expect((await app.request("/_footprint/api/v1/stats/total", { headers: { cookie } })).status).toBe(401);
   });
 
-  test("the cookie is Secure when the request came over https", async () => {
+  test("the cookie is Secure when the request came over https, or a trusted proxy says it did", async () => {
+    const viaProxy = (app: ReturnType<typeof setup>["app"], proto: string) =>
+      app.request("/_footprint/api/v1/session", {
+        ...json({ token: TOKEN }),
+        headers: { "content-type": "application/json", "x-forwarded-proto": proto },
+      });
     const { app } = setup();
     const res = await app.request("https://eft.example/_footprint/api/v1/session", json({ token: TOKEN }));
     expect(res.headers.get("set-cookie")).toContain("; Secure");
-    const proxied = await app.request("/_footprint/api/v1/session", {
-      ...json({ token: TOKEN }),
-      headers: { "content-type": "application/json", "x-forwarded-proto": "https" },
-    });
-    expect(proxied.headers.get("set-cookie")).toContain("; Secure");
+    // Without TRUST_PROXY the header is anyone's to send: not believed.
+    expect((await viaProxy(app, "https")).headers.get("set-cookie")).not.toContain("Secure");
+    const trusting = setup({ trustProxyHops: 1 }).app;
+    expect((await viaProxy(trusting, "https")).headers.get("set-cookie")).toContain("; Secure");
+    expect((await viaProxy(trusting, "http")).headers.get("set-cookie")).not.toContain("Secure");
+    // Two trusted hops: the browser spoke to the outer one, whose value comes first of the two.
+    const twoHops = setup({ trustProxyHops: 2 }).app;
+    expect((await viaProxy(twoHops, "https, http")).headers.get("set-cookie")).toContain("; Secure");
+    expect((await viaProxy(twoHops, "https, http, http")).headers.get("set-cookie")).not.toContain("Secure");
   });
 
   test("a tampered, foreign or malformed cookie is refused", async () => {
@@ -242,10 +253,159 @@ describe("authRoutes", () => {
     expect(res.status).toBe(303);
   });
 
-  test("logging out clears the cookie", async () => {
+  test("logging out without a session clears the cookie", async () => {
     const { app } = setup();
     const res = await app.request("/_footprint/api/v1/session", { method: "DELETE" });
     expect(res.status).toBe(204);
     expect(res.headers.get("set-cookie")).toMatch(/^eft_session=; Max-Age=0; Path=\/_footprint/);
+  });
+});
+
+describe("session revocation", () => {
+  const login = async (app: ReturnType<typeof setup>["app"]) =>
+    cookieOf(await app.request("/_footprint/api/v1/session", json({ token: TOKEN })));
+  const stats = (app: ReturnType<typeof setup>["app"], cookie: string) =>
+    app.request("/_footprint/api/v1/stats/total", { headers: { cookie } });
+
+  test("after logging out, the same cookie sent again is refused: 401 for the API, the login page for a page", async () => {
+    const { app } = setup();
+    const cookie = await login(app);
+    const other = await login(app);
+    expect((await stats(app, cookie)).status).toBe(200);
+    expect((await app.request("/_footprint/api/v1/session", { method: "DELETE", headers: { cookie } })).status).toBe(
+      204,
+    );
+    const api = await stats(app, cookie);
+    expect(api.status).toBe(401);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe("UNAUTHENTICATED");
+    const page = await app.request("/_footprint/", { headers: { cookie } });
+    expect(page.status).toBe(302);
+    expect(page.headers.get("location")).toStartWith("/_footprint/login?next=");
+    expect((await app.request("/_footprint/login", { headers: { cookie } })).status).toBe(200);
+    // Only that session ended.
+    expect((await stats(app, other)).status).toBe(200);
+  });
+
+  test("a session ended in one process is refused by another that shares the store", async () => {
+    const sessions = createMemorySessionStore();
+    const a = setup({ sessions }).app;
+    const b = setup({ sessions }).app;
+    const cookie = await login(a);
+    expect((await stats(b, cookie)).status).toBe(200);
+    await b.request("/_footprint/api/v1/session", { method: "DELETE", headers: { cookie } });
+    expect((await stats(a, cookie)).status).toBe(401);
+  });
+
+  test("a rotated SESSION_SECRET refuses every cookie signed with the old one", async () => {
+    const sessions = createMemorySessionStore();
+    const before = setup({ sessions }).app;
+    const cookie = await login(before);
+    const after = setup({ sessions, sessionSecret: "r".repeat(32) }).app;
+    expect((await stats(after, cookie)).status).toBe(401);
+    expect((await stats(after, await login(after))).status).toBe(200);
+  });
+
+  test("DELETE /api/v1/sessions ends every session; it needs a login", async () => {
+    const { app, logger } = setup();
+    const first = await login(app);
+    const second = await login(app);
+    expect((await app.request("/_footprint/api/v1/sessions", { method: "DELETE" })).status).toBe(401);
+    const res = await app.request("/_footprint/api/v1/sessions", {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ended: 2 });
+    expect((await stats(app, first)).status).toBe(401);
+    expect((await stats(app, second)).status).toBe(401);
+    expect(logger.lines.map((l) => l.msg)).toContain("every dashboard session ended");
+    // The Bearer token is no session: it still works, and logging in again does too.
+    expect((await stats(app, await login(app))).status).toBe(200);
+  });
+
+  test("a session store that does not answer: 503 SESSION_STORE_UNAVAILABLE, never a way in", async () => {
+    const sessions = createMemorySessionStore();
+    const { app } = setup({ sessions });
+    const cookie = await login(app);
+    const down = async () => {
+      throw new AppError("SESSION_STORE_UNAVAILABLE", "PostgreSQL did not answer");
+    };
+    Object.assign(sessions, { has: down, add: down, remove: down, removeAll: down });
+    const api = await stats(app, cookie);
+    expect(api.status).toBe(503);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe("SESSION_STORE_UNAVAILABLE");
+    expect((await app.request("/_footprint/", { headers: { cookie } })).status).toBe(503);
+    // The token still opens the API; the login page still shows; logging in says what is wrong.
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    expect((await app.request("/_footprint/api/v1/stats/total", { headers: bearer })).status).toBe(200);
+    expect((await app.request("/_footprint/login", { headers: { cookie } })).status).toBe(200);
+    const jsonLogin = await app.request("/_footprint/api/v1/session", json({ token: TOKEN }));
+    expect(jsonLogin.status).toBe(503);
+    expect(jsonLogin.headers.get("set-cookie")).toBeNull();
+    const formLogin = await app.request("/_footprint/api/v1/session", form({ token: TOKEN }));
+    expect(formLogin.status).toBe(503);
+    expect(await formLogin.text()).toContain("session store does not answer");
+    // Logging out still clears this browser's cookie, and says the session may live on.
+    const logout = await app.request("/_footprint/api/v1/session", { method: "DELETE", headers: { cookie } });
+    expect(logout.status).toBe(503);
+    expect(logout.headers.get("set-cookie")).toMatch(/^eft_session=; Max-Age=0/);
+  });
+});
+
+describe("failed-login limit per account, across addresses", () => {
+  const from = (address: string, body: Record<string, string>) => {
+    const req = json(body);
+    return { ...req, headers: { ...req.headers, "x-client": address } };
+  };
+  const setupPerAddress = () => setup({ clientAddress: (c) => c.req.header("x-client") ?? "none" });
+
+  test("20 wrong passwords from 20 addresses close password logins for 10 minutes, from every address", async () => {
+    const { app, advance } = setupPerAddress();
+    for (let i = 0; i < 20; i++) {
+      // Right and wrong user names count alike: a 429 never tells which name is the real one.
+      const user = i % 2 === 0 ? "admin" : `guess-${i}`;
+      const res = await app.request("/_footprint/api/v1/session", from(`10.0.0.${i}`, { user, password: "nope" }));
+      expect(res.status).toBe(401);
+      advance(1000);
+    }
+    const right = { user: "admin", password: "correct horse" };
+    const limited = await app.request("/_footprint/api/v1/session", from("10.0.1.1", right));
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe("TOO_MANY_ATTEMPTS");
+    // The oldest failure (20 s ago) ages out of the 10-minute window in 580 s.
+    expect(limited.headers.get("retry-after")).toBe("580");
+    // A user name that is not the real one is answered the same.
+    expect((await app.request("/_footprint/api/v1/session", from("10.0.1.2", { ...right, user: "x" }))).status).toBe(
+      429,
+    );
+    // The token is another account: still open, from anywhere.
+    expect((await app.request("/_footprint/api/v1/session", from("10.0.1.3", { token: TOKEN }))).status).toBe(200);
+    advance(580_000);
+    expect((await app.request("/_footprint/api/v1/session", from("10.0.1.4", right))).status).toBe(200);
+  });
+
+  test("wrong tokens from many addresses close token logins, not password logins", async () => {
+    const { app } = setupPerAddress();
+    for (let i = 0; i < 20; i++) {
+      expect(
+        (await app.request("/_footprint/api/v1/session", from(`10.1.0.${i}`, { token: `guess-${i}` }))).status,
+      ).toBe(401);
+    }
+    expect((await app.request("/_footprint/api/v1/session", from("10.1.1.1", { token: TOKEN }))).status).toBe(429);
+    const link = await app.request(`/_footprint/login?token=${TOKEN}`, { headers: { "x-client": "10.1.1.2" } });
+    expect(link.status).toBe(429);
+    expect(await link.text()).toContain("Too many failed attempts");
+    const password = { user: "admin", password: "correct horse" };
+    expect((await app.request("/_footprint/api/v1/session", from("10.1.1.3", password))).status).toBe(200);
+  });
+
+  test("the per-address limit still holds below the account limit", async () => {
+    const { app } = setupPerAddress();
+    for (let i = 0; i < 10; i++) {
+      await app.request("/_footprint/api/v1/session", from("10.2.0.1", { user: "admin", password: "nope" }));
+    }
+    const right = { user: "admin", password: "correct horse" };
+    expect((await app.request("/_footprint/api/v1/session", from("10.2.0.1", right))).status).toBe(429);
+    expect((await app.request("/_footprint/api/v1/session", from("10.2.0.2", right))).status).toBe(200);
   });
 });

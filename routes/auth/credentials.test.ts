@@ -53,17 +53,20 @@ describe("matchesCredentials", () => {
 });
 
 describe("createSessionSigner", () => {
-  test("a value verifies with its secret until it expires", () => {
+  test("a value verifies with its secret until it expires, and gives its session id", () => {
     let now = 1_000_000;
     const signer = createSessionSigner("k".repeat(32), 10_000, () => now);
-    const { value, expiresAt } = signer.issue();
+    const { value, expiresAt, id } = signer.issue();
     expect(expiresAt).toBe(1_010_000);
-    expect(signer.verify(value)).toBe(true);
-    expect(createSessionSigner("j".repeat(32), 10_000, () => now).verify(value)).toBe(false);
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(value).toBe(`1010.${id}.${value.split(".")[2]}`);
+    expect(signer.verify(value)).toBe(id);
+    // Another secret (a rotated SESSION_SECRET) refuses it.
+    expect(createSessionSigner("j".repeat(32), 10_000, () => now).verify(value)).toBeUndefined();
     now = 1_009_999;
-    expect(signer.verify(value)).toBe(true);
+    expect(signer.verify(value)).toBe(id);
     now = 1_010_000;
-    expect(signer.verify(value)).toBe(false);
+    expect(signer.verify(value)).toBeUndefined();
   });
 
   test("two sessions differ", () => {

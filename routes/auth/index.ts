@@ -3,3 +3,4 @@ export { type Credentials, matchesCredentials, resolveCredentials } from "./cred
 export type { AuthOptions } from "./options.ts";
 export { requireLogin } from "./require-login.ts";
 export { createSessionSigner, SESSION_COOKIE } from "./session.ts";
+export { createMemorySessionStore, createPostgresSessionStore, type SessionStore } from "./session-store.ts";

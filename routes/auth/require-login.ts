@@ -7,11 +7,13 @@ import { type AuthOptions, type ResolvedAuth, resolveAuthOptions } from "./optio
 import { SESSION_COOKIE } from "./session.ts";
 
 /**
- * Guards everything under `pathPrefix` except the login page, the session endpoint and
- * `publicPaths`: a valid session cookie or `Authorization: Bearer <token>` passes; otherwise
- * an API request gets 401 JSON and a page request a redirect to the login page. Paths outside the
- * prefix (the recorded site, /healthz, /metrics) are never touched. Not Hono's bearerAuth: it
- * knows no session cookie or login redirect, and answers with its own body, not our error shape.
+ * Guards everything under `pathPrefix` except the login page (and its stylesheet), the session
+ * endpoint and `publicPaths`: `Authorization: Bearer <token>`, or a valid session cookie whose
+ * session is still in the session store, passes; otherwise an API request gets 401 JSON and a page
+ * request a redirect to the login page. When the session store cannot be asked the answer is 503
+ * SESSION_STORE_UNAVAILABLE (a revoked session is never let in). Paths outside the prefix (the
+ * recorded site, /healthz, /metrics) are never touched. Not Hono's bearerAuth: it knows no session
+ * cookie or login redirect, and answers with its own body, not our error shape.
  *
  * @example
  * app.use(requireLogin({ pathPrefix: "/_footprint", credentials: { token }, sessionSecret }));
@@ -19,15 +21,22 @@ import { SESSION_COOKIE } from "./session.ts";
 export function requireLogin(options: AuthOptions): MiddlewareHandler {
   const auth = resolveAuthOptions(options);
   const prefix = auth.pathPrefix;
-  const open = new Set([auth.loginPath, auth.sessionPath, ...auth.publicPaths]);
+  const open = new Set([auth.loginPath, auth.loginCssPath, auth.sessionPath, ...auth.publicPaths]);
   return async (c, next) => {
     const path = c.req.path.length > 1 ? c.req.path.replace(/\/+$/, "") : c.req.path;
     if ((path !== prefix && !path.startsWith(`${prefix}/`)) || open.has(path)) return next();
-    if (isLoggedIn(c, auth)) return next();
+    // Answered here, not thrown: the guard works in front of any app, whatever its onError.
+    let loggedIn: boolean;
+    try {
+      loggedIn = await isLoggedIn(c, auth);
+    } catch (err) {
+      if (err instanceof AppError) return errorResponse(c, err);
+      throw err;
+    }
+    if (loggedIn) return next();
     const isApi = path.startsWith(`${prefix}/api/`);
     if (isApi || (c.req.method !== "GET" && c.req.method !== "HEAD")) {
       c.header("WWW-Authenticate", 'Bearer realm="eft-footprint"');
-      // Answered here, not thrown: the guard works in front of any app, whatever its onError.
       return errorResponse(c, new AppError("UNAUTHENTICATED", "log in first (session cookie or Bearer token)"));
     }
     const url = new URL(c.req.url);
@@ -35,8 +44,12 @@ export function requireLogin(options: AuthOptions): MiddlewareHandler {
   };
 }
 
-export function isLoggedIn(c: Context, auth: ResolvedAuth): boolean {
-  return (
-    auth.signer.verify(getCookie(c, SESSION_COOKIE)) || matchesBearer(auth.credentials, c.req.header("authorization"))
-  );
+/**
+ * The Bearer token, or a session cookie that is signed, unexpired and still in the session store.
+ * The token is checked first: it needs no store.
+ */
+export async function isLoggedIn(c: Context, auth: ResolvedAuth): Promise<boolean> {
+  if (matchesBearer(auth.credentials, c.req.header("authorization"))) return true;
+  const id = auth.signer.verify(getCookie(c, SESSION_COOKIE));
+  return id !== undefined && (await auth.sessions.has(id));
 }

@@ -4,16 +4,17 @@ import { safeEqual } from "./safe-equal.ts";
 export const SESSION_COOKIE = "eft_session";
 
 export type SessionSigner = {
-  /** A new cookie value valid until `now + ttl`; also returns that expiry (epoch ms). */
-  issue(): { value: string; expiresAt: number };
-  /** True when `value` was issued with this secret and has not expired. */
-  verify(value: string | undefined): boolean;
+  /** A new cookie value valid until `now + ttl`, its expiry (epoch ms) and its session id. */
+  issue(): { value: string; expiresAt: number; id: string };
+  /** The session id when `value` was issued with this secret and has not expired; else undefined. */
+  verify(value: string | undefined): string | undefined;
 };
 
 /**
- * Stateless sessions: the cookie is `<expires epoch s>.<nonce>.<HMAC-SHA256 of both>`, so any
- * process holding SESSION_SECRET accepts it and nothing is stored. A changed secret ends every
- * session; a single session cannot be revoked before it expires (logout clears the cookie).
+ * The session cookie is `<expires epoch s>.<session id>.<HMAC-SHA256 of both>`. The signature
+ * means a changed SESSION_SECRET ends every session, and a forged or tampered cookie is refused
+ * before any store is asked; the session id must then also be in the session store (session-store.ts),
+ * which is what lets a logout or a revocation end a session before it expires.
  * Hand-written rather than Hono's setSignedCookie/getSignedCookie: those sign the value only, and a
  * cookie's Max-Age is the browser's to honour; here the expiry is inside what is signed, so the
  * server itself refuses an old cookie.
@@ -23,15 +24,16 @@ export function createSessionSigner(secret: string, ttlMs: number, now: () => nu
   return {
     issue() {
       const expiresAt = Math.floor((now() + ttlMs) / 1000) * 1000;
-      const payload = `${expiresAt / 1000}.${randomBytes(12).toString("base64url")}`;
-      return { value: `${payload}.${sign(payload)}`, expiresAt };
+      const id = randomBytes(16).toString("base64url");
+      const payload = `${expiresAt / 1000}.${id}`;
+      return { value: `${payload}.${sign(payload)}`, expiresAt, id };
     },
     verify(value) {
       const m = /^(\d{1,12})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,128})$/.exec(value ?? "");
-      if (!m) return false;
+      if (!m) return undefined;
       const payload = `${m[1]}.${m[2]}`;
       // Signature first: an expiry is only believed once it is known to be ours.
-      return safeEqual(m[3] as string, sign(payload)) && Number(m[1]) * 1000 > now();
+      return safeEqual(m[3] as string, sign(payload)) && Number(m[1]) * 1000 > now() ? m[2] : undefined;
     },
   };
 }

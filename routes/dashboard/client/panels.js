@@ -25,7 +25,8 @@ import {
 /** @typedef {import("./api.js").Outcome<unknown>} AnyOutcome */
 
 /**
- * Builds an element; children are nodes or text (never parsed as HTML).
+ * Builds an element; children are nodes or text (never parsed as HTML). `style` is set through the
+ * CSSOM: a style attribute would be an inline style, which the pages' CSP refuses.
  * @param {string} tag
  * @param {Record<string, string>} [attrs]
  * @param {...(Node | string)} children
@@ -33,7 +34,10 @@ import {
  */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "style") el.style.cssText = v;
+    else el.setAttribute(k, v);
+  }
   el.append(...children);
   return el;
 }
