@@ -115,6 +115,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       ],
     });
     desktop = await browser.newContext({ viewport: { width: 1440, height: 1000 }, timezoneId: VIEWER_TZ });
+    watchCsp(desktop);
   }, 180_000);
 
   afterAll(async () => {
@@ -122,9 +123,27 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await pipeline?.stop();
   });
 
+  /**
+   * What the browser refused under the pages' Content-Security-Policy (it says so on the console),
+   * from every page of every context: the last test expects none.
+   */
+  const cspViolations: string[] = [];
+  const watchCsp = (target: BrowserContext | Page) => {
+    target.on("console", (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${msg.location().url}: ${msg.text()}`);
+    });
+  };
+  /** A page of its own context with no session, watched for CSP violations. */
+  const anonymousPage = async () => {
+    const page = await browser.newPage();
+    watchCsp(page);
+    return page;
+  };
+
   /** A fresh browser context with a session (logged in through the session endpoint; its cookie is the context's). */
   const loggedInContext = async (options: Parameters<Browser["newContext"]>[0] = {}) => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, ...options });
+    watchCsp(context);
     const res = await context.request.post(`${app.url}/_footprint/api/v1/session`, { data: { token: TOKEN } });
     if (res.status() !== 200) throw new Error(`login failed: HTTP ${res.status()}`);
     return context;
@@ -132,6 +151,12 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
 
   // Page-side code is given as strings: this file is type-checked without the DOM's types.
   const inPage = <T>(page: Page, expression: string) => page.evaluate(expression) as Promise<T>;
+  /**
+   * Until `expression` is true in the page. Not page.waitForFunction: that evaluates the string from
+   * within the page, which the pages' CSP (no 'unsafe-eval') refuses; page.evaluate is not the page's.
+   */
+  const waitInPage = (page: Page, expression: string) =>
+    waitFor(expression, () => inPage<boolean>(page, expression), Boolean, 30_000, 50);
   const storeBadges = (page: Page, panel: string) =>
     inPage<string[]>(
       page,
@@ -165,14 +190,14 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     expect(await page.textContent("#total-count")).toBe(count?.toLocaleString("en-US") ?? "");
 
     // Top 10: ten bars, in the API's order.
-    await page.waitForFunction(`document.querySelectorAll("#top-bars .bar").length === 10`);
+    await waitInPage(page, `document.querySelectorAll("#top-bars .bar").length === 10`);
     const labels = await page.locator("#top-bars .bar .endpoint").allTextContents();
     const top = await api<{ results: { data: { rows: { endpoint: string }[] } }[] }>(`top?from=24h&limit=10`);
     expect(labels).toEqual(top.results[0]?.data.rows.map((r) => r.endpoint) ?? []);
     expect(labels[0]).toBe("/api/v1/area-a/:id");
 
     // Heatmap: 7 × 24 cells holding every footprint, in the same cells as the API says.
-    await page.waitForFunction(`document.querySelectorAll("#heatmap .cell").length === 168`);
+    await waitInPage(page, `document.querySelectorAll("#heatmap .cell").length === 168`);
     const cells = await inPage<number[]>(
       page,
       `[...document.querySelectorAll("#heatmap .cell")].map((e) => Number(e.getAttribute("data-value")))`,
@@ -184,7 +209,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     expect(cells.reduce((a, b) => a + b, 0)).toBe(footprints.length);
 
     // Both stores answered every panel; each shows its own query time.
-    await page.waitForFunction(`document.querySelectorAll("#panel-total .time").length === 2`);
+    await waitInPage(page, `document.querySelectorAll("#panel-total .time").length === 2`);
     expect(await storeBadges(page, "total")).toEqual(["postgres", "clickhouse"]);
     expect(await storeBadges(page, "top")).toEqual(["postgres", "clickhouse"]);
     expect(await page.locator("#compare thead th").allTextContents()).toEqual([
@@ -195,21 +220,22 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     ]);
     // The charts were drawn (uPlot canvases) and the live count shows the last minute's five.
     expect(await page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(2);
-    await page.waitForFunction(`document.getElementById("live-count")?.textContent === "5"`);
+    await waitInPage(page, `document.getElementById("live-count")?.textContent === "5"`);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-desktop.png"), fullPage: true });
 
     // ClickHouse only: one badge per panel, and the figures stay the same.
     await page.click('#stores button[data-store="clickhouse"]');
-    await page.waitForFunction(
+    await waitInPage(
+      page,
       `document.querySelectorAll("#panel-total .time.postgres").length === 0 && document.querySelectorAll("#panel-total .time.clickhouse").length === 1`,
     );
     expect(new URL(page.url()).searchParams.get("store")).toBe("clickhouse");
     expect(await page.getAttribute("#total-count", "data-count")).toBe(String(count));
     await page.click('#stores button[data-store="postgres"]');
-    await page.waitForFunction(`document.querySelectorAll("#panel-top .time.clickhouse").length === 0`);
+    await waitInPage(page, `document.querySelectorAll("#panel-top .time.clickhouse").length === 0`);
     expect(await storeBadges(page, "top")).toEqual(["postgres"]);
     await page.click('#stores button[data-store="both"]');
-    await page.waitForFunction(`document.querySelectorAll("#panel-latency .time").length === 2`);
+    await waitInPage(page, `document.querySelectorAll("#panel-latency .time").length === 2`);
     expect(await storeBadges(page, "latency")).toEqual(["postgres", "clickhouse"]);
 
     // The viewer's zone by default; the server's (footprint) zone is offered and can be picked.
@@ -219,7 +245,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       expect.stringMatching(/^Asia\/Seoul \(UTC\+09:00\) · server$/),
     );
     await page.selectOption("#tz", TZ);
-    await page.waitForFunction(`document.getElementById("period")?.textContent?.includes("Asia/Seoul (UTC+09:00)")`);
+    await waitInPage(page, `document.getElementById("period")?.textContent?.includes("Asia/Seoul (UTC+09:00)")`);
     expect(new URL(page.url()).searchParams.get("tz")).toBe(TZ);
     expect(pageErrors).toEqual([]);
     await page.close();
@@ -235,13 +261,13 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     try {
       const page = await phone.newPage();
       await page.goto(`${app.url}/_footprint/?tod=minute`);
-      await page.waitForFunction(`document.querySelectorAll("#top-bars .bar").length === 10`);
-      await page.waitForFunction(`document.querySelectorAll("#heatmap .cell").length === 168`);
-      await page.waitForFunction(`document.querySelectorAll(".chart canvas").length >= 2`);
+      await waitInPage(page, `document.querySelectorAll("#top-bars .bar").length === 10`);
+      await waitInPage(page, `document.querySelectorAll("#heatmap .cell").length === 168`);
+      await waitInPage(page, `document.querySelectorAll(".chart canvas").length >= 2`);
       const overflow = await inPage<number>(page, "document.documentElement.scrollWidth - window.innerWidth");
       expect(overflow).toBeLessThanOrEqual(0);
       // The latency table is not cut: it fits its box (the endpoint wraps), on screen.
-      await page.waitForFunction(`document.querySelectorAll("#latency tbody tr").length === 10`);
+      await waitInPage(page, `document.querySelectorAll("#latency tbody tr").length === 10`);
       const latency = await inPage<{ fits: boolean; boxRight: number; viewport: number }>(
         page,
         `(() => {
@@ -328,7 +354,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       await route.fulfill({ json: body });
     });
     await page.goto(`${app.url}/_footprint/?refresh=0`);
-    await page.waitForFunction(`document.getElementById("series-bucket")?.textContent === "per hour"`);
+    await waitInPage(page, `document.getElementById("series-bucket")?.textContent === "per hour"`);
     // Pixels of the series' colour (the accent, a saturated blue) on the chart's canvas.
     const drawn = await inPage<number>(
       page,
@@ -355,7 +381,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     for (const path of ["/_footprint/?refresh=0", "/_footprint/api/docs"]) {
       await page.goto(`${app.url}${path}`, { waitUntil: "networkidle" });
     }
-    const anonymous = await browser.newPage();
+    const anonymous = await anonymousPage();
     anonymous.on("response", (res) => {
       if (res.status() >= 400) missing.push(`${res.status()} ${new URL(res.url()).pathname}`);
     });
@@ -372,19 +398,20 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     const page = await context.newPage();
     type Violation = { id: string; impact: string; nodes: { target: string[] }[] };
     const audit = async (p: Page) => {
-      await p.addScriptTag({ content: AXE_SOURCE });
+      // Evaluated, not added as an inline <script>: the pages' CSP refuses inline scripts.
+      await inPage(p, AXE_SOURCE);
       const result = await inPage<{ violations: Violation[] }>(p, "axe.run(document)");
       return result.violations
         .filter((v) => v.impact === "serious" || v.impact === "critical" || v.id === "region")
         .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
     };
     await page.goto(`${app.url}/_footprint/?refresh=0`);
-    await page.waitForFunction(`document.querySelectorAll("#latency tbody tr").length === 10`);
-    await page.waitForFunction(`document.querySelectorAll("#panel-total .time").length === 2`);
+    await waitInPage(page, `document.querySelectorAll("#latency tbody tr").length === 10`);
+    await waitInPage(page, `document.querySelectorAll("#panel-total .time").length === 2`);
     expect(await audit(page)).toEqual([]);
     await page.goto(`${app.url}/_footprint/api/docs`);
     expect(await audit(page)).toEqual([]);
-    const anonymous = await browser.newPage();
+    const anonymous = await anonymousPage();
     await anonymous.goto(`${app.url}/_footprint/login`);
     expect(await audit(anonymous)).toEqual([]);
     await anonymous.goto(`${app.url}/_footprint/login?next=%2F_footprint%2F`);
@@ -405,6 +432,26 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await page.waitForURL(/\/_footprint\/login/);
     const res = await page.request.get(`${app.url}/_footprint/api/v1/stats/total`);
     expect(res.status()).toBe(401);
+    await context.close();
+  }, 60_000);
+
+  test("no page broke its Content-Security-Policy (which is enforced, and whose breaches are seen)", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    const res = await page.goto(`${app.url}/_footprint/?refresh=0`);
+    expect(res?.headers()["content-security-policy"]).toContain("style-src 'self'");
+    await page.waitForSelector("#total-count[data-count]");
+    const before = [...cspViolations];
+    // The check itself: an inline style set now is refused, and the console says so.
+    await inPage(page, `document.body.setAttribute("style", "outline: 1px solid red")`);
+    await waitFor(
+      "the browser to report the inline style it refused",
+      async () => cspViolations.length,
+      (n) => n > before.length,
+      10_000,
+    );
+    expect(await inPage<string>(page, "getComputedStyle(document.body).outlineStyle")).toBe("none");
+    expect(before).toEqual([]);
     await context.close();
   }, 60_000);
 });
