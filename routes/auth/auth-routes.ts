@@ -15,9 +15,9 @@ import { SESSION_COOKIE } from "./session.ts";
  * and `DELETE {prefix}/api/v1/sessions` (end every session; needs a login, which requireLogin
  * checks). Mount at `/`, behind requireLogin: the paths include the prefix.
  *
- * A failed login is answered after a fixed delay; an address with too many recent failures, and an
- * account (the password, the token) with too many from all addresses together, get 429 until the
- * oldest failure ages out, so guessing is slow either way.
+ * A failed login is answered after a fixed delay; an address with too many recent failures, and the
+ * user (password logins) with too many from all addresses together, get 429 until the oldest
+ * failure ages out, so guessing is slow either way.
  */
 export function authRoutes(options: AuthOptions): Hono {
   const auth = resolveAuthOptions(options);
@@ -97,15 +97,13 @@ type Outcome =
   | { ok: false; limited: boolean; status: 401 | 429 | 503; error: AppError };
 
 /**
- * The accounts an attempt tries, for the per-account limit: "password" (the one DASHBOARD_USER,
- * whatever user name was typed, so the answer never tells a right name from a wrong one) and
- * "token".
+ * The accounts an attempt tries, for the per-account limit: the one DASHBOARD_USER, whatever user
+ * name was typed, so a 429 never tells a right name from a wrong one. The token is no account: it
+ * is long and random (not guessed by a few thousand tries a day, which is what the account limit
+ * is against), and API clients use it, whom anybody could otherwise lock out with 20 bad tries.
  */
 function accountsOf(attempt: LoginAttempt): string[] {
-  const accounts: string[] = [];
-  if (attempt.user !== undefined || attempt.password !== undefined) accounts.push("password");
-  if (attempt.token !== undefined) accounts.push("token");
-  return accounts;
+  return attempt.user !== undefined || attempt.password !== undefined ? ["user"] : [];
 }
 
 async function attemptLogin(c: Context, auth: ResolvedAuth, attempt: Attempt): Promise<Outcome> {

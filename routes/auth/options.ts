@@ -29,8 +29,8 @@ export type AuthOptions = {
   maxFailures?: number;
   failureWindowMs?: number;
   /**
-   * Failed logins allowed per account — the user's password, the token — from all addresses
-   * together within `accountFailureWindowMs` before that way of logging in gets 429 (20 per 10 min).
+   * Failed password logins allowed for the user from all addresses together within
+   * `accountFailureWindowMs` before password logins get 429 (20 per 10 minutes).
    */
   maxAccountFailures?: number;
   accountFailureWindowMs?: number;
@@ -57,7 +57,7 @@ export type ResolvedAuth = Required<Omit<AuthOptions, "logger">> & {
   loginCssPath: string;
   /** Failed logins per client address. */
   addressLimit: FailureLimit;
-  /** Failed logins per account ("password", "token"), whatever the address. */
+  /** Failed password logins per user, whatever the address. */
   accountLimit: FailureLimit;
 };
 

@@ -26,6 +26,10 @@ export function requireLogin(options: AuthOptions): MiddlewareHandler {
     const path = c.req.path.length > 1 ? c.req.path.replace(/\/+$/, "") : c.req.path;
     if ((path !== prefix && !path.startsWith(`${prefix}/`)) || open.has(path)) return next();
     // Answered here, not thrown: the guard works in front of any app, whatever its onError.
+    if (/^Bearer\s/i.test(c.req.header("authorization") ?? "")) {
+      const refused = await checkBearer(c, auth);
+      return refused ? errorResponse(c, refused) : next();
+    }
     let loggedIn: boolean;
     try {
       loggedIn = await isLoggedIn(c, auth);
@@ -42,6 +46,26 @@ export function requireLogin(options: AuthOptions): MiddlewareHandler {
     const url = new URL(c.req.url);
     return c.redirect(`${auth.loginPath}?next=${encodeURIComponent(url.pathname + url.search)}`, 302);
   };
+}
+
+/**
+ * A request that sends a Bearer token is judged by it alone, and a wrong one counts as a failed
+ * login of its address, like a wrong token in the login form: delayed, and 429 once the address has
+ * too many. Returns the error to answer, or undefined to let the request in.
+ */
+async function checkBearer(c: Context, auth: ResolvedAuth): Promise<AppError | undefined> {
+  const client = auth.clientAddress(c);
+  const waitMs = auth.addressLimit.retryAfterMs(client);
+  if (waitMs > 0) {
+    c.header("Retry-After", String(Math.ceil(waitMs / 1000)));
+    return new AppError("TOO_MANY_ATTEMPTS", "Too many failed attempts from this address; see Retry-After.");
+  }
+  if (matchesBearer(auth.credentials, c.req.header("authorization"))) return undefined;
+  auth.addressLimit.recordFailure(client);
+  auth.logger?.warn("dashboard login failed", { client, accounts: [], bearer: true });
+  await auth.sleep(auth.failureDelayMs);
+  c.header("WWW-Authenticate", 'Bearer realm="eft-footprint", error="invalid_token"');
+  return new AppError("UNAUTHENTICATED", "the Bearer token is not valid");
 }
 
 /**
