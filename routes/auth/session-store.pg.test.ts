@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { createMemoryLogger } from "../../src/log.ts";
 import { closedPort } from "../../test/support/closed-port.ts";
+import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { useTestStore } from "../../test/support/test-store.ts";
 import { createPostgresSessionStore } from "./session-store.ts";
 
@@ -77,6 +78,21 @@ describe("createPostgresSessionStore", () => {
       expect(logger.lines.map((l) => l.msg)).toEqual(["session store unavailable"]);
     } finally {
       await sql.end({ timeout: 0 });
+    }
+  });
+
+  test("a database not migrated yet: SESSION_STORE_UNAVAILABLE naming the fix", async () => {
+    const db = await createTestPostgresDatabase();
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const err = await createPostgresSessionStore(sql)
+        .has("x")
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "SESSION_STORE_UNAVAILABLE" });
+      expect((err as Error).message).toContain("run `eft-footprint migrate`");
+    } finally {
+      await sql.end();
+      await db.drop();
     }
   });
 });

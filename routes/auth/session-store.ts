@@ -65,9 +65,13 @@ export function createPostgresSessionStore(sql: Sql, options: PostgresSessionSto
       return await withTimeout(query(), timeoutMs);
     } catch (err) {
       options.logger?.warn("session store unavailable", { err, action: what });
+      // undefined_table: serve started before the first migration (consume or migrate applies it).
+      const missing = (err as { code?: unknown }).code === "42P01";
       throw new AppError(
         "SESSION_STORE_UNAVAILABLE",
-        `PostgreSQL, which keeps the dashboard sessions, did not answer; could not ${what} (the Bearer token works meanwhile)`,
+        missing
+          ? `the sessions table is missing in PostgreSQL: run \`eft-footprint migrate\`; could not ${what}`
+          : `PostgreSQL, which keeps the dashboard sessions, did not answer; could not ${what} (the Bearer token works meanwhile)`,
         undefined,
         { cause: err },
       );
