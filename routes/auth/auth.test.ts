@@ -443,3 +443,26 @@ describe("Bearer token failures", () => {
     expect((await app.request("/_footprint/api/v1/stats/total", bearer(TOKEN))).status).toBe(200);
   });
 });
+
+describe("the address a failure counts against", () => {
+  const viaProxy = (clientIp: string, body: Record<string, string>) => ({
+    ...json(body),
+    headers: { "content-type": "application/json", "x-forwarded-for": clientIp },
+  });
+  // What Bun.serve gives Hono as env: every request arrives from the proxy at 10.0.0.1.
+  const server = { requestIP: () => ({ address: "10.0.0.1" }) };
+
+  test.each([
+    [1, 200],
+    [0, 429],
+  ])("behind TRUST_PROXY=%d a second client behind the same proxy gets %d", async (hops, status) => {
+    const { app } = setup({ trustProxyHops: hops });
+    for (let i = 0; i < 10; i++) {
+      await app.request("/_footprint/api/v1/session", viaProxy("203.0.113.7", { token: "nope" }), server);
+    }
+    const same = await app.request("/_footprint/api/v1/session", viaProxy("203.0.113.7", { token: TOKEN }), server);
+    expect(same.status).toBe(429);
+    const other = await app.request("/_footprint/api/v1/session", viaProxy("198.51.100.9", { token: TOKEN }), server);
+    expect(other.status).toBe(status);
+  });
+});

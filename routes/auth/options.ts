@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { getConnInfo } from "hono/bun";
+import { clientIp } from "../../src/footprint/client-ip.ts";
 import type { Logger } from "../../src/log.ts";
 import { sleep } from "../../src/retry.ts";
 import type { Credentials } from "./credentials.ts";
@@ -34,7 +34,10 @@ export type AuthOptions = {
    */
   maxAccountFailures?: number;
   accountFailureWindowMs?: number;
-  /** Who is asking, for the failure limit; the peer address by default. */
+  /**
+   * Who is asking, for the failure limit: by default the client's address, read from
+   * X-Forwarded-For only as far as `trustProxyHops` allows (the same rule as the footprints').
+   */
   clientAddress?: (c: Context) => string;
   /**
    * Proxies in front of us (TRUST_PROXY): only then is X-Forwarded-Proto believed when deciding
@@ -74,6 +77,7 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuth {
   const failureWindowMs = options.failureWindowMs ?? 60_000;
   const maxAccountFailures = options.maxAccountFailures ?? 20;
   const accountFailureWindowMs = options.accountFailureWindowMs ?? 10 * 60_000;
+  const trustProxyHops = options.trustProxyHops ?? 0;
   const auth: ResolvedAuth = {
     pathPrefix: options.pathPrefix,
     credentials: options.credentials,
@@ -86,8 +90,10 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuth {
     failureWindowMs,
     maxAccountFailures,
     accountFailureWindowMs,
-    clientAddress: options.clientAddress ?? peerAddress,
-    trustProxyHops: options.trustProxyHops ?? 0,
+    // Behind trusted proxies the client, not the proxy: else one guesser would close the login
+    // for everyone behind it. Not behind Bun.serve (app.request in tests): every caller is one.
+    clientAddress: options.clientAddress ?? ((c) => clientIp(c, trustProxyHops) ?? "unknown"),
+    trustProxyHops,
     logger: options.logger,
     now,
     sleep: options.sleep ?? sleep,
@@ -101,15 +107,6 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuth {
   };
   resolved.set(options, auth);
   return auth;
-}
-
-function peerAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    // Not behind Bun.serve (app.request in tests): every caller counts as one.
-    return "unknown";
-  }
 }
 
 /**
