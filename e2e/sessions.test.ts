@@ -10,8 +10,8 @@ import {
 /**
  * Dashboard sessions across two `serve` processes of the compiled binary sharing one PostgreSQL
  * (as behind a load balancer): a session started on one opens the other, a logout or a revocation
- * on one is refused by the other at once, a session survives a restart, and a process with another
- * SESSION_SECRET refuses the cookies of the first.
+ * on one is refused by the other at once, a session survives a restart, a process with another
+ * SESSION_SECRET refuses the cookies of the first, and failed passwords count over all processes.
  */
 const TOKEN = "sessions-e2e-token-0123456789";
 const SECRET = "a-session-secret-of-32-characters-or-more";
@@ -88,6 +88,28 @@ describe("sessions across serve processes (compiled binary, shared PostgreSQL)",
     const rotated = await serve({ SESSION_SECRET: "another-session-secret-of-32-characters" });
     expect(await statusWith(rotated, cookie)).toBe(401);
     expect(await statusWith(rotated, await login(rotated))).toBe(200);
+  }, 60_000);
+
+  test("failed passwords on two processes count together: a third refuses the right password", async () => {
+    const withUser = { DASHBOARD_USER: "operator", DASHBOARD_PASSWORD: "correct horse battery" };
+    const [p1, p2] = [await serve(withUser), await serve(withUser)] as [RunningBinary, RunningBinary];
+    const attempt = (app: RunningBinary, password: string) =>
+      fetch(`${app.url}/_footprint/api/v1/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ user: "operator", password }),
+      });
+    // 10 from this address on each (each process's address limit), 20 for the user in all.
+    const failed = await Promise.all([p1, p2].flatMap((app) => Array.from({ length: 10 }, () => attempt(app, "nope"))));
+    expect(failed.map((r) => r.status)).toEqual(Array(20).fill(401));
+    const p3 = await serve(withUser);
+    const refused = await attempt(p3, withUser.DASHBOARD_PASSWORD);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("TOO_MANY_ATTEMPTS");
+    // The user's window (10 minutes), not an address's minute: p3 has seen no failure itself.
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(60);
+    // The token is no account of this limit.
+    expect(await statusWith(p3, await login(p3))).toBe(200);
   }, 60_000);
 
   test("the login page and the API carry the security headers", async () => {

@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { RunningConsumer } from "../../consumer/consume.ts";
-import { createPostgresSessionStore, resolveCredentials } from "../../routes/auth/index.ts";
+import {
+  createPostgresAccountFailures,
+  createPostgresSessionStore,
+  resolveCredentials,
+} from "../../routes/auth/index.ts";
 import type { Config } from "../../src/config.ts";
 import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
@@ -84,6 +88,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const ingestSender = createKafkaSender(kafka, config.kafka.topic);
 
   const login = resolveCredentials(config.dashboard);
+  const sessionLog = logger.child({ component: "sessions" });
   const app = createApp({
     record: (event) => producer.offer(event),
     metrics,
@@ -99,8 +104,9 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
     auth: {
       credentials: login.credentials,
       sessionSecret: config.dashboard.sessionSecret ?? randomBytes(32).toString("base64url"),
-      // In PostgreSQL, so a logout or revocation reaches every serve process.
-      sessions: createPostgresSessionStore(postgresSql(stores), { logger: logger.child({ component: "sessions" }) }),
+      // In PostgreSQL, so a logout, a revocation or a failed password reaches every serve process.
+      sessions: createPostgresSessionStore(postgresSql(stores), { logger: sessionLog }),
+      accountFailures: createPostgresAccountFailures(postgresSql(stores), { logger: sessionLog }),
     },
     checks: {
       kafka: async () => {

@@ -109,17 +109,15 @@ function accountsOf(attempt: LoginAttempt): string[] {
 async function attemptLogin(c: Context, auth: ResolvedAuth, attempt: Attempt): Promise<Outcome> {
   const client = auth.clientAddress(c);
   const accounts = accountsOf(attempt);
-  const waitMs = Math.max(
-    auth.addressLimit.retryAfterMs(client),
-    ...accounts.map((a) => auth.accountLimit.retryAfterMs(a)),
-  );
+  const accountWaits = await Promise.all(accounts.map((a) => auth.accountFailures.retryAfterMs(a)));
+  const waitMs = Math.max(auth.addressLimit.retryAfterMs(client), ...accountWaits);
   if (waitMs > 0) {
     c.header("Retry-After", String(Math.ceil(waitMs / 1000)));
     return { ok: false, limited: true, status: 429, error: new AppError("TOO_MANY_ATTEMPTS", TOO_MANY) };
   }
   if (!matchesCredentials(auth.credentials, attempt)) {
     auth.addressLimit.recordFailure(client);
-    for (const a of accounts) auth.accountLimit.recordFailure(a);
+    await Promise.all(accounts.map((a) => auth.accountFailures.recordFailure(a)));
     auth.logger?.warn("dashboard login failed", { client, accounts });
     await auth.sleep(auth.failureDelayMs);
     return { ok: false, limited: false, status: 401, error: new AppError("UNAUTHENTICATED", WRONG) };

@@ -1,3 +1,4 @@
+export { type AccountFailures, createPostgresAccountFailures } from "./account-failures.ts";
 export { authRoutes } from "./auth-routes.ts";
 export { type Credentials, matchesCredentials, resolveCredentials } from "./credentials.ts";
 export type { AuthOptions } from "./options.ts";

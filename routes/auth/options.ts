@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { clientIp } from "../../src/footprint/client-ip.ts";
 import type { Logger } from "../../src/log.ts";
 import { sleep } from "../../src/retry.ts";
+import { type AccountFailures, createMemoryAccountFailures } from "./account-failures.ts";
 import type { Credentials } from "./credentials.ts";
 import { createFailureLimit, type FailureLimit } from "./failure-limit.ts";
 import { createSessionSigner, type SessionSigner } from "./session.ts";
@@ -29,11 +30,10 @@ export type AuthOptions = {
   maxFailures?: number;
   failureWindowMs?: number;
   /**
-   * Failed password logins allowed for the user from all addresses together within
-   * `accountFailureWindowMs` before password logins get 429 (20 per 10 minutes).
+   * Failed password logins of the user from all addresses together (ACCOUNT_FAILURE_LIMIT: 20 in
+   * 10 minutes, then 429). In this process's memory by default: `serve` passes the PostgreSQL one.
    */
-  maxAccountFailures?: number;
-  accountFailureWindowMs?: number;
+  accountFailures?: AccountFailures;
   /**
    * Who is asking, for the failure limit: by default the client's address, read from
    * X-Forwarded-For only as far as `trustProxyHops` allows (the same rule as the footprints').
@@ -60,8 +60,6 @@ export type ResolvedAuth = Required<Omit<AuthOptions, "logger">> & {
   loginCssPath: string;
   /** Failed logins per client address. */
   addressLimit: FailureLimit;
-  /** Failed password logins per user, whatever the address. */
-  accountLimit: FailureLimit;
 };
 
 // requireLogin and authRoutes resolve the same options object: they must share one session store
@@ -75,8 +73,6 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuth {
   const sessionTtlMs = options.sessionTtlMs ?? 12 * 60 * 60 * 1000;
   const maxFailures = options.maxFailures ?? 10;
   const failureWindowMs = options.failureWindowMs ?? 60_000;
-  const maxAccountFailures = options.maxAccountFailures ?? 20;
-  const accountFailureWindowMs = options.accountFailureWindowMs ?? 10 * 60_000;
   const trustProxyHops = options.trustProxyHops ?? 0;
   const auth: ResolvedAuth = {
     pathPrefix: options.pathPrefix,
@@ -88,8 +84,7 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuth {
     failureDelayMs: options.failureDelayMs ?? 1000,
     maxFailures,
     failureWindowMs,
-    maxAccountFailures,
-    accountFailureWindowMs,
+    accountFailures: options.accountFailures ?? createMemoryAccountFailures(now),
     // Behind trusted proxies the client, not the proxy: else one guesser would close the login
     // for everyone behind it. Not behind Bun.serve (app.request in tests): every caller is one.
     clientAddress: options.clientAddress ?? ((c) => clientIp(c, trustProxyHops) ?? "unknown"),
@@ -103,7 +98,6 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuth {
     sessionsPath: `${options.pathPrefix}/api/v1/sessions`,
     loginCssPath: `${options.pathPrefix}/login.css`,
     addressLimit: createFailureLimit(maxFailures, failureWindowMs, now),
-    accountLimit: createFailureLimit(maxAccountFailures, accountFailureWindowMs, now),
   };
   resolved.set(options, auth);
   return auth;

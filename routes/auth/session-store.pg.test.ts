@@ -4,6 +4,7 @@ import { createMemoryLogger } from "../../src/log.ts";
 import { closedPort } from "../../test/support/closed-port.ts";
 import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { useTestStore } from "../../test/support/test-store.ts";
+import { ACCOUNT_FAILURE_LIMIT, createPostgresAccountFailures } from "./account-failures.ts";
 import { createPostgresSessionStore } from "./session-store.ts";
 
 /**
@@ -93,6 +94,39 @@ describe("createPostgresSessionStore", () => {
     } finally {
       await sql.end();
       await db.drop();
+    }
+  });
+});
+
+describe("createPostgresAccountFailures", () => {
+  const pg = useTestStore("postgres");
+
+  test("failures recorded by two processes count together; the 20th closes the account until it ages out", async () => {
+    const a = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const b = postgres(pg.url, { max: 1, onnotice: () => {} });
+    try {
+      const [first, second] = [createPostgresAccountFailures(a), createPostgresAccountFailures(b)];
+      for (let i = 0; i < ACCOUNT_FAILURE_LIMIT.max - 1; i++) await (i % 2 ? first : second).recordFailure("user");
+      expect(await first.retryAfterMs("user")).toBe(0);
+      await second.recordFailure("user");
+      for (const process of [first, second]) {
+        const wait = await process.retryAfterMs("user");
+        expect(wait).toBeGreaterThan(ACCOUNT_FAILURE_LIMIT.windowMs - 60_000);
+        expect(wait).toBeLessThanOrEqual(ACCOUNT_FAILURE_LIMIT.windowMs);
+      }
+      expect(await first.retryAfterMs("someone-else")).toBe(0);
+      // The oldest failures age out of the window: then the account is open again.
+      await a`update eft_dashboard_login_failures set failed_at = failed_at - interval '9 minutes 59 seconds'`;
+      await a`update eft_dashboard_login_failures set failed_at = now() - interval '11 minutes'
+        where ctid = (select ctid from eft_dashboard_login_failures order by failed_at limit 1)`;
+      expect(await first.retryAfterMs("user")).toBe(0);
+      // A new failure deletes the rows older than the window.
+      await first.recordFailure("user");
+      const [row] = await a<{ n: number }[]>`select count(*)::int as n from eft_dashboard_login_failures`;
+      expect(row?.n).toBe(ACCOUNT_FAILURE_LIMIT.max);
+    } finally {
+      await a.end();
+      await b.end();
     }
   });
 });

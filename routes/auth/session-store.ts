@@ -59,24 +59,7 @@ export type PostgresSessionStoreOptions = {
  * SESSION_STORE_UNAVAILABLE (503): a session that may have been revoked is never let in.
  */
 export function createPostgresSessionStore(sql: Sql, options: PostgresSessionStoreOptions = {}): SessionStore {
-  const timeoutMs = options.timeoutMs ?? 2000;
-  const run = async <T>(what: string, query: () => Promise<T>): Promise<T> => {
-    try {
-      return await withTimeout(query(), timeoutMs);
-    } catch (err) {
-      options.logger?.warn("session store unavailable", { err, action: what });
-      // undefined_table: serve started before the first migration (consume or migrate applies it).
-      const missing = (err as { code?: unknown }).code === "42P01";
-      throw new AppError(
-        "SESSION_STORE_UNAVAILABLE",
-        missing
-          ? `the sessions table is missing in PostgreSQL: run \`eft-footprint migrate\`; could not ${what}`
-          : `PostgreSQL, which keeps the dashboard sessions, did not answer; could not ${what} (the Bearer token works meanwhile)`,
-        undefined,
-        { cause: err },
-      );
-    }
-  };
+  const run = <T>(what: string, query: () => Promise<T>) => askSessionDatabase(what, query, options);
   return {
     add: (id, expiresAt) =>
       run("record the session", async () => {
@@ -106,4 +89,30 @@ export function createPostgresSessionStore(sql: Sql, options: PostgresSessionSto
 /** What is stored of a session id: a copy of the store lets nobody log in. */
 function hashId(id: string): string {
   return createHash("sha256").update(id, "utf8").digest("hex");
+}
+
+/**
+ * Runs one query of the dashboard's session tables (sessions, failed logins) within the timeout;
+ * any failure is logged and becomes SESSION_STORE_UNAVAILABLE, without PostgreSQL's own words.
+ */
+export async function askSessionDatabase<T>(
+  what: string,
+  query: () => Promise<T>,
+  options: PostgresSessionStoreOptions,
+): Promise<T> {
+  try {
+    return await withTimeout(query(), options.timeoutMs ?? 2000);
+  } catch (err) {
+    options.logger?.warn("session store unavailable", { err, action: what });
+    // undefined_table: serve started before the first migration (consume or migrate applies it).
+    const missing = (err as { code?: unknown }).code === "42P01";
+    throw new AppError(
+      "SESSION_STORE_UNAVAILABLE",
+      missing
+        ? `the sessions table is missing in PostgreSQL: run \`eft-footprint migrate\`; could not ${what}`
+        : `PostgreSQL, which keeps the dashboard sessions, did not answer; could not ${what} (the Bearer token works meanwhile)`,
+      undefined,
+      { cause: err },
+    );
+  }
 }
