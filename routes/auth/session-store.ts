@@ -15,7 +15,7 @@ export type SessionStore = {
   /** True while the session is recorded (its expiry is checked from the signed cookie). */
   has(id: string): Promise<boolean>;
   remove(id: string): Promise<void>;
-  /** Ends every session; returns how many there were. */
+  /** Ends every session; returns how many had not expired yet. */
   removeAll(): Promise<number>;
 };
 
@@ -38,7 +38,7 @@ export function createMemorySessionStore(now: () => number = Date.now): SessionS
       sessions.delete(hashId(id));
     },
     async removeAll() {
-      const n = sessions.size;
+      const n = [...sessions.values()].filter((expiry) => expiry > now()).length;
       sessions.clear();
       return n;
     },
