@@ -2,7 +2,15 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuMicros, localServiceTargets, parseStat, perUnit, pidListeningOn, processTree, startCpuSample } from "./cpu.ts";
+import {
+  cpuMicros,
+  localServiceTargets,
+  parseStat,
+  perUnit,
+  pidListeningOn,
+  processTree,
+  startCpuSample,
+} from "./cpu.ts";
 
 const root = mkdtempSync(join(tmpdir(), "eft-fake-proc-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -148,8 +148,7 @@ export function startCpuSample(targets: Record<string, CpuTarget | undefined>, o
   const present = Object.entries(targets).filter((e): e is [string, CpuTarget] => e[1] !== undefined);
   const before = present.map(([, t]) => cpuMicros(t, o));
   return {
-    stop: () =>
-      Object.fromEntries(present.map(([name, t], i) => [name, cpuMicros(t, o) - (before[i] as number)])),
+    stop: () => Object.fromEntries(present.map(([name, t], i) => [name, cpuMicros(t, o) - (before[i] as number)])),
   };
 }
 

@@ -1,0 +1,112 @@
+import type { Admin } from "kafkajs";
+import type { Config } from "../../src/config.ts";
+import { sleep } from "../../src/retry.ts";
+import { produceSeedBacklog } from "./backlog.ts";
+import type { BenchStores } from "./bench-databases.ts";
+import { type CpuSample, type CpuTarget, perUnit, startCpuSample } from "./cpu.ts";
+import { countBoth, createBenchTopic } from "./pipeline.ts";
+import { startProgress } from "./progress.ts";
+import { startSelf } from "./self-process.ts";
+import { round } from "./summary.ts";
+
+export type ConsumerDrain = {
+  backlog: number;
+  /** Producing the backlog beforehand (not part of any figure). */
+  produceSeconds: number;
+  /** From `consume` being up (metrics listening) until every group had committed the whole backlog. */
+  seconds: number;
+  rowsPerSecond: number;
+  /** The steady part: from the first commit (group joined, first batch stored) until the end. */
+  firstCommitSeconds: number;
+  steadyRows: number;
+  steadyRowsPerSecond: number;
+  /** CPU µs per row over the steady part: the `consume` process, Kafka, PostgreSQL (all its processes), ClickHouse. */
+  cpuMicrosPerRow: Record<string, number>;
+  /** Rows in each store at the end (both must hold the backlog). */
+  stored: { postgres: number; clickhouse: number };
+};
+
+/**
+ * Lowest offset every consumer group of `groupId` has committed on the (one-partition) topic, and
+ * how many groups there are. Offsets rather than row counts: a count(*) of a growing table every
+ * few hundred ms would cost PostgreSQL more CPU than the rows being measured.
+ */
+async function committed(admin: Admin, groupId: string, topic: string): Promise<{ groups: number; offset: number }> {
+  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
+  let offset = Number.POSITIVE_INFINITY;
+  for (const g of groups) {
+    const [entry] = await admin.fetchOffsets({ groupId: g, topics: [topic] });
+    const sum = (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    offset = Math.min(offset, sum);
+  }
+  return { groups: groups.length, offset: groups.length ? offset : 0 };
+}
+
+/**
+ * The consumer alone: a backlog of seed-format messages on a fresh topic, drained by
+ * `eft-footprint consume` (its own process) into fresh databases, with the CPU each process spent.
+ */
+export async function benchConsumerDrain(
+  config: Config,
+  stores: BenchStores,
+  o: { backlog: number; seed: number; services: Record<string, CpuTarget | undefined> },
+): Promise<ConsumerDrain> {
+  const topic = await createBenchTopic(config);
+  const admin = topic.kafka.admin();
+  await admin.connect();
+  try {
+    const { seconds: produceSeconds } = await produceSeedBacklog(topic.kafka, topic.topic, {
+      count: o.backlog,
+      seed: o.seed,
+      timeZone: config.timeZone,
+    });
+    const consume = await startSelf(config, {
+      args: ["consume"],
+      topic: topic.topic,
+      groupId: topic.groupId,
+      stores,
+      ready: "metrics listening",
+    });
+    try {
+      const targets = { consume: { pid: consume.pid }, ...o.services };
+      const started = performance.now();
+      let steady: CpuSample | undefined;
+      let firstCommitSeconds = 0;
+      let steadyFrom = 0;
+      const progress = startProgress("consume the backlog", o.backlog);
+      for (;;) {
+        const c = await committed(admin, topic.groupId, topic.topic);
+        progress.tick(c.offset);
+        if (!steady && c.offset > 0) {
+          steady = startCpuSample(targets);
+          firstCommitSeconds = (performance.now() - started) / 1000;
+          steadyFrom = c.offset;
+        }
+        if (c.offset >= o.backlog) break;
+        if (performance.now() - started > 1_800_000) throw new Error("the backlog was not drained within 30 minutes");
+        await sleep(200);
+      }
+      const cpu = steady?.stop() ?? {};
+      const seconds = (performance.now() - started) / 1000;
+      progress.end(`${Math.round(o.backlog / seconds).toLocaleString("en-US")} rows/s`);
+      const steadyRows = o.backlog - steadyFrom;
+      const steadySeconds = seconds - firstCommitSeconds;
+      return {
+        backlog: o.backlog,
+        produceSeconds: round(produceSeconds, 1),
+        seconds: round(seconds, 2),
+        rowsPerSecond: Math.round(o.backlog / seconds),
+        firstCommitSeconds: round(firstCommitSeconds, 2),
+        steadyRows,
+        steadyRowsPerSecond: steadySeconds > 0 ? Math.round(steadyRows / steadySeconds) : 0,
+        cpuMicrosPerRow: perUnit(cpu, steadyRows),
+        stored: await countBoth(stores),
+      };
+    } finally {
+      await consume.stop();
+    }
+  } finally {
+    await admin.disconnect();
+    await topic.drop();
+  }
+}
