@@ -1,10 +1,9 @@
-import type { Admin } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import { sleep } from "../../src/retry.ts";
 import { produceSeedBacklog } from "./backlog.ts";
 import type { BenchStores } from "./bench-databases.ts";
 import { type CpuSample, type CpuTarget, perUnit, startCpuSample } from "./cpu.ts";
-import { countBoth, createBenchTopic } from "./pipeline.ts";
+import { committedOffset, countBoth, createBenchTopic } from "./pipeline.ts";
 import { startProgress } from "./progress.ts";
 import { startSelf } from "./self-process.ts";
 import { round } from "./summary.ts";
@@ -22,25 +21,11 @@ export type ConsumerDrain = {
   steadyRowsPerSecond: number;
   /** CPU µs per row over the steady part: the `consume` process, Kafka, PostgreSQL (all its processes), ClickHouse. */
   cpuMicrosPerRow: Record<string, number>;
+  /** The services' CPU in the 3 s before `consume` started (others' work), scaled to the steady part, per row. */
+  backgroundMicrosPerRow?: Record<string, number>;
   /** Rows in each store at the end (both must hold the backlog). */
   stored: { postgres: number; clickhouse: number };
 };
-
-/**
- * Lowest offset every consumer group of `groupId` has committed on the (one-partition) topic, and
- * how many groups there are. Offsets rather than row counts: a count(*) of a growing table every
- * few hundred ms would cost PostgreSQL more CPU than the rows being measured.
- */
-async function committed(admin: Admin, groupId: string, topic: string): Promise<{ groups: number; offset: number }> {
-  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
-  let offset = Number.POSITIVE_INFINITY;
-  for (const g of groups) {
-    const [entry] = await admin.fetchOffsets({ groupId: g, topics: [topic] });
-    const sum = (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-    offset = Math.min(offset, sum);
-  }
-  return { groups: groups.length, offset: groups.length ? offset : 0 };
-}
 
 /**
  * The consumer alone: a backlog of seed-format messages on a fresh topic, drained by
@@ -60,6 +45,9 @@ export async function benchConsumerDrain(
       seed: o.seed,
       timeZone: config.timeZone,
     });
+    const idle = startCpuSample(o.services);
+    await sleep(3000);
+    const background = idle.stop();
     const consume = await startSelf(config, {
       args: ["consume"],
       topic: topic.topic,
@@ -75,7 +63,7 @@ export async function benchConsumerDrain(
       let steadyFrom = 0;
       const progress = startProgress("consume the backlog", o.backlog);
       for (;;) {
-        const c = await committed(admin, topic.groupId, topic.topic);
+        const c = await committedOffset(admin, topic.groupId, topic.topic);
         progress.tick(c.offset);
         if (!steady && c.offset > 0) {
           steady = startCpuSample(targets);
@@ -100,6 +88,10 @@ export async function benchConsumerDrain(
         steadyRows,
         steadyRowsPerSecond: steadySeconds > 0 ? Math.round(steadyRows / steadySeconds) : 0,
         cpuMicrosPerRow: perUnit(cpu, steadyRows),
+        backgroundMicrosPerRow: perUnit(
+          Object.fromEntries(Object.entries(background).map(([k, us]) => [k, (us / 3) * steadySeconds])),
+          steadyRows,
+        ),
         stored: await countBoth(stores),
       };
     } finally {

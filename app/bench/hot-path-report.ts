@@ -56,7 +56,8 @@ export function renderHotPath(h: HotPathReport & { command: string }): string[] 
     `wrk -t1 -c${rt.connections} -d${rt.seconds}s on \`${rt.path}\`, ${rt.rounds} round(s) alternating the scenarios' order, ` +
       "median per scenario. Every scenario is its own `serve` process (with its own topic), all running side by side; " +
       "proxy scenarios forward to a 200-byte JSON site. *recorded*: footprints on the scenario's topic afterwards, " +
-      "for the requests measured (plus warm-up and the fixed-rate run).",
+      "for every request answered (warm-up and fixed-rate run included). *catch-up*: with the consumer in process, " +
+      "seconds it needed after a run to store that run's footprints (median); the next measurement waited for it.",
     "",
   ];
   const cols = cpuColumns(
@@ -64,11 +65,11 @@ export function renderHotPath(h: HotPathReport & { command: string }): string[] 
     ["serve", "serve main thread"],
   );
   out.push(
-    `| scenario | req/s | p50 ms | p99 ms | ${cols.map((c) => `${c} µs/req`).join(" | ")} | recorded |`,
-    `|---|---:|---:|---:|${cols.map(() => "---:").join("|")}|---:|`,
+    `| scenario | req/s | p50 ms | p99 ms | ${cols.map((c) => `${c} µs/req`).join(" | ")} | recorded | catch-up s |`,
+    `|---|---:|---:|---:|${cols.map(() => "---:").join("|")}|---:|---:|`,
     ...rt.scenarios.map(
       (s) =>
-        `| ${SCENARIOS[s.name].label} | ${n(s.rps)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${cols.map((c) => us(s.cpuMicrosPerRequest[c])).join(" | ")} | ${s.recorded === undefined ? "—" : `${n(s.recorded)} for ${n(s.requests)}`} |`,
+        `| ${SCENARIOS[s.name].label} | ${n(s.rps)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${cols.map((c) => us(s.cpuMicrosPerRequest[c])).join(" | ")} | ${s.recorded === undefined ? "—" : `${n(s.recorded)} for ${n(s.answered)}`} | ${s.catchUpSeconds ?? "—"} |`,
     ),
     "",
   );
@@ -95,11 +96,14 @@ export function renderHotPath(h: HotPathReport & { command: string }): string[] 
       `A backlog of ${n(c.backlog)} seed-format messages produced beforehand (${c.produceSeconds} s, not counted), drained by ` +
         "`eft-footprint consume` (its own process) into fresh databases. Done when every consumer group had committed " +
         "the whole backlog (offsets polled every 200 ms: counting rows would load PostgreSQL). *Steady*: from the first " +
-        "commit (group joined, first batch stored) to the end; CPU per row over that part.",
+        "commit (group joined, first batch stored) to the end; CPU per row over that part. *background*: what the " +
+        "same processes used per second in the 3 s before `consume` started (other work on the shared stack), " +
+        "expressed per row of the steady part: the share of each figure that is not ours.",
       "",
       `| rows | s from start | rows/s | first commit s | rows/s steady | ${cc.map((k) => `${k} µs/row`).join(" | ")} | stored PG / CH |`,
       `|---:|---:|---:|---:|---:|${cc.map(() => "---:").join("|")}|---:|`,
       `| ${n(c.backlog)} | ${c.seconds} | ${n(c.rowsPerSecond)} | ${c.firstCommitSeconds} | ${n(c.steadyRowsPerSecond)} | ${cc.map((k) => us(c.cpuMicrosPerRow[k])).join(" | ")} | ${n(c.stored.postgres)} / ${n(c.stored.clickhouse)} |`,
+      `| background | | | | | ${cc.map((k) => us(c.backgroundMicrosPerRow?.[k])).join(" | ")} | |`,
       "",
     );
   }

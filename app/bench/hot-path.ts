@@ -36,14 +36,14 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 function plan(quick: boolean) {
   return quick
     ? {
-        wrk: { seconds: 3, rounds: 1, fixedRateSeconds: 3 },
-        batchedRates: [10_000],
-        perRequestRates: [1_000],
+        wrk: { seconds: 3, rounds: 1, fixedRateSeconds: 3, catchUpLimitSeconds: 30 },
+        batchedRates: [5_000],
+        perRequestRates: [2_000],
         stepSeconds: 3,
       }
     : {
-        wrk: { seconds: 5, rounds: 3, fixedRateSeconds: 10 },
-        batchedRates: [10_000, 25_000, 50_000, 100_000],
+        wrk: { seconds: 5, rounds: 3, fixedRateSeconds: 10, catchUpLimitSeconds: 60 },
+        batchedRates: [5_000, 10_000, 25_000, 50_000, 100_000],
         perRequestRates: [2_000, 5_000, 10_000, 20_000],
         stepSeconds: 10,
       };
@@ -76,7 +76,7 @@ export async function benchHotPath(config: Config, o: HotPathOptions): Promise<H
   let requestThread: RequestThreadReport;
   try {
     requestThread = await benchRequestThread(config, rtStores, names, {
-      path: "/api/v1/items/123",
+      path: "/api/v1/items/ledx",
       connections: 32,
       ...p.wrk,
       services,

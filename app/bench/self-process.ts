@@ -64,7 +64,10 @@ export async function startSelf(config: Config, o: SelfProcessOptions): Promise<
     },
   });
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${o.args[0]} did not log '${ready}' within 60 s`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail(new Error(`${o.args[0]} did not log '${ready}' within 60 s`));
+    }, 60_000);
     child.once("exit", (code) => fail(new Error(`${o.args[0]} exited with ${code} before '${ready}'`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
       try {
