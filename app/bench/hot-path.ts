@@ -1,5 +1,6 @@
 import { loadavg } from "node:os";
 import type { Config } from "../../src/config.ts";
+import { AppError } from "../../src/errors.ts";
 import { createBenchStores } from "./bench-databases.ts";
 import { benchConsumerDrain, type ConsumerDrain } from "./consumer-drain.ts";
 import { localServiceTargets } from "./cpu.ts";
@@ -55,6 +56,12 @@ function plan(quick: boolean) {
  * under batched POSTs; CPU per request / row / event of every process that took part.
  */
 export async function benchHotPath(config: Config, o: HotPathOptions): Promise<HotPathReport> {
+  if (!Bun.which("wrk")) {
+    throw new AppError(
+      "USAGE",
+      "the hot-path part (--part) drives load with wrk, which is missing: install it (apt-get install wrk, or scripts/install-wrk)",
+    );
+  }
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const before = loadavg().map((x) => round(x));
