@@ -67,4 +67,82 @@ describe("eft-footprint bench", () => {
     },
     { timeout: 120_000 },
   );
+
+  test(
+    "--part hot-path --quick writes the hot-path section: every scenario, the consumer, ingest, each target",
+    async () => {
+      const hotOut = join(out, "hot");
+      expect(Bun.spawnSync([join(import.meta.dir, "../scripts/install-wrk")]).exitCode).toBe(0);
+      const stack = await stackEnv();
+      const args = ["bench", "--part", "hot-path", "--quick", "--hot-backlog", "2000", "--out", hotOut];
+      const proc = Bun.spawn([await ensureBinary(), ...args], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+          DATABASE_URL: stack.databaseUrl,
+          CLICKHOUSE_URL: stack.clickhouseUrl,
+        },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+      expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+
+      const report = JSON.parse(readFileSync(join(hotOut, "benchmarks.json"), "utf8"));
+      // Only the hot path ran, and there was no earlier report to keep the other parts from.
+      expect({ sizes: report.sizes, ingest: report.ingest, oldWay: report.oldWay }).toEqual({
+        sizes: [],
+        ingest: [],
+        oldWay: null,
+      });
+      const hot = report.hotPath;
+      expect(hot).toMatchObject({ quick: true, command: expect.stringContaining("--part hot-path --quick") });
+      expect(hot.requestThread.scenarios.map((s: { name: string }) => s.name)).toEqual([
+        "demo-off",
+        "demo-on",
+        "demo-on-no-consumer",
+        "proxy-off",
+        "proxy-on",
+      ]);
+      for (const s of hot.requestThread.scenarios) {
+        expect(s.rps).toBeGreaterThan(0);
+        expect(s.cpuMicrosPerRequest.serve).toBeGreaterThan(0);
+        expect(s.cpuMicrosPerRequest["serve main thread"]).toBeGreaterThan(0);
+        // Every request a recording scenario answered became a footprint on its topic.
+        if (s.name.endsWith("-on") || s.name === "demo-on-no-consumer")
+          expect(s.recorded).toBeGreaterThanOrEqual(s.answered);
+      }
+      expect(hot.requestThread.fixedRate.map((f: { name: string }) => f.name)).toEqual([
+        "demo-off",
+        "demo-on",
+        "demo-on-no-consumer",
+      ]);
+      expect(hot.consumer).toMatchObject({ backlog: 2000, stored: { postgres: 2000, clickhouse: 2000 } });
+      expect(hot.consumer.cpuMicrosPerRow.consume).toBeGreaterThan(0);
+      for (const steps of [hot.ingestBatched, hot.ingestPerRequest]) {
+        expect(steps.length).toBeGreaterThanOrEqual(1);
+        expect(steps[0].cpuMicrosPerEvent.serve).toBeGreaterThan(0);
+      }
+      expect(hot.ingestBatched[0].eventsPerRequest).toBe(500);
+      expect(hot.targets.map((t: { id: string }) => t.id)).toEqual([
+        "request-cpu",
+        "request-rps",
+        "request-p99",
+        "proxy-rps",
+        "consumer-rows",
+        "consumer-cpu",
+        "ingest-batched",
+        "ingest-per-request",
+      ]);
+
+      const md = readFileSync(join(hotOut, "BENCHMARKS.md"), "utf8");
+      for (const heading of ["## The hot path", "### Targets", "### Request thread", "### Consumer", "### Ingest"]) {
+        expect(md).toContain(heading);
+      }
+      expect(md).toMatch(
+        /\| recording adds ≤ 5 µs of CPU per request on the request thread \| .+ \| (met|\*\*missed\*\*) \|/,
+      );
+    },
+    { timeout: 300_000 },
+  );
 });
