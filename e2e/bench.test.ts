@@ -5,33 +5,40 @@ import { join } from "node:path";
 import { ensureBinary } from "../test/support/binary.ts";
 import { stackEnv } from "../test/support/stack.ts";
 
+/** Runs `eft-footprint bench <args>` against the shared stack; its stderr is shown only if it fails. */
+async function runBench(args: string[]): Promise<void> {
+  const stack = await stackEnv();
+  const proc = Bun.spawn([await ensureBinary(), "bench", ...args], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+      DATABASE_URL: stack.databaseUrl,
+      CLICKHOUSE_URL: stack.clickhouseUrl,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+}
+
 // A smoke test of the report's shape, not of speed: timings are recorded, never asserted.
 describe("eft-footprint bench", () => {
   const out = mkdtempSync(join(tmpdir(), "eft-bench-test-"));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   test(
-    "--sizes 10000 --reps 2 writes BENCHMARKS.md, benchmarks.json and benchmarks.svg of every part",
+    "--part load,ingest,old-way --sizes 10000 --reps 2 writes BENCHMARKS.md, benchmarks.json and benchmarks.svg of every part",
     async () => {
-      const binary = await ensureBinary();
-      const stack = await stackEnv();
-      const args = ["bench", "--sizes", "10000", "--reps", "2", "--ingest-rates", "100", "--step-seconds", "2"];
-      const proc = Bun.spawn([binary, ...args, "--backlog", "2000", "--row-by-row-sample", "20", "--out", out], {
-        env: {
-          PATH: process.env.PATH ?? "",
-          KAFKA_BROKERS: stack.kafkaBrokers.join(","),
-          DATABASE_URL: stack.databaseUrl,
-          CLICKHOUSE_URL: stack.clickhouseUrl,
-        },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-      expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+      await runBench([
+        ...["--part", "load,ingest,old-way", "--sizes", "10000", "--reps", "2", "--ingest-rates", "100"],
+        ...["--step-seconds", "2", "--backlog", "2000", "--row-by-row-sample", "20", "--out", out],
+      ]);
 
       const report = JSON.parse(readFileSync(join(out, "benchmarks.json"), "utf8"));
       expect(report.options).toMatchObject({ sizes: [10000], reps: 2, seed: 42 });
-      expect(report.command).toContain("bench --sizes 10000 --reps 2");
+      expect(report.command).toContain("--sizes 10000 --reps 2");
+      expect(report.hotPath).toBeNull();
       expect(report.sizes).toHaveLength(1);
       const [size] = report.sizes;
       expect(size.rows).toBe(10000);
@@ -73,20 +80,7 @@ describe("eft-footprint bench", () => {
     async () => {
       const hotOut = join(out, "hot");
       expect(Bun.spawnSync([join(import.meta.dir, "../scripts/install-wrk")]).exitCode).toBe(0);
-      const stack = await stackEnv();
-      const args = ["bench", "--part", "hot-path", "--quick", "--hot-backlog", "2000", "--out", hotOut];
-      const proc = Bun.spawn([await ensureBinary(), ...args], {
-        env: {
-          PATH: process.env.PATH ?? "",
-          KAFKA_BROKERS: stack.kafkaBrokers.join(","),
-          DATABASE_URL: stack.databaseUrl,
-          CLICKHOUSE_URL: stack.clickhouseUrl,
-        },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-      expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+      await runBench(["--part", "hot-path", "--quick", "--hot-backlog", "2000", "--out", hotOut]);
 
       const report = JSON.parse(readFileSync(join(hotOut, "benchmarks.json"), "utf8"));
       // Only the hot path ran, and there was no earlier report to keep the other parts from.

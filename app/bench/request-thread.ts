@@ -7,6 +7,7 @@ import { type FixedRateResult, runFixedRate } from "./fixed-rate.ts";
 import { committedOffset, createBenchTopic } from "./pipeline.ts";
 import { type SelfProcess, startSelf } from "./self-process.ts";
 import { round } from "./summary.ts";
+import { startUpstreamSite } from "./upstream-site.ts";
 import { runWrk } from "./wrk.ts";
 
 /** One way of serving, measured at full load (wrk) in every round. */
@@ -77,22 +78,6 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-/** The site behind the proxy: a fixed 200-byte JSON answer, in the bench process (wrk runs apart). */
-function startUpstream() {
-  const body = JSON.stringify({
-    id: 123,
-    name: "ledx",
-    price: 1_250_000,
-    tags: ["medical", "rare"],
-    text: "x".repeat(120),
-  });
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: () => new Response(body, { headers: { "content-type": "application/json" } }),
-  });
-}
-
 type Running = { name: ScenarioName; serve: SelfProcess; topic: Awaited<ReturnType<typeof createBenchTopic>> };
 
 async function footprintsOn(admin: Admin, topic: string): Promise<number> {
@@ -125,7 +110,7 @@ export async function benchRequestThread(
   names: readonly ScenarioName[],
   o: RequestThreadOptions,
 ): Promise<RequestThreadReport> {
-  const upstream = startUpstream();
+  const upstream = startUpstreamSite();
   const running: Running[] = [];
   let admin: Admin | undefined;
   try {
