@@ -19,8 +19,12 @@ export type ConsumerDrain = {
   firstCommitSeconds: number;
   steadyRows: number;
   steadyRowsPerSecond: number;
-  /** CPU µs per row over the steady part: the `consume` process, Kafka, PostgreSQL (all its processes), ClickHouse. */
+  /**
+   * CPU µs per row: the `consume` process, Kafka, PostgreSQL (all its processes), ClickHouse; over
+   * the steady part, or over the whole run when the first commit already held most of the backlog.
+   */
   cpuMicrosPerRow: Record<string, number>;
+  cpuWindow: "steady" | "whole";
   /** The services' CPU in the 3 s before `consume` started (others' work), scaled to the steady part, per row. */
   backgroundMicrosPerRow?: Record<string, number>;
   /** Rows in each store at the end (both must hold the backlog). */
@@ -58,6 +62,7 @@ export async function benchConsumerDrain(
     try {
       const targets = { consume: { pid: consume.pid }, ...o.services };
       const started = performance.now();
+      const whole = startCpuSample(targets);
       let steady: CpuSample | undefined;
       let firstCommitSeconds = 0;
       let steadyFrom = 0;
@@ -74,11 +79,17 @@ export async function benchConsumerDrain(
         if (performance.now() - started > 1_800_000) throw new Error("the backlog was not drained within 30 minutes");
         await sleep(200);
       }
-      const cpu = steady?.stop() ?? {};
+      const steadyCpu = steady?.stop() ?? {};
+      const wholeCpu = whole.stop();
       const seconds = (performance.now() - started) / 1000;
       progress.end(`${Math.round(o.backlog / seconds).toLocaleString("en-US")} rows/s`);
       const steadyRows = o.backlog - steadyFrom;
       const steadySeconds = seconds - firstCommitSeconds;
+      const cpuWindow = steadyRows >= o.backlog / 2 ? "steady" : "whole";
+      const window =
+        cpuWindow === "steady"
+          ? { cpu: steadyCpu, rows: steadyRows, seconds: steadySeconds }
+          : { cpu: wholeCpu, rows: o.backlog, seconds };
       return {
         backlog: o.backlog,
         produceSeconds: round(produceSeconds, 1),
@@ -87,10 +98,11 @@ export async function benchConsumerDrain(
         firstCommitSeconds: round(firstCommitSeconds, 2),
         steadyRows,
         steadyRowsPerSecond: steadySeconds > 0 ? Math.round(steadyRows / steadySeconds) : 0,
-        cpuMicrosPerRow: perUnit(cpu, steadyRows),
+        cpuMicrosPerRow: perUnit(window.cpu, window.rows),
+        cpuWindow,
         backgroundMicrosPerRow: perUnit(
-          Object.fromEntries(Object.entries(background).map(([k, us]) => [k, (us / 3) * steadySeconds])),
-          steadyRows,
+          Object.fromEntries(Object.entries(background).map(([k, us]) => [k, (us / 3) * window.seconds])),
+          window.rows,
         ),
         stored: await countBoth(stores),
       };

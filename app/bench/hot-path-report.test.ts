@@ -61,6 +61,7 @@ function report(main: { off: number; on: number }, consumerRows: number): Omit<H
       steadyRows: 990_000,
       steadyRowsPerSecond: consumerRows,
       cpuMicrosPerRow: { consume: 12, kafka: 2, postgres: 9 },
+      cpuWindow: "steady",
       backgroundMicrosPerRow: { kafka: 0.5, postgres: 1 },
       stored: { postgres: 1_000_000, clickhouse: 1_000_000 },
     },

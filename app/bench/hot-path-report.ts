@@ -96,7 +96,9 @@ export function renderHotPath(h: HotPathReport & { command: string }): string[] 
       `A backlog of ${n(c.backlog)} seed-format messages produced beforehand (${c.produceSeconds} s, not counted), drained by ` +
         "`eft-footprint consume` (its own process) into fresh databases. Done when every consumer group had committed " +
         "the whole backlog (offsets polled every 200 ms: counting rows would load PostgreSQL). *Steady*: from the first " +
-        "commit (group joined, first batch stored) to the end; CPU per row over that part. *background*: what the " +
+        "commit (group joined, first batch stored) to the end; CPU per row over that part" +
+        (c.cpuWindow === "whole" ? " (here over the whole run: the first commit held most of the backlog)" : "") +
+        ". *background*: what the " +
         "same processes used per second in the 3 s before `consume` started (other work on the shared stack), " +
         "expressed per row of the steady part: the share of each figure that is not ours.",
       "",

@@ -15,8 +15,8 @@ export const benchCommand = defineCommand({
 Measures, on fresh databases eft_bench_<random> (PostgreSQL and ClickHouse) and a fresh topic
 eft-bench-<random> beside the configured ones (DATABASE_URL, CLICKHOUSE_URL, KAFKA_BROKERS; never
 the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benchmarks.json and
-benchmarks.svg. Progress and ETA on stderr. The default run takes about 10 minutes; 10M rows is
-opt-in (--sizes 10000,100000,1000000,10000000).
+benchmarks.svg. Progress and ETA on stderr. The default run takes about 20 minutes (half of it the
+hot path); 10M rows is opt-in (--sizes 10000,100000,1000000,10000000).
 
   --sizes        (or none: skip) rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
                  loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
