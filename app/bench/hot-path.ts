@@ -45,7 +45,7 @@ function plan(quick: boolean) {
     : {
         wrk: { seconds: 5, rounds: 3, fixedRateSeconds: 10, catchUpLimitSeconds: 60 },
         batchedRates: [5_000, 10_000, 25_000, 50_000, 100_000],
-        perRequestRates: [2_000, 5_000, 10_000, 20_000],
+        perRequestRates: [1_000, 2_000, 5_000, 10_000, 20_000],
         stepSeconds: 10,
       };
 }
