@@ -22,7 +22,7 @@ export type FixedRateResult = {
   p999: number;
 };
 
-type Conn = { socket?: Socket<undefined>; busy: boolean; due: number; buffer: string };
+type Conn = { socket?: Socket<undefined>; due: number; buffer: string };
 
 /** Bytes of a whole HTTP/1.1 answer at the head of `text` (Content-Length bodies only), or 0. */
 export function answerLength(text: string): number {
@@ -60,11 +60,9 @@ export async function runFixedRate(
   const send = (c: Conn, fromTimer = false) => {
     const now = performance.now();
     if (next >= total || now < due(next)) {
-      c.busy = false;
       idle.push(c);
       return;
     }
-    c.busy = true;
     c.due = fromTimer ? now : due(next);
     next++;
     c.socket?.write(request);
@@ -81,7 +79,7 @@ export async function runFixedRate(
     }
   };
 
-  const conns: Conn[] = Array.from({ length: o.connections }, () => ({ busy: false, due: 0, buffer: "" }));
+  const conns: Conn[] = Array.from({ length: o.connections }, () => ({ due: 0, buffer: "" }));
   await Promise.all(
     conns.map(async (c) => {
       c.socket = await Bun.connect({

@@ -1,3 +1,4 @@
+import { INGEST_KEY_HEADER, INGEST_PATH } from "../../routes/ingest.ts";
 import type { Config } from "../../src/config.ts";
 import { sleep } from "../../src/retry.ts";
 import type { StoreName } from "../../src/store/store.ts";
@@ -31,6 +32,7 @@ export type IngestStep = {
 
 const PATHS = ["/api/v1/items", "/api/v1/items/ledx", "/api/v1/quests/7", "/api/v1/quests", "/api/v1/maps/customs"];
 const INGEST_KEY = "bench-ingest-key-0123456789";
+const PATH_PREFIX = "/_footprint";
 
 export type IngestOptions = {
   /** How long after a step's last request every row must be visible in both stores. */
@@ -46,7 +48,7 @@ type Sender = { eventsPerRequest: number; send(i: number): Promise<Response> };
 
 function senderFor(url: string, batch: number | undefined, timeZone: string): Sender {
   if (!batch) return { eventsPerRequest: 1, send: (i) => fetch(new URL(PATHS[i % PATHS.length] as string, url)) };
-  const endpoint = new URL("/_footprint/api/v1/footprints", url);
+  const endpoint = new URL(`${PATH_PREFIX}${INGEST_PATH}`, url);
   // Seed-format events (method, link, footprint_time with the zone's offset), a few bodies reused.
   const bodies = Array.from({ length: 8 }, (_, b) => {
     const stamp = formatZoned(Date.now() * 1000, timeZone);
@@ -63,7 +65,7 @@ function senderFor(url: string, batch: number | undefined, timeZone: string): Se
     send: (i) =>
       fetch(endpoint, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-footprint-key": INGEST_KEY },
+        headers: { "content-type": "application/json", [INGEST_KEY_HEADER]: INGEST_KEY },
         body: bodies[i % bodies.length],
       }),
   };
@@ -88,7 +90,7 @@ export async function benchIngest(
     args: ["serve", "--demo"],
     ...topic,
     stores,
-    env: o.batch ? { INGEST_KEYS: INGEST_KEY, PATH_PREFIX: "/_footprint" } : {},
+    env: o.batch ? { INGEST_KEYS: INGEST_KEY, PATH_PREFIX } : {},
   });
   const steps: IngestStep[] = [];
   try {
