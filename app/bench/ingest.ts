@@ -1,14 +1,13 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { INGEST_KEY_HEADER, INGEST_PATH } from "../../routes/ingest.ts";
 import type { Config } from "../../src/config.ts";
 import { sleep } from "../../src/retry.ts";
 import type { StoreName } from "../../src/store/store.ts";
+import { formatZoned } from "../../src/time.ts";
 import type { BenchStores } from "./bench-databases.ts";
+import { type CpuTarget, perUnit, startCpuSample } from "./cpu.ts";
 import { countBoth } from "./pipeline.ts";
 import { startProgress } from "./progress.ts";
+import { startSelf } from "./self-process.ts";
 import { round, summarize } from "./summary.ts";
 
 export type IngestStep = {
@@ -25,78 +24,59 @@ export type IngestStep = {
   /** Whether every row was visible in both stores within `drainSeconds` after the step's end. */
   drained: boolean;
   sustained: boolean;
+  /** Events per HTTP request: 1 through the footprint middleware, the batch size through the ingest endpoint. */
+  eventsPerRequest?: number;
+  /** CPU µs per event of each process, from the step's start until both stores held every event. */
+  cpuMicrosPerEvent?: Record<string, number>;
 };
 
-/** How the binary is started again from itself: the compiled binary, or bun + app/main.ts. */
-function selfCommand(): string[] {
-  return Bun.main.startsWith("/$bunfs/")
-    ? [process.execPath]
-    : [process.execPath, resolve(import.meta.dir, "../main.ts")];
-}
+const PATHS = ["/api/v1/items", "/api/v1/items/ledx", "/api/v1/quests/7", "/api/v1/quests", "/api/v1/maps/customs"];
+const INGEST_KEY = "bench-ingest-key-0123456789";
+const PATH_PREFIX = "/_footprint";
 
-type Serve = { url: string; stop(): Promise<void> };
+export type IngestOptions = {
+  /** How long after a step's last request every row must be visible in both stores. */
+  drainSeconds?: number;
+  /** Events per POST to the ingest endpoint; absent: one GET of a demo page per event (the middleware). */
+  batch?: number;
+  /** Processes whose CPU each step measures besides serve (Kafka, the stores). */
+  cpu?: Record<string, CpuTarget | undefined>;
+};
 
-/** `serve --demo` on a free port, writing to the bench topic and databases (its own consumer). */
-async function startServe(config: Config, topic: string, groupId: string, stores: BenchStores): Promise<Serve> {
-  const spool = mkdtempSync(join(tmpdir(), "eft-bench-spool-"));
-  const ch = new URL(config.clickhouse.url);
-  ch.username = encodeURIComponent(config.clickhouse.username);
-  ch.password = encodeURIComponent(config.clickhouse.password);
-  const [cmd, ...args] = selfCommand();
-  const child = spawn(cmd as string, [...args, "serve", "--demo"], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      KAFKA_BROKERS: config.kafka.brokers.join(","),
-      TOPIC: topic,
-      GROUP_ID: groupId,
-      DATABASE_URL: stores.pgUrl,
-      CLICKHOUSE_URL: ch.toString(),
-      CLICKHOUSE_DATABASE: stores.chDatabase,
-      FOOTPRINT_TZ: config.timeZone,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SPOOL_DIR: spool,
-      DASHBOARD_TOKEN: "bench-token-not-used-0123456789",
-      LOG_LEVEL: "info",
-      BATCH_SIZE: String(config.consumer.batchSize),
-      BATCH_FLUSH_MS: String(config.consumer.flushMs),
-    },
-  });
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error("serve did not log 'listening' within 60 s")), 60_000);
-    child.once("exit", (code) => fail(new Error(`serve exited with ${code} before listening`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string; level?: string };
-        if (entry.msg === "listening" && entry.url) {
-          clearTimeout(timer);
-          done(entry.url);
-        } else if (entry.level === "error") process.stderr.write(`serve: ${line}\n`);
-      } catch {}
-    });
+/** Sends request `i` of a step: one demo page (one footprint), or one batch of seed-format events. */
+type Sender = { eventsPerRequest: number; send(i: number): Promise<Response> };
+
+function senderFor(url: string, batch: number | undefined, timeZone: string): Sender {
+  if (!batch) return { eventsPerRequest: 1, send: (i) => fetch(new URL(PATHS[i % PATHS.length] as string, url)) };
+  const endpoint = new URL(`${PATH_PREFIX}${INGEST_PATH}`, url);
+  // Seed-format events (method, link, footprint_time with the zone's offset), a few bodies reused.
+  const bodies = Array.from({ length: 8 }, (_, b) => {
+    const stamp = formatZoned(Date.now() * 1000, timeZone);
+    return JSON.stringify(
+      Array.from({ length: batch }, (_, i) => ({
+        method: "GET",
+        link: `${PATHS[(b + i) % PATHS.length]}`,
+        footprint_time: stamp,
+      })),
+    );
   });
   return {
-    url,
-    stop: async () => {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(25_000)]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-      rmSync(spool, { recursive: true, force: true });
-    },
+    eventsPerRequest: batch,
+    send: (i) =>
+      fetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", [INGEST_KEY_HEADER]: INGEST_KEY },
+        body: bodies[i % bodies.length],
+      }),
   };
 }
 
-const PATHS = ["/api/v1/items", "/api/v1/items/ledx", "/api/v1/quests/7", "/api/v1/quests", "/api/v1/maps/customs"];
-
 /**
- * The real path under a steady load: HTTP → footprint middleware → Kafka → consumer → both
- * stores, each rate for `seconds`, rates increasing until one is not sustained. Freshness of a
- * request: the first count poll (every 100 ms) showing as many rows as had been sent up to and
- * including it, minus its send time (rows may reach a store slightly out of order: an estimate
- * within the poll interval).
+ * The real path under a steady load, each rate (events/s) for `seconds`, rates increasing until
+ * one is not sustained: HTTP → footprint middleware (or the ingest endpoint) → Kafka → consumer
+ * (in serve) → both stores. Freshness of an event: the first count poll (every 100 ms) showing as
+ * many rows as had been sent up to and including its request, minus the request's send time (rows
+ * may reach a store slightly out of order: an estimate within the poll interval).
  */
 export async function benchIngest(
   config: Config,
@@ -104,9 +84,14 @@ export async function benchIngest(
   stores: BenchStores,
   rates: readonly number[],
   seconds: number,
-  drainSeconds = 10,
+  o: IngestOptions = {},
 ): Promise<IngestStep[]> {
-  const serve = await startServe(config, topic.topic, topic.groupId, stores);
+  const serve = await startSelf(config, {
+    args: ["serve", "--demo"],
+    ...topic,
+    stores,
+    env: o.batch ? { INGEST_KEYS: INGEST_KEY, PATH_PREFIX } : {},
+  });
   const steps: IngestStep[] = [];
   try {
     // Until the consumer has joined, nothing becomes visible: one request, waited for.
@@ -116,8 +101,10 @@ export async function benchIngest(
       if (Date.now() > deadline) throw new Error("the pipeline stored nothing within 60 s of the first request");
       await sleep(200);
     }
+    const sender = senderFor(serve.url, o.batch, config.timeZone);
+    const cpu = { serve: { pid: serve.pid }, ...o.cpu };
     for (const rate of rates) {
-      const step = await runStep(serve.url, stores, rate, seconds, drainSeconds);
+      const step = await runStep(sender, stores, rate, seconds, o.drainSeconds ?? 10, cpu);
       steps.push(step);
       if (!step.sustained) break;
     }
@@ -127,24 +114,13 @@ export async function benchIngest(
   return steps;
 }
 
-async function runStep(
-  url: string,
-  stores: BenchStores,
-  rate: number,
-  seconds: number,
-  drainSeconds: number,
-): Promise<IngestStep> {
-  const base = await countBoth(stores);
-  const total = Math.round(rate * seconds);
-  const sentAt = new Float64Array(total);
-  let sent = 0;
-  let answered = 0;
-  let failed = 0;
-  let inFlight = 0;
-  const maxInFlight = 256;
-  const polls: { t: number; postgres: number; clickhouse: number }[] = [];
+type Poll = { t: number; postgres: number; clickhouse: number };
+
+/** Counts both stores every 100 ms until stopped: the moments rows became visible. */
+function pollCounts(stores: BenchStores, base: { postgres: number; clickhouse: number }) {
+  const polls: Poll[] = [];
   let polling = true;
-  const poller = (async () => {
+  const done = (async () => {
     while (polling) {
       const c = await countBoth(stores);
       polls.push({
@@ -155,17 +131,38 @@ async function runStep(
       await sleep(100);
     }
   })();
-  const progress = startProgress(`ingest ${rate.toLocaleString("en-US")}/s`, total);
+  return {
+    polls,
+    stop: async () => {
+      polling = false;
+      await done;
+    },
+  };
+}
+
+/** Sends `total` requests at `perSecond`, at most 256 in flight; resolves once all are answered. */
+async function sendAtRate(
+  sender: Sender,
+  total: number,
+  perSecond: number,
+  sentAt: Float64Array,
+  onSent: (n: number) => void,
+) {
+  let sent = 0;
+  let answered = 0;
+  let failed = 0;
+  let inFlight = 0;
   const started = performance.now();
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-    while (sent < due && inFlight < maxInFlight) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond) + 1);
+    while (sent < due && inFlight < 256) {
       const i = sent++;
       sentAt[i] = performance.now();
       inFlight++;
-      fetch(new URL(PATHS[i % PATHS.length] as string, url))
+      sender
+        .send(i)
         .then((r) => {
-          if (r.status >= 500) failed++;
+          if (r.status >= 400) failed++;
           return r.arrayBuffer();
         })
         .catch(() => failed++)
@@ -174,51 +171,78 @@ async function runStep(
           answered++;
         });
     }
-    progress.tick(sent);
+    onSent(sent);
     await sleep(sent < due ? 1 : 5);
   }
   while (inFlight > 0) await sleep(5);
-  const httpSeconds = (performance.now() - started) / 1000;
+  return { answered, failed, seconds: (performance.now() - started) / 1000, started };
+}
+
+async function runStep(
+  sender: Sender,
+  stores: BenchStores,
+  rate: number,
+  seconds: number,
+  drainSeconds: number,
+  cpuTargets: Record<string, CpuTarget | undefined>,
+): Promise<IngestStep> {
+  const k = sender.eventsPerRequest;
+  const base = await countBoth(stores);
+  const requests = Math.max(1, Math.round((rate * seconds) / k));
+  const total = requests * k;
+  const sentAt = new Float64Array(requests);
+  const cpu = startCpuSample(cpuTargets);
+  const poller = pollCounts(stores, base);
+  const progress = startProgress(
+    `ingest ${rate.toLocaleString("en-US")}/s${k > 1 ? ` (POSTs of ${k})` : ""}`,
+    requests,
+  );
+  const http = await sendAtRate(sender, requests, rate / k, sentAt, (n) => progress.tick(n));
   const endedAt = performance.now();
+  const { polls } = poller;
   while (performance.now() - endedAt < drainSeconds * 1000) {
     const last = polls[polls.length - 1];
     if (last && last.postgres >= total && last.clickhouse >= total) break;
     await sleep(50);
   }
-  polling = false;
-  await poller;
+  const cpuUsed = cpu.stop();
+  await poller.stop();
   const last = polls[polls.length - 1] ?? { t: 0, postgres: 0, clickhouse: 0 };
   const drained = last.postgres >= total && last.clickhouse >= total;
   const per = (store: StoreName) => {
     const lags: number[] = [];
     let p = 0;
-    for (let i = 0; i < total; i++) {
-      while (p < polls.length && (polls[p] as (typeof polls)[number])[store] < i + 1) p++;
+    for (let j = 0; j < requests; j++) {
+      while (p < polls.length && (polls[p] as Poll)[store] < (j + 1) * k) p++;
       if (p === polls.length) break;
-      lags.push((polls[p] as (typeof polls)[number]).t - (sentAt[i] as number));
+      const lag = (polls[p] as Poll).t - (sentAt[j] as number);
+      for (let e = 0; e < k; e++) lags.push(lag);
     }
     const done = polls.find((x) => x[store] >= total);
     const s = summarize(lags);
+    const since = (t: number) => (t - http.started) / 1000;
     return {
       freshness: { p50: round(s.median, 0), p95: round(s.p95, 0) },
-      rate: done ? round(total / ((done.t - started) / 1000), 0) : round(last[store] / ((last.t - started) / 1000), 0),
+      rate: done ? round(total / since(done.t), 0) : round(last[store] / since(last.t), 0),
     };
   };
   const pg = per("postgres");
   const ch = per("clickhouse");
-  const httpPerSecond = round(answered / httpSeconds, 0);
+  const httpPerSecond = round((http.answered * k) / http.seconds, 0);
   const sustained =
-    drained && failed === 0 && httpPerSecond >= rate * 0.9 && pg.freshness.p95 < 5000 && ch.freshness.p95 < 5000;
+    drained && http.failed === 0 && httpPerSecond >= rate * 0.9 && pg.freshness.p95 < 5000 && ch.freshness.p95 < 5000;
   progress.end(`${httpPerSecond}/s answered; freshness p95 PG ${pg.freshness.p95} ms, CH ${ch.freshness.p95} ms`);
   return {
     targetPerSecond: rate,
     seconds,
     sent: total,
-    failed,
+    failed: http.failed * k,
     httpPerSecond,
     storedPerSecond: { postgres: pg.rate, clickhouse: ch.rate },
     freshness: { postgres: pg.freshness, clickhouse: ch.freshness },
     drained,
     sustained,
+    eventsPerRequest: k,
+    cpuMicrosPerEvent: perUnit(cpuUsed, total),
   };
 }

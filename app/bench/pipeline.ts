@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Kafka, Kafka as KafkaClient, logLevel } from "kafkajs";
+import { type Admin, type Kafka, Kafka as KafkaClient, logLevel } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import type { BenchStores } from "./bench-databases.ts";
 
@@ -45,4 +45,24 @@ export async function createBenchTopic(
 export async function countBoth(stores: BenchStores): Promise<{ postgres: number; clickhouse: number }> {
   const [postgres, clickhouse] = await Promise.all([stores.pg.countFootprints(), stores.ch.countFootprints()]);
   return { postgres, clickhouse };
+}
+
+/**
+ * Lowest offset every consumer group of `groupId` has committed on the (one-partition) topic, and
+ * how many groups there are. Offsets rather than row counts: a count(*) of a growing table every
+ * few hundred ms would cost PostgreSQL more CPU than the rows being measured.
+ */
+export async function committedOffset(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ groups: number; offset: number }> {
+  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
+  let offset = Number.POSITIVE_INFINITY;
+  for (const g of groups) {
+    const [entry] = await admin.fetchOffsets({ groupId: g, topics: [topic] });
+    const sum = (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    offset = Math.min(offset, sum);
+  }
+  return { groups: groups.length, offset: groups.length ? offset : 0 };
 }

@@ -17,6 +17,8 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { type RunningBinary, startBinary } from "../../test/support/binary.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase, createTestTopic } from "../../test/support/stack.ts";
+import { startCpuSample } from "./cpu.ts";
+import { runWrk, type WrkResult } from "./wrk.ts";
 
 const root = join(import.meta.dir, "../..");
 const { values: opts } = parseArgs({
@@ -32,49 +34,16 @@ const duration = Number(opts.duration);
 const connections = Number(opts.connections);
 const rounds = Number(opts.rounds);
 
-type Result = { rps: number; p50: number; p99: number; requests: number; cpuUs: number };
-
-const ticksPerSecond = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-/** CPU time (user + system, all threads) a process has used so far, in microseconds. */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, i.e. 12 and 13 after the command name.
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / ticksPerSecond;
-}
-
-function ms(text: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
-  if (!m) throw new Error(`cannot read wrk latency ${text}`);
-  const n = Number(m[1]);
-  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
-}
+type Result = WrkResult & { cpuUs: number };
 
 /**
  * One wrk run, and the CPU the serving process spent per request meanwhile: on a shared machine
  * requests/s moves with everyone else's load, CPU per request much less.
  */
-function wrk(url: string, seconds: number, pid: number): Result {
-  const cpuBefore = cpuMicros(pid);
-  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url];
-  const run = spawnSync("wrk", args, { encoding: "utf8" });
-  if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
-  const out = run.stdout;
-  const pick = (re: RegExp) => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`unexpected wrk output:\n${out}`);
-    return m[1] as string;
-  };
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  if (non2xx) throw new Error(`${non2xx[1]} failed responses from ${url}:\n${out}`);
-  const requests = Number(pick(/(\d+) requests in/));
-  return {
-    cpuUs: (cpuMicros(pid) - cpuBefore) / requests,
-    requests,
-    rps: Number(pick(/Requests\/sec:\s+([\d.]+)/)),
-    p50: ms(pick(/^\s+50%\s+(\S+)/m)),
-    p99: ms(pick(/^\s+99%\s+(\S+)/m)),
-  };
+async function wrk(url: string, seconds: number, pid: number): Promise<Result> {
+  const cpu = startCpuSample({ server: { pid } });
+  const r = await runWrk(url, { connections, seconds });
+  return { ...r, cpuUs: (cpu.stop().server as number) / r.requests };
 }
 
 const median = (xs: number[]) => {
@@ -127,10 +96,10 @@ async function main() {
       { name: "(c) serve --upstream, recording", url: `${recording.url}${opts.path}`, pid: recording.pid },
     ];
     const results = new Map<string, Result[]>(scenarios.map((s) => [s.name, []]));
-    for (const s of scenarios) wrk(s.url, 1, s.pid); // warm-up
+    for (const s of scenarios) await wrk(s.url, 1, s.pid); // warm-up
     for (let round = 1; round <= rounds; round++) {
       for (const s of round % 2 ? scenarios : [...scenarios].reverse()) {
-        const r = wrk(s.url, duration, s.pid);
+        const r = await wrk(s.url, duration, s.pid);
         results.get(s.name)?.push(r);
         console.error(
           `round ${round} ${s.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/request`,
@@ -161,6 +130,7 @@ async function main() {
         p99: median(rs.map((r) => r.p99)),
         cpuUs: median(rs.map((r) => r.cpuUs)),
         requests: 0,
+        socketErrors: 0,
       };
     };
     const [a, b, c] = scenarios.map((s) => row(s.name)) as [Result, Result, Result];

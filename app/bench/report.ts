@@ -1,3 +1,5 @@
+import type { HotPathReport } from "./hot-path.ts";
+import { renderHotPath } from "./hot-path-report.ts";
 import type { IngestStep } from "./ingest.ts";
 import type { ConsumerRun } from "./old-way.ts";
 import type { QueryName, QueryTiming } from "./queries.ts";
@@ -32,6 +34,8 @@ export type BenchReport = {
     rowByRow: ConsumerRun & { extrapolatedSeconds: number };
     ratio: number;
   } | null;
+  /** Issue 12's section; absent in reports made before it. */
+  hotPath?: (HotPathReport & { command: string }) | null;
 };
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -160,6 +164,7 @@ export function renderMarkdown(r: BenchReport): string {
         : []),
     );
   }
+  if (r.hotPath) out.push(...renderHotPath(r.hotPath));
   return `${out.join("\n")}\n`;
 }
 

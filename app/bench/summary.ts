@@ -14,3 +14,10 @@ export function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/** p50, p99 and p99.9 (nearest rank) of latencies in ms, to two decimals. */
+export function summarizeLatencies(samples: Float64Array): { p50: number; p99: number; p999: number } {
+  const s = Float64Array.from(samples).sort();
+  const at = (q: number) => (s.length ? round(s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] as number) : NaN);
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+}

@@ -1,21 +1,22 @@
 import type { Config } from "../../src/config.ts";
 import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
-import { runBench } from "../bench/run-bench.ts";
+import { BENCH_PARTS, type BenchPart, runBench } from "../bench/run-bench.ts";
 import { defineCommand } from "./command.ts";
 
 export const benchCommand = defineCommand({
   name: "bench",
-  summary: "time PostgreSQL vs ClickHouse: bulk load, dashboard queries, ingest, the old way",
+  summary: "time PostgreSQL vs ClickHouse (bulk load, dashboard queries, ingest, the old way) and the hot path",
   help: `Usage: eft-footprint bench [--sizes 10000,100000,1000000] [--reps 20] [--seed 42] [--out docs]
                           [--ingest-rates 1000,...] [--step-seconds 10] [--backlog 100000]
-                          [--row-by-row-sample 500] [--env-file <path>]
+                          [--row-by-row-sample 500] [--part load,ingest,old-way,hot-path]
+                          [--quick] [--hot-backlog 1000000] [--env-file <path>]
 
 Measures, on fresh databases eft_bench_<random> (PostgreSQL and ClickHouse) and a fresh topic
 eft-bench-<random> beside the configured ones (DATABASE_URL, CLICKHOUSE_URL, KAFKA_BROKERS; never
 the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benchmarks.json and
-benchmarks.svg. Progress and ETA on stderr. The default run takes about 10 minutes; 10M rows is
-opt-in (--sizes 10000,100000,1000000,10000000).
+benchmarks.svg. Progress and ETA on stderr. The default run takes about 20 minutes (half of it the
+hot path); 10M rows is opt-in (--sizes 10000,100000,1000000,10000000).
 
   --sizes        (or none: skip) rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
                  loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
@@ -29,6 +30,14 @@ opt-in (--sizes 10000,100000,1000000,10000000).
   --backlog      messages in the backlog both consumers read (ours vs one INSERT per message);
                  0 skips it. The row-by-row one is timed on --row-by-row-sample messages and
                  extrapolated
+  --part         run only these parts (comma-separated): load (bulk load and queries, --sizes),
+                 ingest (--ingest-rates), old-way (--backlog), hot-path (what a footprint costs:
+                 request thread on/off with wrk and at a fixed rate, proxy on/off, the consumer on a
+                 --hot-backlog of seed-format messages, the ingest endpoint; CPU per request/row/event
+                 of serve, consume, Kafka and the stores). The parts not run keep their figures from
+                 the previous <out>/benchmarks.json. Default: all
+  --quick        the hot path's short version (about 2 minutes; --hot-backlog 20000 unless given)
+  --hot-backlog  seed-format messages the hot path's consumer drains (default 1000000; 0 skips it)
 `,
   // In the order of the help: a usage error lists them so.
   options: {
@@ -40,6 +49,9 @@ opt-in (--sizes 10000,100000,1000000,10000000).
     "step-seconds": { type: "string" },
     backlog: { type: "string" },
     "row-by-row-sample": { type: "string" },
+    part: { type: "string" },
+    quick: { type: "boolean" },
+    "hot-backlog": { type: "string" },
   },
   async run({ values, env, envFile, argv }) {
     // The report quotes the command line it was made with.
@@ -60,7 +72,19 @@ export type BenchFlags = {
   "step-seconds"?: string;
   backlog?: string;
   "row-by-row-sample"?: string;
+  part?: string;
+  quick?: boolean;
+  "hot-backlog"?: string;
 };
+
+function partList(text: string): Set<BenchPart> {
+  const parts = text.split(",").map((p) => p.trim());
+  const unknown = parts.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0 || parts.length === 0) {
+    throw new AppError("USAGE", `--part takes a comma-separated list of ${BENCH_PARTS.join(", ")}, not ${text}`);
+  }
+  return new Set(parts as BenchPart[]);
+}
 
 function wholeList(name: string, text: string, min: number): number[] {
   if (text === "none" && (name === "sizes" || name === "ingest-rates")) return [];
@@ -92,6 +116,9 @@ export async function runBenchCommand(config: Config, flags: BenchFlags, argv: r
     backlog: whole("backlog", flags.backlog ?? "100000", 0),
     rowByRowSample: whole("row-by-row-sample", flags["row-by-row-sample"] ?? "500", 1),
     outDir: flags.out ?? "docs",
+    parts: partList(flags.part ?? BENCH_PARTS.join(",")),
+    quick: flags.quick === true,
+    hotBacklog: whole("hot-backlog", flags["hot-backlog"] ?? (flags.quick ? "20000" : "1000000"), 0),
     command: `eft-footprint bench ${argv.join(" ")}`.trim(),
   });
   console.log(JSON.stringify({ written: flags.out ?? "docs", seconds: report.seconds }));
