@@ -187,12 +187,22 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await page.waitForFunction(`document.querySelectorAll("#panel-total .time").length === 2`);
     expect(await storeBadges(page, "total")).toEqual(["postgres", "clickhouse"]);
     expect(await storeBadges(page, "top")).toEqual(["postgres", "clickhouse"]);
+    // Each badge is the database's own time for the query; the table has it beside the wall time.
+    const queryMs = await inPage<(string | null)[]>(
+      page,
+      `[...document.querySelectorAll("#panel-total .times .time")].map((e) => e.getAttribute("data-query-ms"))`,
+    );
+    expect(queryMs).toEqual([expect.stringMatching(/^\d+(\.\d+)?$/), expect.stringMatching(/^\d+(\.\d+)?$/)]);
+    await page.waitForFunction(`document.querySelectorAll("#compare thead th").length === 6`);
     expect(await page.locator("#compare thead th").allTextContents()).toEqual([
       "Query",
-      "PostgreSQL",
-      "ClickHouse",
+      "PostgreSQL query",
+      "PostgreSQL wall",
+      "ClickHouse query",
+      "ClickHouse wall",
       "PostgreSQL ÷ ClickHouse",
     ]);
+    expect(await page.textContent("#compare caption")).toContain("ClickHouse's elapsed time from its query summary");
     // The charts were drawn (uPlot canvases) and the live count shows the last minute's five.
     expect(await page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(2);
     await page.waitForFunction(`document.getElementById("live-count")?.textContent === "5"`);
