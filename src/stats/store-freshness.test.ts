@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { compareUpTo } from "./store-freshness.ts";
+import type { StatsStore } from "./stats-db.ts";
+import { compareUpTo, measureFreshness } from "./store-freshness.ts";
 
 const TO = 1_747_630_000_000_000;
 
@@ -30,5 +31,20 @@ describe("compareUpTo: answers are compared up to the instant both stores hold",
   test("a store that could not be asked: nothing to compare", () => {
     expect(compareUpTo(TO, { postgres: TO - 5 })).toEqual({ to: TO, behind: null });
     expect(compareUpTo(TO, { postgres: TO - 5, clickhouse: undefined })).toEqual({ to: TO, behind: null });
+  });
+});
+
+describe("measureFreshness", () => {
+  test("a store that does not say its newest footprint in time is left out: nothing is compared", async () => {
+    const answering = Object.assign(async () => [{ t: String(TO - 5) }], {}) as unknown;
+    const stores = [
+      { name: "postgres", stats: { kind: "postgres", sql: answering } },
+      { name: "clickhouse", stats: { kind: "clickhouse", client: { query: () => new Promise(() => {}) } } },
+    ] as unknown as StatsStore[];
+    expect(await measureFreshness(stores, TO - 3_600_000_000, TO, 20)).toEqual({
+      newest: { postgres: TO - 5, clickhouse: undefined },
+      to: TO,
+      behind: null,
+    });
   });
 });

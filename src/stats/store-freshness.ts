@@ -7,6 +7,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import type { StoreName } from "../store/store.ts";
 import { type EpochMicros, formatIsoUtc, formatUtc } from "../time.ts";
+import { withTimeout } from "../timeout.ts";
 import type { StatsDb, StatsStore } from "./stats-db.ts";
 
 /** The newest footprint a store holds in [from, to), or null when it holds none there. */
@@ -103,20 +104,25 @@ export type Freshness = {
   behind: (Behind & { events: number | null }) | null;
 };
 
+/** How long a store may take to say its newest footprint before it is left out of the comparison. */
+export const FRESHNESS_TIMEOUT_MS = 3000;
+
 /**
  * Asks both stores for their newest footprint in [from, to) and, when one is behind, how many
- * footprints the other holds after it. A store that fails to answer is left out (its statistic
- * will fail too and say why): then nothing is compared.
+ * footprints the other holds after it. A store that fails to answer, or takes longer than
+ * `timeoutMs`, is left out (its statistic will fail too and say why, or answer late): then
+ * nothing is compared, and a store that hangs delays the answer by `timeoutMs` at most.
  */
 export async function measureFreshness(
   stores: readonly StatsStore[],
   from: EpochMicros,
   to: EpochMicros,
+  timeoutMs = FRESHNESS_TIMEOUT_MS,
 ): Promise<Freshness> {
   const newest: Partial<Record<StoreName, EpochMicros | null>> = {};
   await Promise.all(
     stores.map(async (s) => {
-      newest[s.name] = await getNewestFootprint(s.stats, from, to).catch(() => undefined);
+      newest[s.name] = await withTimeout(getNewestFootprint(s.stats, from, to), timeoutMs).catch(() => undefined);
     }),
   );
   const compared = compareUpTo(to, newest);
@@ -124,6 +130,6 @@ export async function measureFreshness(
   const ahead = behind && stores.find((s) => s.name === behind.ahead);
   if (!behind || !ahead) return { newest, to: compared.to, behind: null };
   const after = newest[behind.store] ?? from - 1;
-  const events = await countFootprintsAfter(ahead.stats, after, to).catch(() => null);
+  const events = await withTimeout(countFootprintsAfter(ahead.stats, after, to), timeoutMs).catch(() => null);
   return { newest, to: compared.to, behind: { ...behind, events } };
 }
