@@ -61,6 +61,13 @@ describe("eft-footprint bench", () => {
         expect(md).toContain(heading);
       }
       expect(md).toMatch(/\| 10,000 \| top \| [\d.]+ \/ [\d.]+ \|/);
+      // What it ran on, as the servers said (the stack's ClickHouse is chdb behind its endpoint).
+      expect(report.servers.postgres.settings).toMatchObject({ work_mem: expect.any(String), jit: expect.any(String) });
+      expect(["server", "chdb"]).toContain(report.servers.clickhouse.kind);
+      expect(md).toContain(
+        `- ClickHouse ${report.servers.clickhouse.version} at ${new URL(stack.clickhouseUrl).host}: `,
+      );
+      expect(md).toContain(`- PostgreSQL ${report.servers.postgres.version} at ${new URL(stack.databaseUrl).host}: `);
       const svg = readFileSync(join(out, "benchmarks.svg"), "utf8");
       expect(svg).toStartWith("<svg");
       expect(svg.match(/<path /g)).toHaveLength(20);
