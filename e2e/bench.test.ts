@@ -64,10 +64,9 @@ describe("eft-footprint bench", () => {
       // What it ran on, as the servers said (the stack's ClickHouse is chdb behind its endpoint).
       expect(report.servers.postgres.settings).toMatchObject({ work_mem: expect.any(String), jit: expect.any(String) });
       expect(["server", "chdb"]).toContain(report.servers.clickhouse.kind);
-      expect(md).toContain(
-        `- ClickHouse ${report.servers.clickhouse.version} at ${new URL(stack.clickhouseUrl).host}: `,
-      );
-      expect(md).toContain(`- PostgreSQL ${report.servers.postgres.version} at ${new URL(stack.databaseUrl).host}: `);
+      const place = "(on the bench's machine|at \\S+)";
+      expect(md).toMatch(new RegExp(`- ClickHouse ${report.servers.clickhouse.version} ${place}: `));
+      expect(md).toMatch(new RegExp(`- PostgreSQL ${report.servers.postgres.version} ${place}: .*work_mem`));
       const svg = readFileSync(join(out, "benchmarks.svg"), "utf8");
       expect(svg).toStartWith("<svg");
       expect(svg.match(/<path /g)).toHaveLength(20);

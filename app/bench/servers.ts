@@ -87,11 +87,17 @@ export function describeClickhouseLine(c: BenchServers["clickhouse"]): string {
       "which runs one query at a time: not a ClickHouse server",
     unknown: "could not tell a server from an embedded engine (no access to system.processes)",
   }[c.kind];
-  return `ClickHouse ${c.version} at ${c.host}: ${what}; max_threads ${c.maxThreads}`;
+  return `ClickHouse ${c.version} ${where(c.host)}: ${what}; max_threads ${c.maxThreads}`;
 }
 
 /** e.g. "PostgreSQL 17.10 at db:5432: shared_buffers 128MB, work_mem 4MB, …". */
 export function describePostgresLine(p: BenchServers["postgres"]): string {
   const settings = POSTGRES_SETTINGS.filter((k) => p.settings[k] !== undefined).map((k) => `${k} ${p.settings[k]}`);
-  return `PostgreSQL ${p.version} at ${p.host}: ${settings.join(", ")}`;
+  return `PostgreSQL ${p.version} ${where(p.host)}: ${settings.join(", ")}`;
+}
+
+/** "on the bench's machine" for a loopback address (its port means nothing later), else "at host:port". */
+function where(host: string): string {
+  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return /^(localhost|127\.\d+\.\d+\.\d+|::1)$/.test(name) ? "on the bench's machine" : `at ${host}`;
 }
