@@ -321,6 +321,41 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await context.close();
   }, 60_000);
 
+  test("one store a batch behind: the page says how far, not that the stores differ; a real difference is named", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    type Body = { period: { to: string }; freshness?: unknown; results: { store: string; data?: { count: number } }[] };
+    // The real answers, as if ClickHouse were 2.5 s and 40 events behind and had not written them yet.
+    await page.route("**/api/v1/stats/total?*", async (route) => {
+      const body = (await (await route.fetch()).json()) as Body;
+      body.freshness = {
+        requested_to: body.period.to,
+        newest: { postgres: body.period.to, clickhouse: body.period.to },
+        behind: { store: "clickhouse", ahead: "postgres", seconds: 2.5, events: 40 },
+      };
+      for (const r of body.results) if (r.store === "clickhouse" && r.data) r.data.count -= 1;
+      await route.fulfill({ json: body });
+    });
+    // Top: neither behind, and still different answers: a real difference.
+    await page.route("**/api/v1/stats/top?*", async (route) => {
+      const body = (await (await route.fetch()).json()) as Body & {
+        results: { store: string; data?: { rows: unknown[] } }[];
+      };
+      for (const r of body.results) if (r.store === "clickhouse" && r.data) r.data.rows = r.data.rows.slice(1);
+      await route.fulfill({ json: body });
+    });
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    await page.waitForSelector("#freshness:not([hidden])");
+    expect(await page.textContent("#freshness")).toStartWith(
+      "ClickHouse is 2.5 s and 40 events behind PostgreSQL: both are shown up to ",
+    );
+    expect(await page.textContent("#panel-total .times .lag")).toBe("ClickHouse catching up");
+    expect(await page.locator("#panel-total .time.differ").count()).toBe(0);
+    await page.waitForSelector("#panel-top .time.differ");
+    expect(await page.locator("#panel-top .lag").count()).toBe(0);
+    await context.close();
+  }, 60_000);
+
   test("a 24 h view whose traffic all falls in the current hour draws its newest bucket inside the chart", async () => {
     const context = await loggedInContext();
     const page = await context.newPage();
