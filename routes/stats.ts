@@ -60,7 +60,9 @@ type StoreResult = (StoreTimes & { data: unknown }) | (StoreTimes & { error: Err
 
 /**
  * `GET <mount>/<endpoint>` for every statistic: validated parameters, one result per store asked
- * (PostgreSQL first), each with its own query time. Mounted at `{prefix}/api/v1/stats`, behind login.
+ * (PostgreSQL first), the stores asked at once, each result with its wall time and its database's
+ * own query time; with both stores, compared up to the instant both hold (`freshness`). Mounted at
+ * `{prefix}/api/v1/stats`, behind login.
  *
  * @example
  * app.route("/_footprint/api/v1/stats", statsRoutes({ stores, timeZone: "Asia/Seoul", logger }))
