@@ -321,6 +321,27 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await context.close();
   }, 60_000);
 
+  test("the page asks for one panel at a time: no store ever has two of its queries in flight", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    let inFlight = 0;
+    let most = 0;
+    let asked = 0;
+    await page.route("**/api/v1/stats/**", async (route) => {
+      inFlight++;
+      asked++;
+      most = Math.max(most, inFlight);
+      const response = await route.fetch();
+      inFlight--;
+      await route.fulfill({ response });
+    });
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    // Seven panels and the live count.
+    await page.waitForFunction(`document.body.dataset.rounds === "1"`);
+    expect({ asked, most }).toEqual({ asked: 8, most: 1 });
+    await context.close();
+  }, 60_000);
+
   test("one store a batch behind: the page says how far, not that the stores differ; a real difference is named", async () => {
     const context = await loggedInContext();
     const page = await context.newPage();
