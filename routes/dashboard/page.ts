@@ -134,7 +134,7 @@ ${FAVICON_LINK}
     <header><h2 id="h-compare">Query time per store</h2></header>
     <div class="body table-wrap"><table id="compare"><caption>
       <b>query</b>: the database's own time for the panel's statistic — ClickHouse's elapsed time from its query summary, PostgreSQL's statement time on a connection held for it (no wait for one);
-      <b>wall</b>: from the server asking the store to its answer, any wait included. Panels are asked one at a time, both stores at once; the ratio is of query times.
+      <b>wall</b>: from the server asking the store to its answer, any wait included. Panels are asked one at a time, both stores at once; the ratio is of query times. On a narrow screen the wall times are in each badge's title.
     </caption><thead></thead><tbody></tbody></table></div>
   </section>
 </div>

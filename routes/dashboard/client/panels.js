@@ -299,7 +299,7 @@ export function renderCompare(table, timings) {
       "tr",
       {},
       h("th", {}, "Query"),
-      ...stores.flatMap((s) => [h("th", {}, `${label(s)} query`), h("th", {}, `${label(s)} wall`)]),
+      ...stores.flatMap((s) => [h("th", {}, `${label(s)} query`), h("th", { class: "wall" }, `${label(s)} wall`)]),
       ...(pair ? [h("th", {}, `${label(stores[0])} ÷ ${label(stores[1])}`)] : []),
     ),
   );
@@ -310,8 +310,10 @@ export function renderCompare(table, timings) {
     const fastest = ok.length > 1 ? Math.min(...ok.map(queryTime)) : undefined;
     const cells = stores.flatMap((s) => {
       const r = results.find((x) => x.store === s);
-      if (!r) return [h("td", {}, "–"), h("td", {}, "–")];
-      if (r.error) return [h("td", { class: "failed", title: r.error.message }, r.error.code), h("td", {}, "–")];
+      if (!r) return [h("td", {}, "–"), h("td", { class: "wall" }, "–")];
+      if (r.error) {
+        return [h("td", { class: "failed", title: r.error.message }, r.error.code), h("td", { class: "wall" }, "–")];
+      }
       const sum = /** @type {{ query: number; wall: number; unreported: boolean }} */ (sums.get(s));
       sum.wall += r.ms;
       if (typeof r.query_ms === "number") sum.query += r.query_ms;
