@@ -68,6 +68,12 @@ describe("eft-footprint bench", () => {
         expect(md).toContain(heading);
       }
       expect(md).toMatch(/\| 10,000 \| top \| [\d.]+ \/ [\d.]+ \|/);
+      // What it ran on, as the servers said (the stack's ClickHouse is chdb behind its endpoint).
+      expect(report.servers.postgres.settings).toMatchObject({ work_mem: expect.any(String), jit: expect.any(String) });
+      expect(["server", "chdb"]).toContain(report.servers.clickhouse.kind);
+      const place = "(on the bench's machine|at \\S+)";
+      expect(md).toMatch(new RegExp(`- ClickHouse ${report.servers.clickhouse.version} ${place}: `));
+      expect(md).toMatch(new RegExp(`- PostgreSQL ${report.servers.postgres.version} ${place}: .*work_mem`));
       const svg = readFileSync(join(out, "benchmarks.svg"), "utf8");
       expect(svg).toStartWith("<svg");
       expect(svg.match(/<path /g)).toHaveLength(20);

@@ -212,12 +212,22 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await waitInPage(page, `document.querySelectorAll("#panel-total .time").length === 2`);
     expect(await storeBadges(page, "total")).toEqual(["postgres", "clickhouse"]);
     expect(await storeBadges(page, "top")).toEqual(["postgres", "clickhouse"]);
+    // Each badge is the database's own time for the query; the table has it beside the wall time.
+    const queryMs = await inPage<(string | null)[]>(
+      page,
+      `[...document.querySelectorAll("#panel-total .times .time")].map((e) => e.getAttribute("data-query-ms"))`,
+    );
+    expect(queryMs).toEqual([expect.stringMatching(/^\d+(\.\d+)?$/), expect.stringMatching(/^\d+(\.\d+)?$/)]);
+    await page.waitForFunction(`document.querySelectorAll("#compare thead th").length === 6`);
     expect(await page.locator("#compare thead th").allTextContents()).toEqual([
       "Query",
-      "PostgreSQL",
-      "ClickHouse",
+      "PostgreSQL query",
+      "PostgreSQL wall",
+      "ClickHouse query",
+      "ClickHouse wall",
       "PostgreSQL ÷ ClickHouse",
     ]);
+    expect(await page.textContent("#compare caption")).toContain("ClickHouse's elapsed time from its query summary");
     // The charts were drawn (uPlot canvases) and the live count shows the last minute's five.
     expect(await page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(2);
     await waitInPage(page, `document.getElementById("live-count")?.textContent === "5"`);
@@ -334,6 +344,62 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     expect(await page.getAttribute("#total-count", "data-count")).toBe(String(footprints.length));
     expect(await page.isHidden("#panel-status .error")).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-store-down.png"), fullPage: true });
+    await context.close();
+  }, 60_000);
+
+  test("the page asks for one panel at a time: no store ever has two of its queries in flight", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    let inFlight = 0;
+    let most = 0;
+    let asked = 0;
+    await page.route("**/api/v1/stats/**", async (route) => {
+      inFlight++;
+      asked++;
+      most = Math.max(most, inFlight);
+      const response = await route.fetch();
+      inFlight--;
+      await route.fulfill({ response });
+    });
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    // Seven panels and the live count.
+    await page.waitForFunction(`document.body.dataset.rounds === "1"`);
+    expect({ asked, most }).toEqual({ asked: 8, most: 1 });
+    await context.close();
+  }, 60_000);
+
+  test("one store a batch behind: the page says how far, not that the stores differ; a real difference is named", async () => {
+    const context = await loggedInContext();
+    const page = await context.newPage();
+    type Body = { period: { to: string }; freshness?: unknown; results: { store: string; data?: { count: number } }[] };
+    // The real answers, as if ClickHouse were 2.5 s and 40 events behind and had not written them yet.
+    await page.route("**/api/v1/stats/total?*", async (route) => {
+      const body = (await (await route.fetch()).json()) as Body;
+      body.freshness = {
+        requested_to: body.period.to,
+        newest: { postgres: body.period.to, clickhouse: body.period.to },
+        behind: { store: "clickhouse", ahead: "postgres", seconds: 2.5, events: 40 },
+      };
+      for (const r of body.results) if (r.store === "clickhouse" && r.data) r.data.count -= 1;
+      await route.fulfill({ json: body });
+    });
+    // Top: neither behind, and still different answers: a real difference.
+    await page.route("**/api/v1/stats/top?*", async (route) => {
+      const body = (await (await route.fetch()).json()) as Body & {
+        results: { store: string; data?: { rows: unknown[] } }[];
+      };
+      for (const r of body.results) if (r.store === "clickhouse" && r.data) r.data.rows = r.data.rows.slice(1);
+      await route.fulfill({ json: body });
+    });
+    await page.goto(`${app.url}/_footprint/?refresh=0`);
+    await page.waitForSelector("#freshness:not([hidden])");
+    expect(await page.textContent("#freshness")).toStartWith(
+      "ClickHouse is 2.5 s and 40 events behind PostgreSQL: both are shown up to ",
+    );
+    expect(await page.textContent("#panel-total .times .lag")).toBe("ClickHouse catching up");
+    expect(await page.locator("#panel-total .time.differ").count()).toBe(0);
+    await page.waitForSelector("#panel-top .time.differ");
+    expect(await page.locator("#panel-top .lag").count()).toBe(0);
     await context.close();
   }, 60_000);
 

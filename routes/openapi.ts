@@ -18,7 +18,8 @@ export const STATS_PARAM_DOCS: Readonly<Record<string, string>> = {
   from: "Start of the period: a preset (1m, 15m, 1h, 24h, 7d, 30d: that long before `to`) or an ISO-8601 time with an offset or Z. Default 24h.",
   to: "End of the period (exclusive), ISO-8601 with an offset or Z. Default now.",
   tz: "IANA zone of the buckets (time of day, heatmap, timeseries). Default: the server's footprint zone (FOOTPRINT_TZ).",
-  store: "Which store answers: postgres, clickhouse or both (one result each, with its own query time).",
+  store:
+    "Which store answers: postgres, clickhouse or both (asked at once, one result each with its own times; both compared up to the instant both hold).",
   source:
     "auto: the per-minute rollup when the period is whole minutes and the statistic allows it, else raw rows; raw or rollup to force one.",
   method: "Only requests with this HTTP method.",
@@ -65,6 +66,8 @@ const ErrorSchema: JsonSchema = {
   },
 };
 
+const INSTANT = { type: "string", description: "ISO-8601 in the answer's zone, e.g. 2025-05-19T12:00:00.000+09:00" };
+
 const StatsResponseSchema: JsonSchema = {
   type: "object",
   required: ["endpoint", "period", "results"],
@@ -72,18 +75,61 @@ const StatsResponseSchema: JsonSchema = {
     endpoint: { type: "string" },
     period: {
       type: "object",
-      properties: { from: { type: "string" }, to: { type: "string" }, tz: { type: "string" } },
+      description:
+        "What the answers cover, [from, to). With both stores asked, `to` may be earlier than asked: the instant both hold (see `freshness`).",
+      properties: { from: INSTANT, to: INSTANT, tz: { type: "string" } },
+    },
+    freshness: {
+      type: "object",
+      description:
+        "Only when both stores are asked: each store's newest footprint in the period asked and, when one is behind the other (its consumer a batch behind), by how much. The answers are compared up to the instant both hold, so they differ only where the stores do.",
+      required: ["requested_to", "newest", "behind"],
+      properties: {
+        requested_to: { ...INSTANT, description: "The end of the period as asked." },
+        newest: {
+          type: "object",
+          description: "Per store, its newest footprint in the period asked; null when it holds none there.",
+          additionalProperties: { type: ["string", "null"] },
+        },
+        behind: {
+          type: ["object", "null"],
+          description: "null when neither store is behind.",
+          required: ["store", "ahead", "seconds", "events"],
+          properties: {
+            store: { type: "string", enum: ["postgres", "clickhouse"], description: "The store that is behind." },
+            ahead: { type: "string", enum: ["postgres", "clickhouse"] },
+            seconds: {
+              type: ["number", "null"],
+              description: "Between the two stores' newest footprints; null when `store` holds none of the period yet.",
+            },
+            events: {
+              type: ["integer", "null"],
+              description: "Footprints of the period `ahead` holds after the newest of `store` (null: not counted).",
+            },
+          },
+        },
+      },
     },
     results: {
       type: "array",
-      description: "One per store asked, PostgreSQL first; `data` or `error`, with the store's own query time.",
+      description:
+        "One per store asked, PostgreSQL first; `data` or `error`. The stores are asked at once; each one's times are its own.",
       items: {
         type: "object",
-        required: ["store", "source", "ms"],
+        required: ["store", "source", "ms", "query_ms"],
         properties: {
           store: { type: "string", enum: ["postgres", "clickhouse"] },
           source: { type: "string", enum: ["raw", "rollup"] },
-          ms: { type: "number", description: "Query time in milliseconds." },
+          ms: {
+            type: "number",
+            description:
+              "Wall time in milliseconds: from asking the store to its answer, any wait included (for a pool connection, in a busy server's queue).",
+          },
+          query_ms: {
+            type: ["number", "null"],
+            description:
+              "The database's own time for this statistic, in milliseconds: ClickHouse's elapsed time from its query summary (X-ClickHouse-Summary elapsed_ns, ClickHouse 23.9 and later), PostgreSQL's statement time on a connection held for it (no wait for one). null when the store did not say.",
+          },
           data: { description: "The statistic; its shape depends on the endpoint." },
           error: { $ref: "#/components/schemas/Error/properties/error" },
         },

@@ -13,7 +13,14 @@ const STORES = [createFakeStore("postgres"), createFakeStore("clickhouse")];
 type Body = {
   endpoint: string;
   period: { from: string; to: string; tz: string };
-  results: { store: string; source: string; ms: number; data?: unknown; error?: { code: string; message: string } }[];
+  results: {
+    store: string;
+    source: string;
+    ms: number;
+    query_ms: number | null;
+    data?: unknown;
+    error?: { code: string; message: string };
+  }[];
   error: { code: string; message: string; details: { path: string; message: string }[] };
 };
 
@@ -186,8 +193,14 @@ describe("stats API: results", () => {
     const { body } = await get("/heatmap");
     expect(body.endpoint).toBe("heatmap");
     expect(body.results).toEqual([
-      { store: "postgres", source: "rollup", ms: expect.any(Number), data: { answeredBy: "postgres" } },
-      { store: "clickhouse", source: "rollup", ms: expect.any(Number), data: { answeredBy: "clickhouse" } },
+      { store: "postgres", source: "rollup", ms: expect.any(Number), query_ms: null, data: { answeredBy: "postgres" } },
+      {
+        store: "clickhouse",
+        source: "rollup",
+        ms: expect.any(Number),
+        query_ms: null,
+        data: { answeredBy: "clickhouse" },
+      },
     ]);
   });
 
@@ -198,6 +211,7 @@ describe("stats API: results", () => {
       store: "clickhouse",
       source: "rollup",
       ms: expect.any(Number),
+      query_ms: null,
       error: { code: "STORE_UNAVAILABLE", message: "clickhouse: connection refused" },
     });
     expect(logger.lines.filter((l) => l.msg === "stats query failed")).toHaveLength(1);
@@ -214,5 +228,69 @@ describe("stats API: results", () => {
     const res = await app.request("/total?store=postgres");
     expect(res.status).toBe(503);
     expect(((await res.json()) as Body).results[0]?.error?.message).toContain("not configured");
+  });
+});
+
+describe("stats API: two stores compared up to the instant both hold", () => {
+  const T = NOW * 1000 - 5_000_000; // PostgreSQL's newest footprint: 5 s before now
+  function withFreshness(newest: { postgres: number | null; clickhouse: number | null }) {
+    const asked: { from: number; to: number; stores: string[] }[] = [];
+    const { calls } = routes();
+    const queries = Object.fromEntries(
+      (["top", "total", "time-of-day", "heatmap", "timeseries", "status", "latency"] as const).map((e) => [
+        e,
+        async (db: StatsDb, q: object) => {
+          calls.push({ endpoint: e, kind: db.kind, q: q as Record<string, unknown> });
+          return { answeredBy: db.kind };
+        },
+      ]),
+    ) as unknown as StatsQueries;
+    const app = statsRoutes({
+      stores: STORES,
+      timeZone: "UTC",
+      logger: createMemoryLogger(),
+      now: () => NOW,
+      queries,
+      freshness: async (stores, from, to) => {
+        asked.push({ from, to, stores: stores.map((s) => s.name) });
+        const { compareUpTo } = await import("../src/stats/store-freshness.ts");
+        const compared = compareUpTo(to, newest);
+        return { newest, ...compared, behind: compared.behind && { ...compared.behind, events: 42 } };
+      },
+    });
+    return { app, asked, calls };
+  }
+
+  test("one store a batch behind: both answer up to its newest footprint, and the answer says by how much", async () => {
+    const { app, asked, calls } = withFreshness({ postgres: T, clickhouse: T - 2_500_000 });
+    const res = await app.request("/total?from=1h");
+    const body = (await res.json()) as Body & { freshness: unknown };
+    expect(asked).toEqual([{ from: NOW * 1000 - 3_600_000_000, to: NOW * 1000, stores: ["postgres", "clickhouse"] }]);
+    const comparedTo = T - 2_500_000 + 1;
+    expect(calls.map((c) => [c.kind, c.q.to])).toEqual([
+      ["postgres", comparedTo],
+      ["clickhouse", comparedTo],
+    ]);
+    expect(body.period.to).toBe("2025-05-19T03:00:23.000001+00:00");
+    expect(body.freshness).toEqual({
+      requested_to: "2025-05-19T03:00:30.500+00:00",
+      newest: { postgres: "2025-05-19T03:00:25.500+00:00", clickhouse: "2025-05-19T03:00:23.000+00:00" },
+      behind: { store: "clickhouse", ahead: "postgres", seconds: 2.5, events: 42 },
+    });
+  });
+
+  test("neither behind: the period asked, nothing behind", async () => {
+    const { app, calls } = withFreshness({ postgres: T, clickhouse: T });
+    const body = (await (await app.request("/top?from=1h")).json()) as Body & { freshness: { behind: unknown } };
+    expect(calls.map((c) => c.q.to)).toEqual([NOW * 1000, NOW * 1000]);
+    expect(body.freshness.behind).toBeNull();
+  });
+
+  test("one store asked: nothing to compare, freshness is not asked", async () => {
+    const { app, asked, calls } = withFreshness({ postgres: T, clickhouse: T - 2_500_000 });
+    const body = (await (await app.request("/top?store=clickhouse")).json()) as Body & { freshness?: unknown };
+    expect(asked).toEqual([]);
+    expect(calls.map((c) => c.q.to)).toEqual([NOW * 1000]);
+    expect(body.freshness).toBeUndefined();
   });
 });

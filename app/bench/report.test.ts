@@ -56,3 +56,31 @@ test("the chart has one line per store, source and query", () => {
   expect(svg.match(/<path /g)).toHaveLength(12);
   expect(svg).toContain("<title>clickhouse raw top</title>");
 });
+
+test("the report names the ClickHouse and the PostgreSQL it measured, with the settings that matter", () => {
+  const servers = {
+    postgres: {
+      host: "db.internal:5432",
+      version: "17.10",
+      settings: { shared_buffers: "128MB", work_mem: "4MB", max_parallel_workers_per_gather: "2", jit: "on" },
+    },
+    clickhouse: { host: "127.0.0.1:8123", version: "26.7.2.1", kind: "chdb" as const, maxThreads: "2" },
+  };
+  const md = renderMarkdown({ ...report(80), servers });
+  expect(md).toContain(
+    "- ClickHouse 26.7.2.1 on the bench's machine: the chdb engine (clickhouse-local, embedded) behind the development HTTP endpoint",
+  );
+  expect(md).toContain("which runs one query at a time: not a ClickHouse server; max_threads 2.");
+  expect(md).toContain(
+    "- PostgreSQL 17.10 at db.internal:5432: shared_buffers 128MB, work_mem 4MB, max_parallel_workers_per_gather 2, jit on (server settings;",
+  );
+  const server = renderMarkdown({
+    ...report(80),
+    servers: { ...servers, clickhouse: { ...servers.clickhouse, kind: "server" } },
+  });
+  expect(server).toContain(
+    "- ClickHouse 26.7.2.1 on the bench's machine: a ClickHouse server over HTTP; max_threads 2.",
+  );
+  // A report made before the servers were recorded keeps its one line.
+  expect(renderMarkdown(report(80))).toContain("- PostgreSQL 17.10; ClickHouse 26.7.");
+});

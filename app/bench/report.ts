@@ -3,6 +3,7 @@ import { renderHotPath } from "./hot-path-report.ts";
 import type { IngestStep } from "./ingest.ts";
 import type { ConsumerRun } from "./old-way.ts";
 import type { QueryName, QueryTiming } from "./queries.ts";
+import { type BenchServers, describeClickhouseLine, describePostgresLine } from "./servers.ts";
 
 export type SizeResult = {
   rows: number;
@@ -17,6 +18,8 @@ export type BenchReport = {
   seconds: number;
   machine: { cpus: string; cores: number; memoryGb: number; os: string; bun: string; loadAverage: number[] };
   versions: { postgres: string; clickhouse: string };
+  /** What ran the queries, as the servers said (absent in reports made before it was recorded). */
+  servers?: BenchServers;
   options: {
     seed: number;
     sizes: number[];
@@ -58,7 +61,7 @@ export function renderMarkdown(r: BenchReport): string {
     `- Run ${r.startedAt}, ${Math.round(r.seconds)} s in all. Machine: ${r.machine.cpus}, ${r.machine.cores} cores, ` +
       `${r.machine.memoryGb} GB RAM, ${r.machine.os}, Bun ${r.machine.bun}; load average at the end ` +
       `${r.machine.loadAverage.map((x) => x.toFixed(2)).join(", ")} (the machine is shared: other work ran too).`,
-    `- PostgreSQL ${r.versions.postgres}; ClickHouse ${r.versions.clickhouse}. All services on the same machine.`,
+    ...describeServers(r),
     `- Data: synthetic footprints, seed ${r.options.seed}, over ${r.options.days} days ending at the run ` +
       "(Zipf-like routes, method mix, daily curve with minute bursts; app/bench/synthetic-footprints.ts). " +
       `Queries ask for the whole last ${r.options.days} days in ${r.options.timeZone}.`,
@@ -166,6 +169,16 @@ export function renderMarkdown(r: BenchReport): string {
   }
   if (r.hotPath) out.push(...renderHotPath(r.hotPath));
   return `${out.join("\n")}\n`;
+}
+
+/** The servers measured, as they described themselves: a figure means little without them. */
+function describeServers(r: BenchReport): string[] {
+  if (!r.servers) return [`- PostgreSQL ${r.versions.postgres}; ClickHouse ${r.versions.clickhouse}.`];
+  return [
+    `- ${describeClickhouseLine(r.servers.clickhouse)}.`,
+    `- ${describePostgresLine(r.servers.postgres)} (server settings; the statistics may set some per ` +
+      "transaction, see withStatsSettings in src/stats/postgres-counts.ts).",
+  ];
 }
 
 /** The issue's targets, checked against this run's figures (recorded, never asserted in tests). */

@@ -12,6 +12,7 @@ import { createBenchTopic } from "./pipeline.ts";
 import { startProgress } from "./progress.ts";
 import { QUERY_RUNS_PER_SIZE, timeQueries } from "./queries.ts";
 import { type BenchReport, renderMarkdown, renderSvg, type SizeResult } from "./report.ts";
+import { type BenchServers, describeBenchServers } from "./servers.ts";
 import { round } from "./summary.ts";
 import { syntheticFootprints } from "./synthetic-footprints.ts";
 
@@ -44,17 +45,16 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
   const startedAt = new Date().toISOString();
   const sizes: SizeResult[] = [];
   let versions = { postgres: "?", clickhouse: "?" };
+  let servers: BenchServers | undefined;
   for (const rows of o.parts.has("load") ? o.sizes : []) {
     log(`— ${rows.toLocaleString("en-US")} rows`);
     const stores = await createBenchStores(config);
     try {
-      const [pv] = await stores.pg.stats.sql<{ v: string }[]>`select current_setting('server_version') as v`;
-      const cv = await (
-        await stores.ch.stats.client.query({ query: "SELECT version() AS v", format: "JSONEachRow" })
-      ).json<{
-        v: string;
-      }>();
-      versions = { postgres: pv?.v ?? "?", clickhouse: cv[0]?.v ?? "?" };
+      servers ??= await describeBenchServers(stores.pg.stats.sql, stores.ch.stats.client, {
+        postgres: config.postgres.url,
+        clickhouse: config.clickhouse.url,
+      });
+      versions = { postgres: servers.postgres.version, clickhouse: servers.clickhouse.version };
       const end = Date.now();
       // Generated before the clocks start: the load rates are the stores', not the generator's.
       let p = startProgress("generate", rows);
@@ -183,6 +183,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       loadAverage: loadavg().map((x) => round(x)),
     },
     versions,
+    ...(servers && { servers }),
     options: {
       seed: o.seed,
       sizes: o.sizes,

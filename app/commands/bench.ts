@@ -18,6 +18,15 @@ the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benc
 benchmarks.svg. Progress and ETA on stderr. The default run takes about 20 minutes (half of it the
 hot path); 10M rows is opt-in (--sizes 10000,100000,1000000,10000000).
 
+On your own servers: point the settings at them, e.g.
+  DATABASE_URL=postgres://user:pass@db:5432/postgres CLICKHOUSE_URL=http://user:pass@ch:8123 \\
+    KAFKA_BROKERS=kafka:9092 eft-footprint bench --out bench-out
+The PostgreSQL user needs CREATEDB and the ClickHouse user CREATE/DROP DATABASE: the bench only
+creates, fills and drops its own eft_bench_<random> databases (and topic). The report names what
+it ran on: each server's version and host, PostgreSQL's settings (shared_buffers, work_mem,
+parallel workers, jit, ...), and whether ClickHouse was a server or the chdb engine behind the
+development endpoint. --ingest-rates none --backlog 0 skips the parts that need Kafka and serve.
+
   --sizes        (or none: skip) rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
                  loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
   --reps         warm runs of each dashboard query (top, total, time-of-day, heatmap, timeseries),

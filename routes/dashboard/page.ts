@@ -82,6 +82,7 @@ ${FAVICON_LINK}
   </div>
 </form>
 <p class="period" id="period"></p>
+<p class="freshness" id="freshness" role="status" hidden></p>
 
 <div class="grid">
   <section class="panel p-total" id="panel-total" aria-labelledby="h-total">
@@ -131,11 +132,14 @@ ${FAVICON_LINK}
   </section>
   <section class="panel p-compare" id="panel-compare" aria-labelledby="h-compare">
     <header><h2 id="h-compare">Query time per store</h2></header>
-    <div class="body table-wrap"><table id="compare"><thead></thead><tbody></tbody></table></div>
+    <div class="body table-wrap"><table id="compare"><caption>
+      <b>query</b>: the database's own time for the panel's statistic — ClickHouse's elapsed time from its query summary, PostgreSQL's statement time on a connection held for it (no wait for one);
+      <b>wall</b>: from the server asking the store to its answer, any wait included. Panels are asked one at a time, both stores at once; the ratio is of query times. On a narrow screen the wall times are in each badge's title.
+    </caption><thead></thead><tbody></tbody></table></div>
   </section>
 </div>
 </main>
-<footer class="foot">eft-footprint ${attr(o.version)} · figures from the stats API; times are server-side query times</footer>
+<footer class="foot">eft-footprint ${attr(o.version)} · figures from the stats API; a store's time is its database's own for that query, its wall time in the badge's title and the table</footer>
 <script src="${assets}/uplot.js"></script>
 <script type="module" src="${assets}/main.js"></script>
 </body>

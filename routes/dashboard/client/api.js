@@ -3,13 +3,17 @@
 
 /** @typedef {{ code: string; message: string }} StoreError */
 /**
+ * `ms`: wall time, from the server asking the store to its answer; `query_ms`: the database's own
+ * time for the statistic (null when it did not say).
  * @template T
- * @typedef {{ store: string; source?: string; ms: number; data?: T; error?: StoreError }} StoreResult
+ * @typedef {{ store: string; source?: string; ms: number; query_ms?: number | null; data?: T; error?: StoreError }} StoreResult
  */
 /** @typedef {{ from: string; to: string; tz: string }} Period */
+/** @typedef {{ store: string; ahead: string; seconds: number | null; events: number | null }} Behind */
+/** @typedef {{ requested_to: string; newest: Record<string, string | null>; behind: Behind | null }} Freshness */
 /**
  * @template T
- * @typedef {{ endpoint: string; period: Period; results: StoreResult<T>[] }} StatsResponse
+ * @typedef {{ endpoint: string; period: Period; freshness?: Freshness; results: StoreResult<T>[] }} StatsResponse
  */
 /** @typedef {{ rows: { method: string; endpoint: string; count: number; share: number }[] }} TopData */
 /** @typedef {{ count: number; previous: number }} TotalData */
@@ -19,9 +23,11 @@
 /** @typedef {Record<"2xx" | "3xx" | "4xx" | "5xx" | "other", number>} StatusData */
 /** @typedef {{ rows: { endpoint: string; count: number; p50: number; p95: number; p99: number }[] }} LatencyData */
 /**
- * What one panel gets: the answer of every store asked, or why there is none.
+ * What one panel gets: the answer of every store asked, or why there is none. `disagree`: the
+ * stores' answers differ (over the period both hold); `behind`: one store has not written all the
+ * other holds yet.
  * @template T
- * @typedef {{ ok: true; response: StatsResponse<T>; data: T | undefined; disagree: boolean }
+ * @typedef {{ ok: true; response: StatsResponse<T>; data: T | undefined; disagree: boolean; behind: Behind | null }
  *   | { ok: false; message: string; details?: string[]; results?: StoreResult<T>[] }} Outcome
  */
 
@@ -69,7 +75,7 @@ export async function fetchStats(base, endpoint, params, signal) {
   if (answered.length === 0) return { ok: false, message: "No store answered.", results: body.results };
   const first = answered[0]?.data;
   const disagree = answered.some((r) => JSON.stringify(r.data) !== JSON.stringify(first));
-  return { ok: true, response: body, data: first, disagree };
+  return { ok: true, response: body, data: first, disagree, behind: body.freshness?.behind ?? null };
 }
 
 /**

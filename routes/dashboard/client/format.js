@@ -295,3 +295,36 @@ export function formatMinuteOfDay(minute) {
 function pad(n) {
   return String(n).padStart(2, "0");
 }
+
+/**
+ * One store behind the other, in words: how far (seconds, events) and up to when the two are
+ * compared ("ClickHouse is 2.5 s and 40 events behind PostgreSQL; both are compared up to 12:00:23").
+ * @param {import("./api.js").Behind} behind
+ * @param {string} comparedTo ISO instant: where the answers end
+ * @param {string} tz
+ */
+export function describeBehind(behind, comparedTo, tz) {
+  const who = STORE_LABEL[/** @type {keyof typeof STORE_LABEL} */ (behind.store)] ?? behind.store;
+  const ahead = STORE_LABEL[/** @type {keyof typeof STORE_LABEL} */ (behind.ahead)] ?? behind.ahead;
+  const events =
+    behind.events === null ? "" : `${formatCount(behind.events)} ${behind.events === 1 ? "event" : "events"}`;
+  if (behind.seconds === null) {
+    return `${who} holds none of this period yet${events ? ` (${ahead}: ${events})` : ""}; its figures catch up as it writes.`;
+  }
+  const how = [formatSeconds(behind.seconds), events].filter(Boolean).join(" and ");
+  const until = new Intl.DateTimeFormat("en-GB", {
+    timeZone: tz,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).format(new Date(comparedTo));
+  return `${who} is ${how} behind ${ahead}: both are shown up to ${until}, which both hold.`;
+}
+
+/** @param {number} seconds */
+function formatSeconds(seconds) {
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  return `${Math.round(seconds / 60)} min`;
+}

@@ -3,6 +3,7 @@ import * as server from "../../../src/time.ts";
 import {
   apiParams,
   defaultState,
+  describeBehind,
   formatCompact,
   formatDelta,
   formatMinuteOfDay,
@@ -112,5 +113,34 @@ describe("time zones", () => {
         });
       }
     }
+  });
+});
+
+describe("one store behind the other, in words", () => {
+  test("how far, in time and events, and up to when both are shown", () => {
+    expect(
+      describeBehind(
+        { store: "clickhouse", ahead: "postgres", seconds: 2.5, events: 40 },
+        "2025-05-19T03:00:23.000001+00:00",
+        "Asia/Seoul",
+      ),
+    ).toBe("ClickHouse is 2.5 s and 40 events behind PostgreSQL: both are shown up to 12:00:23, which both hold.");
+    expect(
+      describeBehind(
+        { store: "postgres", ahead: "clickhouse", seconds: 0.25, events: null },
+        "2025-05-19T03:00:23Z",
+        "UTC",
+      ),
+    ).toBe("PostgreSQL is 250 ms behind ClickHouse: both are shown up to 03:00:23, which both hold.");
+  });
+
+  test("a store with nothing of the period yet", () => {
+    expect(
+      describeBehind(
+        { store: "clickhouse", ahead: "postgres", seconds: null, events: 1 },
+        "2025-05-19T03:00:23Z",
+        "UTC",
+      ),
+    ).toBe("ClickHouse holds none of this period yet (PostgreSQL: 1 event); its figures catch up as it writes.");
   });
 });

@@ -22,6 +22,7 @@ import {
   describePeriod,
   renderCompare,
   renderError,
+  renderFreshness,
   renderHeatmap,
   renderLatency,
   renderStatus,
@@ -137,7 +138,13 @@ let inFlight;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let timer;
 
-/** One round: every panel and the live count at once; the next round is scheduled when this one ends. */
+/**
+ * One round: every panel, then the live count, one request at a time; the next round is scheduled
+ * when this one ends. One at a time because a store's time must be its query's alone: the API asks
+ * both stores at once for each panel, so neither waits behind the other, and no store ever has
+ * more than one of the dashboard's queries in flight (all seven at once queued behind each other,
+ * on a ClickHouse that runs one query at a time, and were timed waiting).
+ */
 async function refresh() {
   clearTimeout(timer);
   inFlight?.abort();
@@ -146,7 +153,8 @@ async function refresh() {
   const mine = ++round;
   if (document.hidden) return schedule(); // nobody is looking: ask again later
   try {
-    await Promise.all([...PANELS.map((spec) => loadPanel(spec, controller.signal)), loadLive(controller.signal)]);
+    for (const spec of PANELS) await loadPanel(spec, controller.signal);
+    await loadLive(controller.signal);
   } catch (err) {
     if (err instanceof LoggedOutError) {
       location.assign(`${prefix}/login?next=${encodeURIComponent(location.pathname + location.search)}`);
@@ -155,7 +163,6 @@ async function refresh() {
     if (!controller.signal.aborted) console.error(err);
   }
   if (mine !== round) return;
-  renderCompare(/** @type {HTMLTableElement} */ ($("compare")), timings);
   $("updated").textContent =
     `updated ${new Date().toLocaleTimeString("en-GB", { timeZone: state.tz, hourCycle: "h23" })}`;
   document.body.dataset.rounds = String(Number(document.body.dataset.rounds ?? 0) + 1);
@@ -184,9 +191,10 @@ async function loadPanel(spec, signal) {
   if (signal.aborted) return;
   renderError(el, outcome);
   const results = outcome.ok ? outcome.response.results : outcome.results;
-  renderTimes(el, results, outcome.ok && outcome.disagree);
+  renderTimes(el, results, outcome.ok ? outcome : undefined);
   if (results) timings.set(spec.endpoint, results);
   else timings.delete(spec.endpoint);
+  renderCompare(/** @type {HTMLTableElement} */ ($("compare")), timings);
   if (!outcome.ok || outcome.data === undefined) return;
   try {
     spec.draw(outcome.data);
@@ -194,6 +202,7 @@ async function loadPanel(spec, signal) {
     renderError(el, { ok: false, message: `Could not draw this panel: ${/** @type {Error} */ (err).message}` });
   }
   if (spec.endpoint === "total") {
+    renderFreshness($("freshness"), outcome.response);
     lastPeriod = outcome.response.period;
     $("period").textContent = describePeriod(outcome.response.period);
   }

@@ -4,6 +4,7 @@
  * every panel shares: which store answered in how many ms, and what went wrong.
  */
 import {
+  describeBehind,
   formatCompact,
   formatCount,
   formatDelta,
@@ -46,14 +47,17 @@ export function h(tag, attrs = {}, ...children) {
 const label = (store) => STORE_LABEL[store ?? ""] ?? store ?? "";
 
 /**
- * The store badges in a panel's header ("PostgreSQL 3.2 ms"), a failed store in red.
+ * The store badges in a panel's header ("PostgreSQL 3.2 ms": the database's own time for this
+ * panel's statistic, the wall time in the title), a failed store in red. "stores differ" only when
+ * the answers differ over a period both stores hold; while one is behind, the header says so.
  * @param {HTMLElement} panel
  * @param {AnyStoreResult[] | undefined} results
- * @param {boolean} [disagree]
+ * @param {{ disagree: boolean; behind: import("./api.js").Behind | null }} [comparison]
  */
-export function renderTimes(panel, results, disagree = false) {
+export function renderTimes(panel, results, comparison = { disagree: false, behind: null }) {
   const box = panel.querySelector(".times");
   if (!box) return;
+  /** @type {HTMLElement[]} */
   const badges = (results ?? []).map((r) => {
     if (r.error) {
       return h(
@@ -63,22 +67,56 @@ export function renderTimes(panel, results, disagree = false) {
       );
     }
     const source = r.source ? ` · ${r.source}` : "";
-    return h(
-      "span",
-      { class: `time ${r.store}`, "data-ms": String(r.ms), title: `${label(r.store)} answered in ${r.ms} ms` },
-      `${label(r.store)} ${formatMs(r.ms)}${source}`,
-    );
+    const attrs = { class: `time ${r.store}`, "data-ms": String(r.ms), title: describeTimes(r) };
+    if (typeof r.query_ms === "number") Object.assign(attrs, { "data-query-ms": String(r.query_ms) });
+    return h("span", attrs, `${label(r.store)} ${formatMs(r.query_ms ?? r.ms)}${source}`);
   });
-  if (disagree) {
+  const { disagree, behind } = comparison;
+  if (disagree && behind) {
     badges.push(
       h(
         "span",
-        { class: "time differ", title: "The stores gave different answers (rows still being written?)" },
+        {
+          class: "lag",
+          title: `${label(behind.store)} has not written everything ${label(behind.ahead)} holds yet: the answers differ until it catches up`,
+        },
+        `${label(behind.store)} catching up`,
+      ),
+    );
+  } else if (disagree) {
+    badges.push(
+      h(
+        "span",
+        { class: "time differ", title: "The stores gave different answers for a period both hold whole" },
         "stores differ",
       ),
     );
   }
   box.replaceChildren(...badges);
+}
+
+/** @param {AnyStoreResult} r */
+function describeTimes(r) {
+  const wall = `${formatMs(r.ms)} from asking ${label(r.store)} to its answer, waits included`;
+  if (typeof r.query_ms !== "number") return `${label(r.store)} did not report its own time; ${wall}`;
+  return `${label(r.store)}: ${formatMs(r.query_ms)} ${QUERY_TIME[r.store] ?? "query time"}; ${wall}`;
+}
+
+/** What each store's query time is, as the stats API measures it. */
+const QUERY_TIME = /** @type {Record<string, string>} */ ({
+  postgres: "statement time on a connection held for it",
+  clickhouse: "the server's own elapsed time (query summary)",
+});
+
+/**
+ * The note under the period when one store is behind the other, hidden otherwise.
+ * @param {HTMLElement} box
+ * @param {import("./api.js").StatsResponse<unknown> | undefined} response
+ */
+export function renderFreshness(box, response) {
+  const behind = response?.freshness?.behind;
+  box.hidden = !behind;
+  box.textContent = behind && response ? describeBehind(behind, response.period.to, response.period.tz) : "";
 }
 
 /**
@@ -251,7 +289,7 @@ export function renderLatency(tbody, data) {
 }
 
 /**
- * One row per query, one column per store: the comparison the product exists for.
+ * One row per query; per store its own query time and its wall time; the ratio of query times.
  * @param {HTMLTableElement} table
  * @param {Map<string, AnyStoreResult[]>} timings
  */
@@ -265,28 +303,50 @@ export function renderCompare(table, timings) {
       "tr",
       {},
       h("th", {}, "Query"),
-      ...stores.map((s) => h("th", {}, label(s))),
+      ...stores.flatMap((s) => [h("th", {}, `${label(s)} query`), h("th", { class: "wall" }, `${label(s)} wall`)]),
       ...(pair ? [h("th", {}, `${label(stores[0])} ÷ ${label(stores[1])}`)] : []),
     ),
   );
-  /** @type {Map<string, number>} */
-  const sums = new Map();
+  /** @type {Map<string, { query: number; wall: number; unreported: boolean }>} */
+  const sums = new Map(stores.map((s) => [s, { query: 0, wall: 0, unreported: false }]));
   const rows = [...timings.entries()].map(([endpoint, results]) => {
     const ok = results.filter((r) => !r.error);
-    const fastest = ok.length > 1 ? Math.min(...ok.map((r) => r.ms)) : undefined;
-    const cells = stores.map((s) => {
+    const fastest = ok.length > 1 ? Math.min(...ok.map(queryTime)) : undefined;
+    const cells = stores.flatMap((s) => {
       const r = results.find((x) => x.store === s);
-      if (!r) return h("td", {}, "–");
-      if (r.error) return h("td", { class: "failed", title: r.error.message }, r.error.code);
-      sums.set(s, (sums.get(s) ?? 0) + r.ms);
-      return h("td", { class: r.ms === fastest ? "faster" : "" }, formatMs(r.ms));
+      if (!r) return [h("td", {}, "–"), h("td", { class: "wall" }, "–")];
+      if (r.error) {
+        return [h("td", { class: "failed", title: r.error.message }, r.error.code), h("td", { class: "wall" }, "–")];
+      }
+      const sum = /** @type {{ query: number; wall: number; unreported: boolean }} */ (sums.get(s));
+      sum.wall += r.ms;
+      if (typeof r.query_ms === "number") sum.query += r.query_ms;
+      else sum.unreported = true;
+      return [
+        h("td", { class: queryTime(r) === fastest ? "faster" : "" }, timeOrDash(r.query_ms)),
+        h("td", { class: "wall" }, formatMs(r.ms)),
+      ];
     });
     return h("tr", {}, h("td", {}, endpoint), ...cells, ...(pair ? [h("td", {}, ratio(results, stores))] : []));
   });
-  const sumCells = stores.map((s) => h("td", {}, sums.has(s) ? formatMs(sums.get(s) ?? 0) : "–"));
-  const sumRatio = pair ? [h("td", {}, ratioOf(sums.get(stores[0] ?? ""), sums.get(stores[1] ?? "")))] : [];
+  const sumCells = stores.flatMap((s) => {
+    const sum = sums.get(s);
+    const any = rows.length > 0 && sum;
+    return [
+      h("td", {}, any && !sum.unreported ? formatMs(sum.query) : "–"),
+      h("td", { class: "wall" }, any ? formatMs(sum.wall) : "–"),
+    ];
+  });
+  const [a, b] = stores.map((s) => sums.get(s));
+  const sumRatio = pair ? [h("td", {}, a?.unreported || b?.unreported ? "–" : ratioOf(a?.query, b?.query))] : [];
   tbody.replaceChildren(...rows, h("tr", { class: "sum" }, h("th", {}, "all panels"), ...sumCells, ...sumRatio));
 }
+
+/** @param {AnyStoreResult} r */
+const queryTime = (r) => (typeof r.query_ms === "number" ? r.query_ms : Number.POSITIVE_INFINITY);
+
+/** @param {number | null | undefined} ms */
+const timeOrDash = (ms) => (typeof ms === "number" ? formatMs(ms) : "–");
 
 /**
  * @param {AnyStoreResult[]} results
@@ -294,18 +354,22 @@ export function renderCompare(table, timings) {
  */
 function ratio(results, stores) {
   /** @param {string | undefined} s */
-  const ms = (s) => results.find((r) => r.store === s && !r.error)?.ms;
+  const ms = (s) => {
+    const r = results.find((x) => x.store === s && !x.error);
+    return typeof r?.query_ms === "number" ? r.query_ms : undefined;
+  };
   return ratioOf(ms(stores[0]), ms(stores[1]));
 }
 
 /**
- * How many times longer the first store took than the second ("12.4×").
+ * How many times longer the first store took than the second ("12.4×", "0.033×").
  * @param {number | undefined} a
  * @param {number | undefined} b
  */
 function ratioOf(a, b) {
   if (a === undefined || b === undefined || a <= 0 || b <= 0) return "–";
-  return `${(a / b).toFixed(1)}×`;
+  const r = a / b;
+  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`;
 }
 
 /** @param {Period} period */

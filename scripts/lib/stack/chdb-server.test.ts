@@ -299,6 +299,16 @@ describe("chdb-server", () => {
     expect(await each.text()).toBe('{"n":"0"}\n{"n":"1"}\n{"n":"2"}\n');
   });
 
+  test("the query summary says only what the engine measured: its own elapsed time, the result's size", async () => {
+    const rs = await client.query({ query: "SELECT count() AS c FROM numbers(1000000)", format: "JSONEachRow" });
+    expect(await rs.json()).toEqual([{ c: 1000000 }]);
+    const summary = JSON.parse(String(rs.response_headers["x-clickhouse-summary"]));
+    // No read_rows: chdb does not say how many rows it scanned (a million here), only the result's.
+    expect(Object.keys(summary).sort()).toEqual(["elapsed_ns", "result_bytes", "result_rows"]);
+    expect(summary.result_rows).toBe("1");
+    expect(Number(summary.elapsed_ns)).toBeGreaterThan(0);
+  });
+
   test("raw HTTP: no FORMAT means TabSeparated, default_format is honoured", async () => {
     const tsv = await fetch(`${ep.url}/`, {
       method: "POST",

@@ -204,16 +204,16 @@ async function handle(req: Request): Promise<Response> {
     });
 
     const written = "rowsWritten" in result;
-    headers["X-ClickHouse-Summary"] = JSON.stringify({
-      read_rows: String(written ? 0 : result.rowsRead),
-      read_bytes: String(written ? 0 : result.bytesRead),
-      written_rows: String(written ? result.rowsWritten : 0),
-      written_bytes: String(written ? result.bytesWritten : 0),
-      total_rows_to_read: "0",
-      result_rows: String(written ? 0 : result.rowsRead),
-      result_bytes: String(written ? 0 : result.bytesRead),
-      elapsed_ns: String(Math.round(result.elapsed * 1e9)),
-    });
+    // Only what the engine reports: chdb's rowsRead/bytesRead are the result's rows and bytes (1
+    // for a count over a million rows), not what was scanned, so read_rows/read_bytes are left out
+    // rather than filled with the wrong figure. elapsed_ns is the engine's own time for this query,
+    // without the wait in the queue above.
+    const elapsed_ns = String(Math.round(result.elapsed * 1e9));
+    headers["X-ClickHouse-Summary"] = JSON.stringify(
+      written
+        ? { written_rows: String(result.rowsWritten), written_bytes: String(result.bytesWritten), elapsed_ns }
+        : { result_rows: String(result.rowsRead), result_bytes: String(result.bytesRead), elapsed_ns },
+    );
     if (written) return new Response(null, { headers });
     headers["X-ClickHouse-Format"] = format;
     headers["Content-Type"] = contentType(format);
