@@ -16,6 +16,8 @@ export type StackOptions = {
     clickhouseUrl?: string;
   };
   clickhouseDatabase: string;
+  /** `up --brokers N`: a Kafka cluster of N brokers; undefined keeps what the stack dir has (1 at first). */
+  kafkaBrokers?: number;
 };
 
 type Env = Record<string, string | undefined>;
