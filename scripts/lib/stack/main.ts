@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { down } from "./down.ts";
 import { printEnv } from "./env.ts";
-import { loadStackOptions } from "./options.ts";
+import { loadStackOptions, parseBrokersFlag } from "./options.ts";
 import { SERVICE_NAMES, type ServiceName } from "./state.ts";
 import { status } from "./status.ts";
 import { up } from "./up.ts";
@@ -63,16 +63,6 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(USAGE);
       return 2;
   }
-}
-
-/** `--brokers N` (1–9), undefined without the flag, or what is wrong with it. */
-function parseBrokersFlag(args: string[]): number | undefined | string {
-  const unknown = args.filter((arg, i) => arg !== "--brokers" && args[i - 1] !== "--brokers");
-  if (unknown.length > 0) return `up: unknown argument ${unknown[0]}`;
-  const at = args.indexOf("--brokers");
-  if (at < 0) return undefined;
-  const n = Number(args[at + 1]);
-  return Number.isInteger(n) && n >= 1 && n <= 9 ? n : "up: --brokers needs a number of brokers from 1 to 9";
 }
 
 // kafkajs 2.2.4 schedules a negative timeout on every connection (kafkajs #1751): harmless, but
