@@ -6,7 +6,7 @@
  * Results go to docs/RELIABILITY.md. EFT_SKIP_FAULTS=1 skips them (CI never sets it).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseBatchIntent } from "../consumer/partition-batches.ts";
 import { type RunningBinary, repoRoot } from "../test/support/binary.ts";
@@ -143,6 +143,15 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
       (n) => n >= 300,
     );
     return { s, l };
+  };
+  /** With EFT_FAULT_LOG_DIR set, each process's log lines go to <dir>/<name>/<process>.jsonl. */
+  const keepLogs = (name: string, processes: Record<string, RunningBinary>) => {
+    const dir = process.env.EFT_FAULT_LOG_DIR;
+    if (!dir) return;
+    mkdirSync(join(dir, name), { recursive: true });
+    for (const [p, b] of Object.entries(processes)) {
+      writeFileSync(join(dir, name, `${p}.jsonl`), b.lines.map((x) => JSON.stringify(x)).join("\n"));
+    }
   };
   /** Messages in the world's topic (sum of its partitions' end offsets). */
   const topicMessages = async (world: World) => {
@@ -373,8 +382,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
           async (world, row) => {
             const live = cluster as ClusterStack;
             const s = await site(world);
-            await consumer(world);
-            await consumer(world);
+            const consumers = { "consume-1": await consumer(world), "consume-2": await consumer(world) };
             const l = load(s.url, 200, 16);
             await waitFor(
               "a third of the requests",
@@ -392,6 +400,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
               180_000,
             );
             await l.stop();
+            row.sent = l.sent;
             try {
               row.recoveryMs = await bothHold(world, l.sent, 90_000);
               await finish(world, row, l);
@@ -399,6 +408,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
               // Where an event went missing or came twice: in the topic (producer) or after it (consumer).
               const complaints = s.lines.filter((x) => x.level === "error" || x.level === "warn");
               const said = [...new Set(complaints.map((x) => String(x.msg).slice(0, 60)))].join("; ");
+              keepLogs(world.topic, { serve: s, ...consumers });
               row.notes = `broker ${leader} (leader of partition 0 of 3, replication ${CLUSTER_BROKERS}, min.insync.replicas 2) killed after ${sentAtKill.toLocaleString("en-US")} requests; serve + 2 \`consume\`; ${(await topicMessages(world)).toLocaleString("en-US")} messages in the topic; serve logged ${complaints.length} warning/error line(s)${said ? ` (${said})` : ""}`;
             }
           },
