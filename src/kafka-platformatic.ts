@@ -32,6 +32,9 @@ export function createPlatformaticSender(options: KafkaOptions, topic: string): 
     await producer.send({ messages: values.map((value) => ({ topic, value })) });
   };
   return Object.assign(send, {
+    async connect() {
+      await producer.initIdempotentProducer({});
+    },
     async disconnect() {
       await producer.close();
     },

@@ -30,6 +30,7 @@ for (const [client, createSender] of Object.entries(senders)) {
     test("a resolved send means the broker holds every value of the batch", async () => {
       const send = createSender({ brokers: world.brokers, clientId: "eft-sender-test", logger }, world.topic);
       const values = Array.from({ length: 1200 }, (_, i) => JSON.stringify({ i }));
+      await send.connect();
       await send(values.slice(0, 600));
       await send(values.slice(600));
       await send.disconnect();

@@ -113,7 +113,11 @@ export function createAtLeastOnceProducer(kafka: Kafka): Producer {
   return kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
-export type KafkaSender = SendBatch & { disconnect(): Promise<void> };
+/**
+ * A SendBatch with its connection: `connect()` is optional (the first send connects) and fails
+ * while Kafka is unreachable; `disconnect()` rejects a send still waiting for its acknowledgement.
+ */
+export type KafkaSender = SendBatch & { connect(): Promise<void>; disconnect(): Promise<void> };
 
 /**
  * The SendBatch of `serve` (footprints and ingest), on the client PRODUCER_CLIENT names. Connects
@@ -157,6 +161,9 @@ export function createKafkajsSender(kafka: Kafka, topic: string): KafkaSender {
     });
   };
   return Object.assign(send, {
+    async connect() {
+      await connected();
+    },
     async disconnect() {
       const p = producer ?? (await connecting?.catch(() => undefined));
       producer = undefined;
