@@ -1,8 +1,19 @@
-import { ProduceAcks, Producer, stringSerializers } from "@platformatic/kafka";
+import type { Producer } from "@platformatic/kafka";
 import type { KafkaOptions, KafkaSender } from "./kafka.ts";
 
 /** Between retries of one request: 100 ms doubling to 2 s. */
 const retryDelay = (_client: unknown, _operation: string, attempt: number) => Math.min(100 * 2 ** attempt, 2_000);
+
+/**
+ * Loaded only by a command that produces, as soon as it creates a sender (serve, at start-up): the
+ * library compiles its option validators (ajv) when imported, ~0.6 s of CPU, which every other
+ * command (consume, doctor, dlq, --version) would otherwise pay too.
+ */
+let library: Promise<typeof import("@platformatic/kafka")> | undefined;
+const loadLibrary = () => {
+  library ??= import("@platformatic/kafka");
+  return library;
+};
 
 /**
  * The producer loop's SendBatch on @platformatic/kafka: idempotent (acks=-1, one request in flight
@@ -14,29 +25,37 @@ const retryDelay = (_client: unknown, _operation: string, attempt: number) => Ma
  * first send), so `serve` answers requests while Kafka is still down.
  */
 export function createPlatformaticSender(options: KafkaOptions, topic: string): KafkaSender {
-  const producer = new Producer({
-    clientId: options.clientId,
-    bootstrapBrokers: [...options.brokers],
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-    compression: "gzip",
-    autocreateTopics: false,
-    serializers: stringSerializers,
-    connectTimeout: options.timeouts?.connectionMs ?? 1_000,
-    timeout: options.timeouts?.requestMs ?? 30_000,
-    retries: Number.MAX_SAFE_INTEGER,
-    retryDelay,
-  });
+  loadLibrary().catch(() => {}); // a failure shows on the first send
+  let producer: Promise<Producer<string, string, string, string>> | undefined;
+  const connected = () => {
+    producer ??= loadLibrary().then(
+      ({ Producer, ProduceAcks, stringSerializers }) =>
+        new Producer({
+          clientId: options.clientId,
+          bootstrapBrokers: [...options.brokers],
+          idempotent: true,
+          acks: ProduceAcks.ALL,
+          compression: "gzip",
+          autocreateTopics: false,
+          serializers: stringSerializers,
+          connectTimeout: options.timeouts?.connectionMs ?? 1_000,
+          timeout: options.timeouts?.requestMs ?? 30_000,
+          retries: Number.MAX_SAFE_INTEGER,
+          retryDelay,
+        }),
+    );
+    return producer;
+  };
   const send = async (values: string[]) => {
     // No key, like the old producers: the client spreads messages over partitions round robin.
-    await producer.send({ messages: values.map((value) => ({ topic, value })) });
+    await (await connected()).send({ messages: values.map((value) => ({ topic, value })) });
   };
   return Object.assign(send, {
     async connect() {
-      await producer.initIdempotentProducer({});
+      await (await connected()).initIdempotentProducer({});
     },
     async disconnect() {
-      await producer.close();
+      await (await producer)?.close();
     },
   });
 }
