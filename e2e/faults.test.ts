@@ -144,6 +144,16 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     );
     return { s, l };
   };
+  const retryUntil = async <T>(attempt: () => Promise<T>, times: number): Promise<T> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (i >= times) throw err;
+        await Bun.sleep(2000);
+      }
+    }
+  };
   /** With EFT_FAULT_LOG_DIR set, each process's log lines go to <dir>/<name>/<process>.jsonl. */
   const keepLogs = (name: string, processes: Record<string, RunningBinary>) => {
     const dir = process.env.EFT_FAULT_LOG_DIR;
@@ -416,7 +426,10 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
             // The broker the previous run killed comes back first: every run starts from 3 brokers.
             cluster ??= await startClusterStack(stack);
             await cluster.heal();
-            return createWorld(cluster, { partitions: 3, replicationFactor: CLUSTER_BROKERS });
+            const live = cluster;
+            // A broker just restarted learns of a new topic a moment after the others: kafkajs's
+            // createTopics may meet "does not host this topic-partition" then (a new name each try).
+            return retryUntil(() => createWorld(live, { partitions: 3, replicationFactor: CLUSTER_BROKERS }), 5);
           },
         ),
       SCENARIO_MS,
