@@ -6,10 +6,11 @@
  * Results go to docs/RELIABILITY.md. EFT_SKIP_FAULTS=1 skips them (CI never sets it).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseBatchIntent } from "../consumer/partition-batches.ts";
 import { type RunningBinary, repoRoot } from "../test/support/binary.ts";
+import { CLUSTER_BROKERS, type ClusterStack, startClusterStack } from "../test/support/fault-cluster.ts";
 import { type ScenarioResult, writeReliabilityReport } from "../test/support/fault-report.ts";
 import {
   createWorld,
@@ -26,9 +27,14 @@ import { waitFor } from "../test/support/wait-for.ts";
 
 const skip = process.env.EFT_SKIP_FAULTS === "1";
 const SCENARIO_MS = 300_000;
+/** Broker-loss runs: CI runs one; EFT_CLUSTER_FAULT_RUNS=5 repeats it (each run a row of its own). */
+const CLUSTER_RUNS = Math.max(1, Number(process.env.EFT_CLUSTER_FAULT_RUNS ?? "1") || 1);
+const CLUSTER_REQUESTS = 6_000;
 
 describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
   let stack: FaultStack;
+  /** Started by the first broker-loss run only. */
+  let cluster: ClusterStack | undefined;
   const results: ScenarioResult[] = [];
   const suiteStarted = Date.now();
   const running: RunningBinary[] = [];
@@ -46,13 +52,18 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
       const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repoRoot }).stdout.toString().trim();
       writeReliabilityReport(results, Date.now() - suiteStarted, commit || "unknown");
     }
-    // CI purges its stack; a developer's stays up for the next run.
+    // CI purges its stacks; a developer's stay up for the next run.
+    if (cluster && process.env.CI === "true") await cluster.down(true);
     if (stack && process.env.CI === "true") await stack.down(true);
   }, 120_000);
 
   /** Runs one scenario in a fresh world and records its row, pass or fail. */
-  async function scenario(name: string, body: (world: World, row: ScenarioResult) => Promise<void>): Promise<void> {
-    const world = await createWorld(stack);
+  async function scenario(
+    name: string,
+    body: (world: World, row: ScenarioResult) => Promise<void>,
+    makeWorld: () => Promise<World> = () => createWorld(stack),
+  ): Promise<void> {
+    const world = await makeWorld();
     const row: ScenarioResult = {
       scenario: name,
       sent: 0,
@@ -96,8 +107,8 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     running.push(b);
     return b;
   };
-  const load = (url: string) => {
-    const l = startLoad(url);
+  const load = (url: string, rate?: number, clients?: number) => {
+    const l = startLoad(url, rate, clients);
     loads.push(l);
     return l;
   };
@@ -132,6 +143,35 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
       (n) => n >= 300,
     );
     return { s, l };
+  };
+  const retryUntil = async <T>(attempt: () => Promise<T>, times: number): Promise<T> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (i >= times) throw err;
+        await Bun.sleep(2000);
+      }
+    }
+  };
+  /** With EFT_FAULT_LOG_DIR set, each process's log lines go to <dir>/<name>/<process>.jsonl. */
+  const keepLogs = (name: string, processes: Record<string, RunningBinary>) => {
+    const dir = process.env.EFT_FAULT_LOG_DIR;
+    if (!dir) return;
+    mkdirSync(join(dir, name), { recursive: true });
+    for (const [p, b] of Object.entries(processes)) {
+      writeFileSync(join(dir, name, `${p}.jsonl`), b.lines.map((x) => JSON.stringify(x)).join("\n"));
+    }
+  };
+  /** Messages in the world's topic (sum of its partitions' end offsets). */
+  const topicMessages = async (world: World) => {
+    const admin = world.kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(world.topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    } finally {
+      await admin.disconnect();
+    }
   };
   /** After an outage: the time until both stores hold what was sent so far, then the end checks. */
   const recover = async (world: World, row: ScenarioResult, l: Load, timeoutMs?: number) => {
@@ -342,4 +382,57 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
       }),
     SCENARIO_MS,
   );
+
+  for (let run = 1; run <= CLUSTER_RUNS; run++) {
+    test(
+      `partition leader killed with SIGKILL in a ${CLUSTER_BROKERS}-broker cluster under load (run ${run}/${CLUSTER_RUNS})`,
+      () =>
+        scenario(
+          `broker loss: leader of partition 0 \`kill -9\` in a ${CLUSTER_BROKERS}-broker cluster (run ${run}/${CLUSTER_RUNS})`,
+          async (world, row) => {
+            const live = cluster as ClusterStack;
+            const s = await site(world);
+            const consumers = { "consume-1": await consumer(world), "consume-2": await consumer(world) };
+            const l = load(s.url, 200, 16);
+            await waitFor(
+              "a third of the requests",
+              async () => l.sent,
+              (n) => n >= CLUSTER_REQUESTS / 3,
+              120_000,
+            );
+            const leader = await live.leaderOf(world.topic, 0);
+            const sentAtKill = l.sent;
+            live.kill(leader);
+            await waitFor(
+              "the rest of the requests",
+              async () => l.sent,
+              (n) => n >= CLUSTER_REQUESTS,
+              180_000,
+            );
+            await l.stop();
+            row.sent = l.sent;
+            try {
+              row.recoveryMs = await bothHold(world, l.sent, 90_000);
+              await finish(world, row, l);
+            } finally {
+              // Where an event went missing or came twice: in the topic (producer) or after it (consumer).
+              const complaints = s.lines.filter((x) => x.level === "error" || x.level === "warn");
+              const said = [...new Set(complaints.map((x) => String(x.msg).slice(0, 60)))].join("; ");
+              keepLogs(world.topic, { serve: s, ...consumers });
+              row.notes = `broker ${leader} (leader of partition 0 of 3, replication ${CLUSTER_BROKERS}, min.insync.replicas 2) killed after ${sentAtKill.toLocaleString("en-US")} requests; serve + 2 \`consume\`; ${(await topicMessages(world)).toLocaleString("en-US")} messages in the topic; serve logged ${complaints.length} warning/error line(s)${said ? ` (${said})` : ""}`;
+            }
+          },
+          async () => {
+            // The broker the previous run killed comes back first: every run starts from 3 brokers.
+            cluster ??= await startClusterStack(stack);
+            await cluster.heal();
+            const live = cluster;
+            // A broker just restarted learns of a new topic a moment after the others: kafkajs's
+            // createTopics may meet "does not host this topic-partition" then (a new name each try).
+            return retryUntil(() => createWorld(live, { partitions: 3, replicationFactor: CLUSTER_BROKERS }), 5);
+          },
+        ),
+      SCENARIO_MS,
+    );
+  }
 });

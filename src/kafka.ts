@@ -1,6 +1,13 @@
 import { CompressionTypes, Kafka, type logCreator, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { SendBatch } from "./footprint/producer.ts";
+import { createPlatformaticSender } from "./kafka-platformatic.ts";
 import type { Logger } from "./log.ts";
+
+/**
+ * The client behind every SendBatch (createKafkaSender): the one place it is chosen. Consumers,
+ * admin and dead letters stay on kafkajs.
+ */
+const PRODUCER_CLIENT: "kafkajs" | "platformatic" = "platformatic";
 
 export type KafkaOptions = {
   brokers: readonly string[];
@@ -19,9 +26,12 @@ const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/** What each client was made with: the producer may be another library's, built from the same options. */
+const optionsOf = new WeakMap<Kafka, KafkaOptions>();
+
 /** A kafkajs client whose own log lines go through our JSON logger (warnings and errors only). */
 export function createKafka(options: KafkaOptions): Kafka {
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
     logLevel: logLevel.WARN,
@@ -31,6 +41,8 @@ export function createKafka(options: KafkaOptions): Kafka {
     retry: { initialRetryTime: 200, retries: options.retries ?? 5, maxRetryTime: 5000 },
     logCreator: kafkaLogCreator(options.logger),
   });
+  optionsOf.set(kafka, options);
+  return kafka;
 }
 
 /**
@@ -101,13 +113,25 @@ export function createAtLeastOnceProducer(kafka: Kafka): Producer {
   return kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
-export type KafkaSender = SendBatch & { disconnect(): Promise<void> };
+/**
+ * A SendBatch with its connection: `connect()` is optional (the first send connects) and fails
+ * while Kafka is unreachable; `disconnect()` rejects a send still waiting for its acknowledgement.
+ */
+export type KafkaSender = SendBatch & { connect(): Promise<void>; disconnect(): Promise<void> };
 
 /**
- * Connects lazily, so `serve` starts and answers requests while Kafka is still down; the
- * producer loop keeps events queued and retries.
+ * The SendBatch of `serve` (footprints and ingest), on the client PRODUCER_CLIENT names. Connects
+ * lazily, so `serve` starts and answers requests while Kafka is still down; the producer loop
+ * keeps events queued and retries.
  */
 export function createKafkaSender(kafka: Kafka, topic: string): KafkaSender {
+  const options = optionsOf.get(kafka);
+  if (PRODUCER_CLIENT === "platformatic" && options) return createPlatformaticSender(options, topic);
+  return createKafkajsSender(kafka, topic);
+}
+
+/** The kafkajs sender; kafkajs loses or doubles batches when a cluster loses a broker (kafkajs #1303). */
+export function createKafkajsSender(kafka: Kafka, topic: string): KafkaSender {
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
 
@@ -137,6 +161,9 @@ export function createKafkaSender(kafka: Kafka, topic: string): KafkaSender {
     });
   };
   return Object.assign(send, {
+    async connect() {
+      await connected();
+    },
     async disconnect() {
       const p = producer ?? (await connecting?.catch(() => undefined));
       producer = undefined;

@@ -47,12 +47,19 @@ Each scenario runs the compiled binary on a stack of its own (Kafka, PostgreSQL,
 and the scenario ends by comparing counts: events sent (requests answered, or good messages
 produced) = rows in PostgreSQL = rows in ClickHouse, with no event_id stored twice.
 
+The broker-loss rows run on a 3-broker KRaft cluster (\`./scripts/stack up --brokers 3\` in
+\`EFT_CLUSTER_STACK_DIR\`; replication 3, \`min.insync.replicas=2\`): two \`consume\` processes on a
+3-partition topic, about 200 requests/s, the leader of partition 0 killed with -9 after a third of
+~6,000 requests, restarted before the next run. CI runs it once; \`EFT_CLUSTER_FAULT_RUNS=5\` repeats
+it, a row per run.
+
 | scenario | events sent | stored in PostgreSQL | stored in ClickHouse | duplicate event_ids (PG / CH) | dead letters | recovery time | result | notes |
 |---|---|---|---|---|---|---|---|---|
 ${rows.map((r) => `| ${r} |`).join("\n")}
 
 Recovery time: from the moment the fault was undone (service started again, consumer restarted)
-until both stores held every event sent up to that moment.
+until both stores held every event sent up to that moment; for broker loss, from the end of the
+load (the killed broker still down) until both stores held every event.
 
 Run: ${new Date().toISOString()}, commit ${commit}, ${cpus().length} CPU(s), fault suite ${(totalMs / 1000).toFixed(0)} s.
 `;

@@ -21,13 +21,18 @@ export function faultStackDir(env: Record<string, string | undefined> = process.
   return env.EFT_STACK_DIR ? `${env.EFT_STACK_DIR.replace(/\/$/, "")}-faults` : "/tmp/eft-footprint-faults";
 }
 
-function stackCommand(dir: string, args: string[]): Promise<{ code: number; out: string }> {
+/** `./scripts/stack <args>` on `dir`; `services` names services it uses instead of starting them. */
+export function stackCommand(
+  dir: string,
+  args: string[],
+  services: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
   // Never the addresses of the shared stack: scripts/test exports them for the other tests.
   const { KAFKA_BROKERS: _k, DATABASE_URL: _d, CLICKHOUSE_URL: _c, BOOTSTRAP_SERVER: _b, ...env } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(join(repoRoot, "scripts/stack"), args, {
       cwd: repoRoot,
-      env: { ...env, EFT_STACK_DIR: dir },
+      env: { ...env, ...services, EFT_STACK_DIR: dir },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -114,14 +119,23 @@ export type World = {
   drop(): Promise<void>;
 };
 
-export async function createWorld(stack: FaultStack): Promise<World> {
+/** Where a world lives: its Kafka (the fault stack's broker, or a cluster's) and stores. */
+export type WorldStack = Pick<FaultStack, "brokers" | "databaseUrl" | "clickhouseUrl">;
+
+export async function createWorld(
+  stack: WorldStack,
+  topicShape: { partitions: number; replicationFactor: number } = { partitions: 1, replicationFactor: 1 },
+): Promise<World> {
   const topic = `eft-fault-${rand()}`;
   const groupId = `eft-fault-group-${rand()}`;
   const database = `eft_fault_${rand()}`;
   const kafka = new Kafka({ clientId: "eft-fault-test", brokers: stack.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: topicShape.partitions, replicationFactor: topicShape.replicationFactor }],
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   const server = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
   await server`create database ${server(database)}`;

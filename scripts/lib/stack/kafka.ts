@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import type { StackOptions } from "./options.ts";
-import { HOST } from "./ports.ts";
-import { run, spawnDetached, waitUntil } from "./process.ts";
+import { choosePort, HOST } from "./ports.ts";
+import { isRunning, run, sleep, spawnDetached, waitUntil } from "./process.ts";
 import type { Launched, Service, StartContext } from "./service.ts";
-import type { ProcessRecord } from "./state.ts";
+import type { ProcessRecord, StackState } from "./state.ts";
 
 /** The topic the application produces to and consumes from. */
 export const WEB_LOGS_TOPIC = "web-logs-topic";
@@ -20,7 +20,7 @@ export const kafka: Service = {
   envName: "KAFKA_BROKERS",
   portKeys: ["kafka", "kafkaController"],
   externalAddress: (options) => options.external.kafkaBrokers,
-  ownAddress: (state) => (state.ports.kafka ? `${HOST}:${state.ports.kafka}` : undefined),
+  ownAddress: (state) => (state.ports.kafka ? kafkaAddresses(state).join(",") : undefined),
   isAnswering: (address) => isKafkaAnswering(parseBrokers(address)),
   launch: launchKafka,
   settle: settleKafka,
@@ -47,12 +47,13 @@ function client(brokers: string[]): Kafka {
   });
 }
 
-export async function isKafkaAnswering(brokers: string[]): Promise<boolean> {
+/** Answers metadata with a controller and (at least) `brokers` brokers registered. */
+export async function isKafkaAnswering(brokers: string[], expectedBrokers = 1): Promise<boolean> {
   const admin = client(brokers).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0;
+    return cluster.brokers.length >= expectedBrokers && cluster.controller !== null && cluster.controller >= 0;
   } catch {
     return false;
   } finally {
@@ -60,44 +61,124 @@ export async function isKafkaAnswering(brokers: string[]): Promise<boolean> {
   }
 }
 
-async function launchKafka({ options, state }: StartContext): Promise<Launched> {
+/** One broker of the stack's Kafka: node 1 is the only one unless `up --brokers N`. */
+type KafkaNode = { id: number; port: number; controllerPort: number; dir: string; logsDir: string; logFile: string };
+
+/** Brokers in this stack dir's Kafka (fixed by the first `up`, see useKafkaBrokers). */
+export function kafkaBrokerCount(state: StackState): number {
+  return state.kafkaBrokers ?? 1;
+}
+
+/**
+ * Applies `up --brokers N`: a stack dir keeps the cluster size its data was formatted with, so a
+ * different N there is refused (returns why) rather than half-joining old data to a new quorum.
+ */
+export function useKafkaBrokers(options: StackOptions, state: StackState): string | undefined {
+  const wanted = options.kafkaBrokers;
+  if (wanted === undefined || wanted === kafkaBrokerCount(state)) return undefined;
+  if (options.external.kafkaBrokers)
+    return "--brokers: Kafka comes from KAFKA_BROKERS here, the stack does not start it";
+  if (existsSync(join(options.stateDir, "kafka/data/meta.properties"))) {
+    return `--brokers ${wanted}: ${options.stateDir} holds a ${kafkaBrokerCount(state)}-broker Kafka; use another EFT_STACK_DIR or ./scripts/stack down --purge first`;
+  }
+  state.kafkaBrokers = wanted;
+  return undefined;
+}
+
+/** Node 1 on the ports `up` chose; nodes 2..N on ports chosen here and remembered in the state. */
+async function kafkaNodes(options: StackOptions, state: StackState, keepPorts: boolean): Promise<KafkaNode[]> {
+  const { kafka: port, kafkaController: controllerPort } = state.ports;
+  if (!port || !controllerPort) throw new Error("kafka ports not chosen");
+  const logsDir = join(options.stateDir, "logs");
+  const nodes: KafkaNode[] = [
+    { id: 1, port, controllerPort, dir: join(options.stateDir, "kafka"), logsDir, logFile: join(logsDir, "kafka.out") },
+  ];
+  const { postgres, clickhouse } = state.ports;
+  const taken = new Set<number>([port, controllerPort, postgres ?? 0, clickhouse ?? 0]);
+  const extra = state.ports.kafkaNodes ?? [];
+  for (let id = 2; id <= kafkaBrokerCount(state); id++) {
+    const remembered = extra[id - 2];
+    // A running broker knows the others by their ports: a restarted one must come back on its own.
+    const chosen =
+      keepPorts && remembered
+        ? remembered
+        : {
+            kafka: await choosePort(remembered?.kafka, taken),
+            controller: await choosePort(remembered?.controller, taken),
+          };
+    extra[id - 2] = chosen;
+    nodes.push({
+      id,
+      port: chosen.kafka,
+      controllerPort: chosen.controller,
+      dir: join(options.stateDir, `kafka/node-${id}`),
+      logsDir: join(logsDir, `kafka-${id}`),
+      logFile: join(logsDir, `kafka-${id}.out`),
+    });
+  }
+  if (extra.length > 0) state.ports.kafkaNodes = extra.slice(0, kafkaBrokerCount(state) - 1);
+  return nodes;
+}
+
+async function launchKafka({ options, state, running }: StartContext): Promise<Launched> {
   const notes: string[] = [];
   const { libsDir, downloadMs } = await ensureKafkaLibs(options);
   if (downloadMs !== undefined) notes.push(`download ${downloadMs} ms`);
+  const nodes = await kafkaNodes(options, state, running !== undefined);
+  state.kafkaClusterId ??= randomClusterId();
+  const previous = running ? [running, ...(running.nodes ?? [])] : [];
 
-  const dataDir = join(options.stateDir, "kafka/data");
-  const logsDir = join(options.stateDir, "logs");
-  const configFile = join(options.stateDir, "kafka/server.properties");
+  const records: ProcessRecord[] = [];
+  for (const node of nodes) {
+    const alive = previous[node.id - 1];
+    if (alive && isRunning({ ...alive, nodes: undefined })) {
+      records.push({ ...alive, nodes: undefined });
+      continue;
+    }
+    records.push(await launchNode(options, state, node, nodes, libsDir, notes));
+  }
+  const [first, ...others] = records as [ProcessRecord, ...ProcessRecord[]];
+  return { process: others.length > 0 ? { ...first, nodes: others } : first, notes };
+}
+
+async function launchNode(
+  options: StackOptions,
+  state: StackState,
+  node: KafkaNode,
+  nodes: KafkaNode[],
+  libsDir: string,
+  notes: string[],
+): Promise<ProcessRecord> {
+  const dataDir = join(node.dir, "data");
+  const configFile = join(node.dir, "server.properties");
   mkdirSync(dataDir, { recursive: true });
-  mkdirSync(logsDir, { recursive: true });
-  writeFileSync(configFile, serverProperties(state.ports.kafka, state.ports.kafkaController, dataDir));
-
+  mkdirSync(node.logsDir, { recursive: true });
+  writeFileSync(configFile, serverProperties(node, nodes, dataDir));
   const jvm = [
     `-Dlog4j2.configurationFile=${join(options.repoRoot, "scripts/kafka/log4j2.xml")}`,
-    `-Dkafka.logs.dir=${logsDir}`,
+    `-Dkafka.logs.dir=${node.logsDir}`,
     "-cp",
     // Expanded by java itself, not by a shell.
     `${libsDir}/*`,
   ];
-
   if (!existsSync(join(dataDir, "meta.properties"))) {
-    state.kafkaClusterId ??= randomClusterId();
     const startedAt = Date.now();
-    const format = await run(
-      "java",
-      [...jvm, "kafka.tools.StorageTool", "format", "-t", state.kafkaClusterId, "-c", configFile],
-      { cwd: options.stateDir },
+    const clusterId = state.kafkaClusterId ?? "";
+    const format = await run("java", [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", configFile], {
+      cwd: options.stateDir,
+    });
+    if (format.code !== 0) throw new Error(`kafka storage format (node ${node.id}) failed:\n${format.output}`);
+    notes.push(
+      nodes.length > 1 ? `node ${node.id} format ${Date.now() - startedAt} ms` : `format ${Date.now() - startedAt} ms`,
     );
-    if (format.code !== 0) throw new Error(`kafka storage format failed:\n${format.output}`);
-    notes.push(`format ${Date.now() - startedAt} ms`);
   }
-
-  const record = spawnDetached({
+  // Kafka's own kafka-server-start.sh defaults, with a heap sized for a dev machine (three
+  // brokers of a cluster share it).
+  const heap = nodes.length > 1 ? ["-Xms128m", "-Xmx384m"] : ["-Xms256m", "-Xmx512m"];
+  return spawnDetached({
     command: "java",
     args: [
-      // Kafka's own kafka-server-start.sh defaults, with a heap sized for a dev machine.
-      "-Xms256m",
-      "-Xmx512m",
+      ...heap,
       "-XX:+UseG1GC",
       "-XX:MaxGCPauseMillis=20",
       "-XX:InitiatingHeapOccupancyPercent=35",
@@ -108,50 +189,73 @@ async function launchKafka({ options, state }: StartContext): Promise<Launched> 
       configFile,
     ],
     cwd: options.stateDir,
-    logFile: join(logsDir, "kafka.out"),
+    logFile: node.logFile,
   });
-  return { process: record, notes };
 }
 
 async function settleKafka({ state }: StartContext, record: ProcessRecord): Promise<string[]> {
-  const brokers = [`${HOST}:${state.ports.kafka}`];
-  await waitUntil("kafka metadata", () => isKafkaAnswering(brokers), {
+  const brokers = kafkaAddresses(state);
+  const count = kafkaBrokerCount(state);
+  await waitUntil(count > 1 ? `all ${count} kafka brokers` : "kafka metadata", () => isKafkaAnswering(brokers, count), {
     timeoutMs: READY_TIMEOUT_MS,
     intervalMs: 200,
     process: record,
   });
-  await ensureTopic(brokers, WEB_LOGS_TOPIC);
-  const joinMs = await waitForGroupJoin(brokers, READY_TIMEOUT_MS);
-  return [`first group join ${joinMs} ms`];
+  // A cluster's brokers learn of a new topic one after the other: a client asking the one that has
+  // not yet hears "does not host this topic-partition" for a moment.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopic(brokers, WEB_LOGS_TOPIC, 1, replicationFactor(count));
+      const joinMs = await waitForGroupJoin(brokers, READY_TIMEOUT_MS);
+      return [`first group join ${joinMs} ms`];
+    } catch (error) {
+      if (count === 1 || attempt >= 5) throw error;
+      await sleep(1_000);
+    }
+  }
 }
 
+/** Every broker's address, node 1 first; empty before the ports were ever chosen. */
+function kafkaAddresses(state: StackState): string[] {
+  if (!state.ports.kafka) return [];
+  const extra = (state.ports.kafkaNodes ?? []).slice(0, kafkaBrokerCount(state) - 1);
+  return [state.ports.kafka, ...extra.map((node) => node.kafka)].map((port) => `${HOST}:${port}`);
+}
+
+/** Kafka's usual production shape from three brokers on: three copies, two must acknowledge. */
+const replicationFactor = (brokers: number) => Math.min(brokers, 3);
+const minInsyncReplicas = (brokers: number) => (brokers >= 3 ? 2 : 1);
+
 /**
- * A static one-voter quorum (controller.quorum.voters) rather than `format --standalone`: a dynamic
- * quorum writes the controller's endpoint into the metadata log at format time, and the stack
- * may have to move the controller to another port on a later `up`.
+ * A static quorum (controller.quorum.voters) rather than `format --standalone`: a dynamic quorum
+ * writes the controllers' endpoints into the metadata log at format time, and the stack may have
+ * to move them to other ports on a later `up`. Every broker of a cluster is also a controller.
  */
-function serverProperties(port: number | undefined, controllerPort: number | undefined, dataDir: string) {
-  if (!port || !controllerPort) throw new Error("kafka ports not chosen");
+function serverProperties(node: KafkaNode, nodes: KafkaNode[], dataDir: string) {
+  const voters = nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(",");
+  const replicas = replicationFactor(nodes.length);
+  const minIsr = minInsyncReplicas(nodes.length);
   return `# Written by scripts/stack on every start (its ports may change): edits here are lost.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@${HOST}:${controllerPort}
-listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}
-advertised.listeners=PLAINTEXT://${HOST}:${port}
+node.id=${node.id}
+controller.quorum.voters=${voters}
+listeners=PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}
+advertised.listeners=PLAINTEXT://${HOST}:${node.port}
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=${dataDir}
 num.partitions=1
-default.replication.factor=1
+default.replication.factor=${replicas}
+min.insync.replicas=${minIsr}
 auto.create.topics.enable=true
-# One broker: internal topics must not ask for 3 replicas, or consumers wait forever for a group
-# coordinator ("group coordinator is not available", kafkajs #1752).
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+# Internal topics must not ask for more replicas than there are brokers, or consumers wait forever
+# for a group coordinator ("group coordinator is not available", kafkajs #1752).
+offsets.topic.replication.factor=${replicas}
+transaction.state.log.replication.factor=${replicas}
+transaction.state.log.min.isr=${minIsr}
+share.coordinator.state.topic.replication.factor=${replicas}
+share.coordinator.state.topic.min.isr=${minIsr}
 # Tests join a fresh group per test: no 3 s wait for more members.
 group.initial.rebalance.delay.ms=0
 `;
@@ -204,14 +308,19 @@ async function ensureKafkaLibs(options: StackOptions): Promise<{ libsDir: string
   return { libsDir, downloadMs: Date.now() - startedAt };
 }
 
-export async function ensureTopic(brokers: string[], topic: string, numPartitions = 1): Promise<void> {
+export async function ensureTopic(
+  brokers: string[],
+  topic: string,
+  numPartitions = 1,
+  replicationFactor = 1,
+): Promise<void> {
   const admin = client(brokers).admin();
   await admin.connect();
   try {
     const existing = await admin.listTopics();
     if (existing.includes(topic)) return;
     await admin.createTopics({
-      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions, replicationFactor }],
       waitForLeaders: true,
     });
   } finally {
@@ -226,7 +335,7 @@ export async function ensureTopic(brokers: string[], topic: string, numPartition
  */
 async function waitForGroupJoin(brokers: string[], timeoutMs: number): Promise<number> {
   const startedAt = Date.now();
-  await ensureTopic(brokers, PROBE_TOPIC);
+  await ensureTopic(brokers, PROBE_TOPIC, 1, replicationFactor(brokers.length));
   const consumer = new Kafka({ clientId: "eft-stack", brokers, logLevel: logLevel.NOTHING }).consumer({
     groupId: PROBE_TOPIC,
     // disconnect() waits for the fetch in flight, which otherwise long-polls for 5 s.

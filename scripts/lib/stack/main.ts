@@ -1,15 +1,17 @@
 import { resolve } from "node:path";
 import { down } from "./down.ts";
 import { printEnv } from "./env.ts";
-import { loadStackOptions } from "./options.ts";
+import { loadStackOptions, parseBrokersFlag } from "./options.ts";
 import { SERVICE_NAMES, type ServiceName } from "./state.ts";
 import { status } from "./status.ts";
 import { up } from "./up.ts";
 
-const USAGE = `usage: ./scripts/stack up | down [--purge] | status | env | stop <service> | start <service>
+const USAGE = `usage: ./scripts/stack up [--brokers N] | down [--purge] | status | env | stop <service> | start <service>
 
 Local Kafka, PostgreSQL and ClickHouse (chdb) for development, tests and the demo.
   up       start what is not running yet and wait until it answers (idempotent)
+           --brokers N: Kafka as a KRaft cluster of N brokers (replication min(N, 3),
+           min.insync.replicas 2 from 3 brokers on), fixed for the stack dir until down --purge
   down     stop what up started; data is kept unless --purge (removes the state dir)
   status   one line per service; exit 0 when all answer, else 3
   env      export lines for: eval "$(./scripts/stack env)"
@@ -29,8 +31,14 @@ async function main(argv: string[]): Promise<number> {
   const options = loadStackOptions(process.env, repoRoot);
   const [command, ...rest] = argv;
   switch (command) {
-    case "up":
-      return up(options);
+    case "up": {
+      const brokers = parseBrokersFlag(rest);
+      if (typeof brokers === "string") {
+        process.stderr.write(`${brokers}\n`);
+        return 2;
+      }
+      return up(brokers === undefined ? options : { ...options, kafkaBrokers: brokers });
+    }
     case "down":
       return down(options, { purge: rest.includes("--purge") });
     case "status":

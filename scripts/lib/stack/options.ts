@@ -16,6 +16,8 @@ export type StackOptions = {
     clickhouseUrl?: string;
   };
   clickhouseDatabase: string;
+  /** `up --brokers N`: a Kafka cluster of N brokers; undefined keeps what the stack dir has (1 at first). */
+  kafkaBrokers?: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -37,4 +39,14 @@ export function loadStackOptions(env: Env, repoRoot: string): StackOptions {
     }),
     clickhouseDatabase: value("CLICKHOUSE_DATABASE") ?? "prd",
   });
+}
+
+/** `--brokers N` (1–9), undefined without the flag, or what is wrong with it. */
+export function parseBrokersFlag(args: string[]): number | undefined | string {
+  const unknown = args.filter((arg, i) => arg !== "--brokers" && args[i - 1] !== "--brokers");
+  if (unknown.length > 0) return `up: unknown argument ${unknown[0]}`;
+  const at = args.indexOf("--brokers");
+  if (at < 0) return undefined;
+  const n = Number(args[at + 1]);
+  return Number.isInteger(n) && n >= 1 && n <= 9 ? n : "up: --brokers needs a number of brokers from 1 to 9";
 }

@@ -70,22 +70,48 @@ export function readStartTicks(pid: number): number | undefined {
 }
 
 /** True when the recorded process still runs: same pid and same start time, and not a zombie. */
-export function isRunning(record: ProcessRecord | undefined): boolean {
-  if (!record) return false;
+function isAlive(record: ProcessRecord): boolean {
   const stat = readProcStat(record.pid);
   if (!stat || stat.state === "Z" || stat.state === "X") return false;
   return record.startTicks === 0 || stat.startTicks === record.startTicks;
 }
 
+/** A record and the other processes of its service (the brokers of a Kafka cluster). */
+function allProcesses(record: ProcessRecord): ProcessRecord[] {
+  return [record, ...(record.nodes ?? [])];
+}
+
+/** True when the recorded process, and every other process of its service, still runs. */
+export function isRunning(record: ProcessRecord | undefined): boolean {
+  return record !== undefined && allProcesses(record).every(isAlive);
+}
+
+/** True when some process of the record still runs (one broker of a cluster was killed, say). */
+export function isAnyRunning(record: ProcessRecord | undefined): boolean {
+  return record !== undefined && allProcesses(record).some(isAlive);
+}
+
 export type StopResult = "not-running" | "stopped" | "killed" | "still-running";
 
-/** Asks the process to stop with `signal`, and uses SIGKILL if it has not exited after `graceMs`. */
+/**
+ * Asks the process (and the other processes of its service) to stop with `signal`, and uses
+ * SIGKILL on whichever has not exited after `graceMs`.
+ */
 export async function stopProcess(
   record: ProcessRecord | undefined,
   signal: NodeJS.Signals,
   graceMs: number,
 ): Promise<StopResult> {
-  if (!record || !isRunning(record)) return "not-running";
+  if (!record) return "not-running";
+  const results = await Promise.all(allProcesses(record).map((one) => stopOne(one, signal, graceMs)));
+  for (const result of ["still-running", "killed", "stopped"] as const) {
+    if (results.includes(result)) return result;
+  }
+  return "not-running";
+}
+
+async function stopOne(record: ProcessRecord, signal: NodeJS.Signals, graceMs: number): Promise<StopResult> {
+  if (!isAlive(record)) return "not-running";
   const send = (sig: NodeJS.Signals) => {
     try {
       process.kill(record.pid, sig);
@@ -101,7 +127,7 @@ export async function stopProcess(
 
 async function waitForExit(record: ProcessRecord, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isRunning(record)) {
+  while (isAlive(record)) {
     if (Date.now() > deadline) return false;
     await sleep(50);
   }

@@ -5,7 +5,12 @@ export type StartContext = {
   options: StackOptions;
   /** Ports for this service are already chosen. */
   state: StackState;
+  /** The service's record when some of its processes still run (launch starts only the others). */
+  running?: ProcessRecord;
 };
+
+/** The ports `up` chooses for a service before it launches it. */
+export type PortKey = "kafka" | "kafkaController" | "postgres" | "clickhouse";
 
 export type Launched = { process: ProcessRecord; notes: string[] };
 
@@ -14,7 +19,7 @@ export type Service = {
   name: ServiceName;
   /** The variable `env` prints and under which the user may point at their own instance instead. */
   envName: "KAFKA_BROKERS" | "DATABASE_URL" | "CLICKHOUSE_URL";
-  portKeys: readonly (keyof StackState["ports"])[];
+  portKeys: readonly PortKey[];
   externalAddress(options: StackOptions): string | undefined;
   /** Address of the stack's own instance; undefined before its ports were ever chosen. */
   ownAddress(state: StackState): string | undefined;

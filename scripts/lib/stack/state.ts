@@ -11,6 +11,11 @@ export type ProcessRecord = {
   startedAt: string;
   /** How long `up` took to get it answering; absent while it is still starting. */
   readyInMs?: number;
+  /**
+   * The other processes of the same service, started and stopped with it: brokers 2..N of a Kafka
+   * cluster (`up --brokers N`), in node id order.
+   */
+  nodes?: ProcessRecord[];
 };
 
 export type StackState = {
@@ -19,9 +24,13 @@ export type StackState = {
     kafkaController?: number;
     postgres?: number;
     clickhouse?: number;
+    /** Brokers 2..N of a Kafka cluster (broker 1 has `kafka` and `kafkaController`). */
+    kafkaNodes?: { kafka: number; controller: number }[];
   };
   processes: { [name in ServiceName]?: ProcessRecord };
   kafkaClusterId?: string;
+  /** Brokers in the Kafka cluster, fixed by the first `up` (`--brokers N`); 1 when absent. */
+  kafkaBrokers?: number;
 };
 
 export function stateFile(stateDir: string): string {

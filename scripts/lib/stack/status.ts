@@ -1,5 +1,5 @@
 import type { StackOptions } from "./options.ts";
-import { isRunning } from "./process.ts";
+import { isAnyRunning, isRunning } from "./process.ts";
 import { SERVICES } from "./services.ts";
 import { readState } from "./state.ts";
 
@@ -15,7 +15,9 @@ export async function status(options: StackOptions): Promise<number> {
       const running = !external && isRunning(record);
       const address = external ?? service.ownAddress(state);
       const answering = address !== undefined && (await service.isAnswering(address));
-      const how = external ? "external" : running ? "running" : "stopped";
+      // "partial": some brokers of a Kafka cluster run, others not (`start kafka` restarts them).
+      const partial = !external && !running && isAnyRunning(record);
+      const how = external ? "external" : running ? "running" : partial ? "partial" : "stopped";
       const pid = running && record ? `pid ${record.pid}` : "pid -";
       return {
         answering,

@@ -1,7 +1,8 @@
+import { useKafkaBrokers } from "./kafka.ts";
 import { withLock } from "./lock.ts";
 import type { StackOptions } from "./options.ts";
 import { choosePort } from "./ports.ts";
-import { isRunning, stopProcess, tailFile } from "./process.ts";
+import { isAnyRunning, isRunning, stopProcess, tailFile } from "./process.ts";
 import type { Service } from "./service.ts";
 import { SERVICES } from "./services.ts";
 import { readState, type ServiceName, type StackState, writeState } from "./state.ts";
@@ -17,6 +18,11 @@ type Outcome = { service: Service; ok: boolean; line: string; logTail?: string }
 export async function up(options: StackOptions, only?: readonly ServiceName[]): Promise<number> {
   return withLock(options.stateDir, async () => {
     const state = readState(options.stateDir);
+    const refused = useKafkaBrokers(options, state);
+    if (refused) {
+      process.stderr.write(`${refused}\n`);
+      return 2;
+    }
     const taken = new Set<number>();
     const save = () => writeState(options.stateDir, state);
 
@@ -68,14 +74,19 @@ async function upService(
   }
   delete state.processes[service.name];
 
-  for (const key of service.portKeys) {
-    state.ports[key] = await choosePort(state.ports[key], taken);
+  // Part of a cluster still runs on its ports (one broker was killed): launch restarts the others
+  // on theirs, which the running ones know.
+  const partlyRunning = isAnyRunning(previous) ? previous : undefined;
+  if (!partlyRunning) {
+    for (const key of service.portKeys) {
+      state.ports[key] = await choosePort(state.ports[key], taken);
+    }
   }
   save();
 
   const startedAt = Date.now();
   try {
-    const launched = await service.launch(context);
+    const launched = await service.launch({ ...context, running: partlyRunning });
     // Recorded before waiting, so an interrupted `up` leaves no process unaccounted for.
     state.processes[service.name] = launched.process;
     save();
