@@ -11,6 +11,7 @@ import { openapiRoutes } from "../routes/openapi.ts";
 import { proxyRoutes } from "../routes/proxy.ts";
 import { statsRoutes } from "../routes/stats.ts";
 import { AppError } from "../src/errors.ts";
+import type { CapturedRequest } from "../src/footprint/capture.ts";
 import { createIpHasher } from "../src/footprint/ip-hash.ts";
 import type { FootprintEvent } from "../src/footprint/message.ts";
 import { footprint, matchedRoute } from "../src/footprint/middleware.ts";
@@ -21,7 +22,13 @@ import type { Store } from "../src/store/store.ts";
 import { version } from "../src/version.ts";
 
 export type AppDeps = {
-  record: (event: FootprintEvent) => unknown;
+  /** Takes each built footprint on the request thread (tests, the library path). */
+  record?: (event: FootprintEvent) => unknown;
+  /**
+   * Takes what each request gave, unbuilt, instead of `record`: `serve` posts it to the capture
+   * worker, which builds the footprint (and guesses proxied route patterns) off the request thread.
+   */
+  captureRequest?: (captured: CapturedRequest) => unknown;
   timeZone: string;
   skipPaths: readonly string[];
   stores: readonly Store[];
@@ -57,6 +64,7 @@ export function createApp(deps: AppDeps): Hono {
     app.use(
       footprint({
         record: deps.record,
+        capture: deps.captureRequest,
         timeZone: deps.timeZone,
         skipPaths: [...deps.skipPaths, deps.pathPrefix, `${deps.pathPrefix}/*`],
         onError: (err) => deps.logger.error("footprint not recorded", { err }),
@@ -64,7 +72,7 @@ export function createApp(deps: AppDeps): Hono {
         trustProxyHops: capture.trustProxyHops ?? 0,
         ipHash: createIpHasher({ secret: capture.ipHashSecret }),
         // A proxied path matched only the catch-all: its pattern is guessed from the path.
-        routePattern: capture.upstream ? proxiedRoute : matchedRoute,
+        routePattern: capture.upstream && !deps.captureRequest ? proxiedRoute : matchedRoute,
       }),
     );
   }
