@@ -25,13 +25,30 @@ const post = (message: FromWorker) => self.postMessage(message);
 function createStatsCollector(): ProducerMetrics & { take(): CaptureStats } {
   let stats: CaptureStats = { produced: 0, spooled: 0, dropped: {}, queued: 0, spoolBytes: 0 };
   return {
-    eventsProduced: { inc: (n = 1) => void (stats.produced += n) },
-    eventsSpooled: { inc: (n = 1) => void (stats.spooled += n) },
-    eventsQueued: { set: (n) => void (stats.queued = n) },
-    spoolBytes: { set: (n) => void (stats.spoolBytes = n) },
+    eventsProduced: {
+      inc(n = 1) {
+        stats.produced += n;
+      },
+    },
+    eventsSpooled: {
+      inc(n = 1) {
+        stats.spooled += n;
+      },
+    },
+    eventsQueued: {
+      set(n) {
+        stats.queued = n;
+      },
+    },
+    spoolBytes: {
+      set(n) {
+        stats.spoolBytes = n;
+      },
+    },
     eventsDropped: {
-      inc: ({ reason }: { reason: DropReason }, n = 1) =>
-        void (stats.dropped[reason] = (stats.dropped[reason] ?? 0) + n),
+      inc({ reason }: { reason: DropReason }, n = 1) {
+        stats.dropped[reason] = (stats.dropped[reason] ?? 0) + n;
+      },
     },
     take() {
       const taken = stats;
