@@ -38,9 +38,16 @@ export type WorkerRecorder = {
   stop(timeoutMs?: number): Promise<{ unsent: number; spooled: number }>;
 };
 
-/** The default worker: a separate file, an extra entry point of the compiled binary. */
+/**
+ * The default worker: a separate file, an extra entry point of the compiled binary (compile.sh).
+ * There every module's `import.meta.url` is the binary's (`/$bunfs/root/<name>`) and each entry
+ * point sits under its path from the project root, so the worker is found from the root there
+ * and beside this file when run from source.
+ */
 export function startCaptureWorker(): CaptureWorkerPort {
-  return new Worker(new URL("./capture-worker.ts", import.meta.url).href) as unknown as CaptureWorkerPort;
+  const compiled = import.meta.url.startsWith("file:///$bunfs/");
+  const url = new URL(compiled ? "./src/footprint/capture-worker.ts" : "./capture-worker.ts", import.meta.url);
+  return new Worker(url.href) as unknown as CaptureWorkerPort;
 }
 
 /**
