@@ -29,6 +29,8 @@ build() {
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --define "EFT_VERSION=\"$version\"" --define "EFT_COMMIT=\"$commit\"" \
     --outfile "$out" >/dev/null
+  # Bun writes the extra entry point's source map beside us too; the binary embeds its own.
+  rm -f capture-worker.js.map
   elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
   printf 'built %s  eft-footprint %s (%s)  %s  %s s\n' "$out" "$version" "$commit" \
     "$(du -h "$out" | cut -f1)" "$(awk "BEGIN { print $elapsed / 1000 }")"

@@ -140,7 +140,8 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   } else if (m.type === "stop" && delivery) {
     clearInterval(statsTimer);
     const { unsent, spooled } = await delivery.loop.stop(m.timeoutMs);
-    await delivery.close();
+    // A broker that never answered may hold a connect: disconnecting is not waited for long.
+    await Promise.race([delivery.close(), Bun.sleep(1000)]);
     post({ type: "stopped", unsent, spooled, stats: delivery.stats.take() });
   }
 };
