@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { CapturedRequest } from "./capture.ts";
-import { decodeCaptured, encodeCaptured } from "./capture-codec.ts";
+import { createBatchWriter, decodeCaptured } from "./capture-codec.ts";
 
 describe("captured-request codec", () => {
   test("a batch decodes to exactly the records encoded, whatever characters their fields hold", () => {
@@ -33,8 +33,12 @@ describe("captured-request codec", () => {
         query: undefined,
       },
     ];
-    const decoded = decodeCaptured(records.map(encodeCaptured).join(""));
-    expect(decoded).toEqual(records);
-    expect(decodeCaptured("")).toEqual([]);
+    const writer = createBatchWriter();
+    for (const r of records) writer.add(r);
+    const batch = writer.take();
+    expect(batch?.records).toBe(2);
+    expect(decodeCaptured(batch as NonNullable<typeof batch>)).toEqual(records);
+    expect(writer.take()).toBeUndefined();
+    expect(() => decodeCaptured({ ...(batch as NonNullable<typeof batch>), text: "3:GETx" })).toThrow();
   });
 });

@@ -1,4 +1,5 @@
 import type { LogLevel } from "../log.ts";
+import type { CapturedBatch } from "./capture-codec.ts";
 import type { DropReason } from "./producer.ts";
 
 /** What the capture worker needs to build events and deliver them; plain data, posted once. */
@@ -28,8 +29,7 @@ export type CaptureStats = {
 
 export type ToWorker =
   | { type: "init"; settings: CaptureWorkerSettings }
-  /** `records` captured requests, encoded by `encodeCaptured` and joined. */
-  | { type: "batch"; data: string; records: number }
+  | { type: "batch"; batch: CapturedBatch }
   | { type: "stop"; timeoutMs: number };
 
 export type FromWorker =

@@ -9,7 +9,7 @@ import { createKafka, createKafkaSender } from "../kafka.ts";
 import { unlessTopicMissing, watchTopicOf } from "../kafka-topics.ts";
 import { createLogger, type Logger, type LogLevel } from "../log.ts";
 import { createEventBuilder, type EventBuilder } from "./capture.ts";
-import { decodeCaptured } from "./capture-codec.ts";
+import { type CapturedBatch, decodeCaptured } from "./capture-codec.ts";
 import type { CaptureStats, CaptureWorkerSettings, FromWorker, ToWorker } from "./capture-protocol.ts";
 import { createIpHasher } from "./ip-hash.ts";
 import type { FootprintEvent } from "./message.ts";
@@ -120,9 +120,10 @@ function startDelivery(s: CaptureWorkerSettings): Delivery {
 let delivery: Delivery | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 
-function take(d: Delivery, data: string, records: number): void {
+function take(d: Delivery, batch: CapturedBatch): void {
+  const { records } = batch;
   try {
-    for (const captured of decodeCaptured(data)) d.loop.offer(d.build(captured));
+    for (const captured of decodeCaptured(batch)) d.loop.offer(d.build(captured));
   } catch (err) {
     post({ type: "log", level: "error", msg: "footprints not recorded", fields: { err: String(err), records } });
   }
@@ -136,7 +137,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     const d = delivery;
     statsTimer = setInterval(() => post({ type: "stats", stats: d.stats.take() }), m.settings.statsMs ?? 1000);
   } else if (m.type === "batch" && delivery) {
-    take(delivery, m.data, m.records);
+    take(delivery, m.batch);
   } else if (m.type === "stop" && delivery) {
     clearInterval(statsTimer);
     const { unsent, spooled } = await delivery.loop.stop(m.timeoutMs);

@@ -57,13 +57,13 @@ describe("worker recorder: the request thread's side", () => {
     });
     for (let i = 0; i < 6; i++) recorder.capture(request(i));
     // Four at once (a full batch), the other two after the short flush delay.
-    expect(batches(w.sent).map((m) => m.records)).toEqual([4]);
+    expect(batches(w.sent).map((m) => m.batch.records)).toEqual([4]);
     await waitFor(
       "the rest posted",
       async () => batches(w.sent).length,
       (n) => n === 2,
     );
-    const posted = batches(w.sent).flatMap((m) => decodeCaptured(m.data));
+    const posted = batches(w.sent).flatMap((m) => decodeCaptured(m.batch));
     expect(posted).toEqual(Array.from({ length: 6 }, (_, i) => request(i)));
   });
 
@@ -84,7 +84,7 @@ describe("worker recorder: the request thread's side", () => {
     for (let i = 0; i < 25; i++) expect((await app.request(`/items/${i}`)).status).toBe(200);
     const dropped = (await metrics.eventsDropped.get()).values.find((v) => v.labels.reason === "worker_full");
     expect(dropped?.value).toBe(15);
-    expect(batches(w.sent).reduce((n, m) => n + m.records, 0)).toBe(10);
+    expect(batches(w.sent).reduce((n, m) => n + m.batch.records, 0)).toBe(10);
     // Once the worker takes a batch, there is room again.
     w.answer({ type: "taken", records: 5 });
     await (await app.request("/items/99")).text();

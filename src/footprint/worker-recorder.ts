@@ -1,12 +1,12 @@
 import type { Logger } from "../log.ts";
 import type { CapturedRequest } from "./capture.ts";
-import { encodeCaptured } from "./capture-codec.ts";
+import { createBatchWriter } from "./capture-codec.ts";
 import type { CaptureStats, CaptureWorkerSettings, FromWorker, ToWorker } from "./capture-protocol.ts";
 import type { ProducerMetrics } from "./producer.ts";
 
 /** The part of a Worker the recorder uses (a test passes a stand-in). */
 export type CaptureWorkerPort = {
-  postMessage(message: ToWorker): void;
+  postMessage(message: ToWorker, transfer?: ArrayBufferLike[]): void;
   addEventListener(type: "message", listener: (e: MessageEvent<FromWorker>) => void): void;
   addEventListener(type: "error", listener: (e: ErrorEvent) => void): void;
   terminate(): void;
@@ -58,9 +58,9 @@ export function startCaptureWorker(): CaptureWorkerPort {
 export function startWorkerRecorder(o: WorkerRecorderOptions): WorkerRecorder {
   const worker = o.worker ?? startCaptureWorker();
   const batchMax = o.batchMax ?? 256;
-  const flushMs = o.flushMs ?? 2;
+  const flushMs = o.flushMs ?? 10;
   const maxInFlight = o.maxInFlight ?? Math.max(batchMax, o.settings.producer.queueMax);
-  let pending: string[] = [];
+  const pending = createBatchWriter();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight = 0;
   let droppedSinceReport = 0;
@@ -70,12 +70,10 @@ export function startWorkerRecorder(o: WorkerRecorderOptions): WorkerRecorder {
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return;
-    const records = pending.length;
-    const data = pending.join("");
-    pending = [];
-    inFlight += records;
-    worker.postMessage({ type: "batch", data, records });
+    const batch = pending.take();
+    if (!batch) return;
+    inFlight += batch.records;
+    worker.postMessage({ type: "batch", batch }, [batch.numbers.buffer]);
   };
 
   worker.addEventListener("message", (e) => {
@@ -103,13 +101,13 @@ export function startWorkerRecorder(o: WorkerRecorderOptions): WorkerRecorder {
 
   return {
     capture(captured) {
-      if (failed || stopped || inFlight + pending.length >= maxInFlight) {
+      if (failed || stopped || inFlight + pending.size >= maxInFlight) {
         o.metrics?.eventsDropped.inc({ reason: "worker_full" });
         droppedSinceReport++;
         return;
       }
-      pending.push(encodeCaptured(captured));
-      if (pending.length >= batchMax) flush();
+      pending.add(captured);
+      if (pending.size >= batchMax) flush();
       else timer ??= setTimeout(flush, flushMs);
     },
     async stop(timeoutMs = 10_000) {
