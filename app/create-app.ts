@@ -12,6 +12,7 @@ import { proxyRoutes } from "../routes/proxy.ts";
 import { securityHeaders } from "../routes/security-headers.ts";
 import { statsRoutes } from "../routes/stats.ts";
 import { AppError } from "../src/errors.ts";
+import type { CapturedRequest } from "../src/footprint/capture.ts";
 import { createIpHasher } from "../src/footprint/ip-hash.ts";
 import type { FootprintEvent } from "../src/footprint/message.ts";
 import { footprint, matchedRoute } from "../src/footprint/middleware.ts";
@@ -22,7 +23,13 @@ import type { Store } from "../src/store/store.ts";
 import { version } from "../src/version.ts";
 
 export type AppDeps = {
-  record: (event: FootprintEvent) => unknown;
+  /** Takes each built footprint on the request thread (tests, the library path). */
+  record?: (event: FootprintEvent) => unknown;
+  /**
+   * Takes what each request gave, unbuilt, instead of `record`: `serve` posts it to the capture
+   * worker, which builds the footprint (and guesses proxied route patterns) off the request thread.
+   */
+  captureRequest?: (captured: CapturedRequest) => unknown;
   timeZone: string;
   skipPaths: readonly string[];
   stores: readonly Store[];
@@ -58,6 +65,7 @@ export function createApp(deps: AppDeps): Hono {
     app.use(
       footprint({
         record: deps.record,
+        capture: deps.captureRequest,
         timeZone: deps.timeZone,
         skipPaths: [...deps.skipPaths, deps.pathPrefix, `${deps.pathPrefix}/*`],
         onError: (err) => deps.logger.error("footprint not recorded", { err }),
@@ -65,7 +73,7 @@ export function createApp(deps: AppDeps): Hono {
         trustProxyHops: capture.trustProxyHops ?? 0,
         ipHash: createIpHasher({ secret: capture.ipHashSecret }),
         // A proxied path matched only the catch-all: its pattern is guessed from the path.
-        routePattern: capture.upstream ? proxiedRoute : matchedRoute,
+        routePattern: capture.upstream && !deps.captureRequest ? proxiedRoute : matchedRoute,
       }),
     );
   }

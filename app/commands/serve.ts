@@ -8,10 +8,8 @@ import {
 import type { Config } from "../../src/config.ts";
 import { logConfigWarnings, readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
-import type { FootprintEvent } from "../../src/footprint/message.ts";
-import { startProducerLoop } from "../../src/footprint/producer.ts";
-import { createEventQueue } from "../../src/footprint/queue.ts";
-import { createSpool } from "../../src/footprint/spool.ts";
+import type { CaptureWorkerSettings } from "../../src/footprint/capture-protocol.ts";
+import { startWorkerRecorder } from "../../src/footprint/worker-recorder.ts";
 import { createKafka, createKafkaSender } from "../../src/kafka.ts";
 import { unlessTopicMissing, watchTopicOf } from "../../src/kafka-topics.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
@@ -71,17 +69,15 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const stores = openStores(config);
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
   const metrics = createMetrics({ processMetrics: true });
-  const queue = createEventQueue<FootprintEvent>(config.producer.queueMax);
-  const sender = createKafkaSender(kafka, config.kafka.topic);
   const admin = kafka.admin();
   const topicWatch = watchTopicOf(admin, config.kafka, logger);
-  const producerLog = logger.child({ component: "producer" });
-  const producer = startProducerLoop({
-    queue,
-    spool: createSpool({ dir: config.producer.spoolDir, maxBytes: config.producer.spoolMaxBytes, logger: producerLog }),
-    send: unlessTopicMissing(topicWatch, sender),
-    logger: producerLog,
+  // Footprints are built and sent by the capture worker, off the request thread.
+  const recorder = startWorkerRecorder({
+    settings: captureWorkerSettings(config),
+    logger,
     metrics,
+    // The worker's sends found the topic missing: this thread's watch says so, once, with the fix.
+    onTopicMissing: () => void topicWatch.exists().catch(() => {}),
   });
   // Ingest awaits Kafka's acknowledgement per request: a producer of its own keeps those waits
   // (and their timeouts) apart from the queue the footprint middleware feeds.
@@ -90,7 +86,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   const login = resolveCredentials(config.dashboard);
   const sessionLog = logger.child({ component: "sessions" });
   const app = createApp({
-    record: (event) => producer.offer(event),
+    captureRequest: recorder.capture,
     metrics,
     timeZone: config.timeZone,
     skipPaths: config.footprint.skipPaths,
@@ -162,8 +158,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
       logger.info("stopping", { signal });
       systemd.stopping();
       await server.stop();
-      const { unsent } = await producer.stop(Math.min(10_000, config.shutdownTimeoutMs * 0.4));
-      await sender.disconnect().catch(() => {});
+      const { unsent } = await recorder.stop(Math.min(10_000, config.shutdownTimeoutMs * 0.4));
       await ingestSender.disconnect().catch(() => {});
       // Abort first: a topic wait or start-up retry still running must not reconnect the admin.
       aborted.abort();
@@ -182,6 +177,28 @@ function postgresSql(stores: readonly Store[]) {
   const pg = stores.find((s) => s.stats.kind === "postgres")?.stats;
   if (pg?.kind !== "postgres") throw new Error("serve needs the PostgreSQL store");
   return pg.sql;
+}
+
+/** What the capture worker is told: plain data from the config. */
+export function captureWorkerSettings(config: Config): CaptureWorkerSettings {
+  return {
+    kafka: {
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      topic: config.kafka.topic,
+      topicPartitions: config.kafka.topicPartitions,
+    },
+    producer: {
+      queueMax: config.producer.queueMax,
+      spoolDir: config.producer.spoolDir,
+      spoolMaxBytes: config.producer.spoolMaxBytes,
+    },
+    timeZone: config.timeZone,
+    ipHashSecret: config.capture.ipHashSecret,
+    ipHash: true,
+    inferRoutes: Boolean(config.capture.upstream),
+    logLevel: config.log.level,
+  };
 }
 
 /**

@@ -1,14 +1,23 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { isbot } from "isbot";
-import { type EpochMicros, formatZoned } from "../time.ts";
+import type { EpochMicros } from "../time.ts";
+import { type CapturedRequest, type CaptureOptions, captureRequest, createEventBuilder } from "./capture.ts";
 import { clientIp as defaultClientIp } from "./client-ip.ts";
 import { createIpHasher, type IpHasher } from "./ip-hash.ts";
-import { DEFAULT_FOOTPRINT_TZ, type FootprintEvent, FIELD_MAX_LENGTH as MAX } from "./message.ts";
+import type { FootprintEvent } from "./message.ts";
 
 export type FootprintOptions = {
-  /** Takes the event; must return at once and never throw (e.g. a bounded queue's offer). */
-  record: (event: FootprintEvent) => unknown;
+  /**
+   * Takes the event; must return at once and never throw (e.g. a bounded queue's offer). Either
+   * this or `capture`.
+   */
+  record?: (event: FootprintEvent) => unknown;
+  /**
+   * Takes what the request gave, unformatted, instead of a built event: for a recorder that builds
+   * events elsewhere (`serve` hands them to a Worker, see `createEventBuilder`). The event options
+   * (`timeZone`, `newId`, `ipHash` other than `false`, `isBot`) then belong to that builder.
+   */
+  capture?: (captured: CapturedRequest) => unknown;
   /** IANA zone written into `footprint_time`; the wire format has always used Korea time. */
   timeZone?: string;
   /** Exact paths, or prefixes ending in `/*`, that are not recorded. */
@@ -51,6 +60,8 @@ const defaultClock = (): EpochMicros => Math.round((performance.timeOrigin + per
 
 /**
  * Records one footprint per request, after the response is ready, without awaiting anything.
+ * On the request thread it only reads what the request gave (`captureRequest`); with `record`
+ * the event is built there too, with `capture` wherever the taker builds it.
  *
  * @example
  * import { footprint } from "eft-footprint";
@@ -63,21 +74,25 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   const sampleRate = options.sampleRate ?? 1;
   if (!(sampleRate > 0 && sampleRate <= 1)) throw new RangeError(`sampleRate must be in (0, 1], got ${sampleRate}`);
   const random = options.random ?? Math.random;
+  const take = taker(options);
   const trustedHops = options.trustProxyHops ?? 0;
-  const capture: EventCapture = {
-    timeZone: options.timeZone ?? DEFAULT_FOOTPRINT_TZ,
-    newId: options.newId ?? (() => Bun.randomUUIDv7()),
+  const capture: CaptureOptions = {
     routePattern: options.routePattern ?? matchedRoute,
     recordQuery: options.recordQuery ?? false,
-    clientIp: options.clientIp ?? ((c: Context) => defaultClientIp(c, trustedHops)),
-    ipHash: options.ipHash === false ? undefined : (options.ipHash ?? createIpHasher()),
-    isBot: options.isBot ?? cachedIsBot(),
+    clientIp: options.ipHash === false ? undefined : (options.clientIp ?? ((c) => defaultClientIp(c, trustedHops))),
   };
   const report = (err: unknown) => {
     try {
       options.onError?.(err);
     } catch {
       // An error reporter that fails must not fail the request either.
+    }
+  };
+  const takeReported = (captured: CapturedRequest) => {
+    try {
+      take(captured);
+    } catch (err) {
+      report(err);
     }
   };
 
@@ -88,20 +103,16 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
       await next();
     } finally {
       try {
-        const event = buildEvent(c, started, clock(), capture);
+        const captured = captureRequest(c, started, clock(), capture);
         const size = bytesOut(c);
         if (typeof size === "number") {
-          event.bytes_out = size;
-          options.record(event);
+          captured.bytesOut = size;
+          take(captured);
         } else {
           // Recorded once the body has been sent (or the client went away), never before.
           size.then((n) => {
-            if (n !== undefined) event.bytes_out = n;
-            try {
-              options.record(event);
-            } catch (err) {
-              report(err);
-            }
+            captured.bytesOut = n;
+            takeReported(captured);
           }, report);
         }
       } catch (err) {
@@ -111,58 +122,46 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   };
 }
 
-/** What a footprint is built from, resolved once from the options. */
-type EventCapture = {
-  timeZone: string;
-  newId: () => string;
-  routePattern: (c: Context) => string | undefined;
-  recordQuery: boolean;
-  clientIp: (c: Context) => string | undefined;
-  ipHash: IpHasher | undefined;
-  isBot: (userAgent: string) => boolean;
-};
-
-function buildEvent(c: Context, started: EpochMicros, ended: EpochMicros, o: EventCapture): FootprintEvent {
-  const userAgent = c.req.header("user-agent");
-  const event: FootprintEvent = {
-    method: c.req.method,
-    link: cut(c.req.path, MAX.link),
-    footprint_time: formatZoned(started, o.timeZone),
-    event_id: o.newId(),
-    status: c.res.status,
-    duration_ms: Math.max(0, (ended - started) / 1000),
-  };
-  const route = o.routePattern(c);
-  if (route) event.route = cut(route, MAX.route);
-  if (o.recordQuery) {
-    const url = c.req.url;
-    const q = url.indexOf("?");
-    if (q >= 0 && q < url.length - 1) event.query = cut(url.slice(q + 1), MAX.query);
-  }
-  const host = c.req.header("host") ?? hostOf(c.req.url);
-  if (host) event.host = cut(host.toLowerCase(), MAX.host);
-  if (userAgent) event.user_agent = cut(userAgent, MAX.user_agent);
-  const referrer = c.req.header("referer");
-  if (referrer) event.referrer = cut(referrer, MAX.referrer);
-  if (o.ipHash) {
-    const ip = o.clientIp(c);
-    if (ip) event.ip_hash = o.ipHash(ip, userAgent ?? "", started);
-  }
-  event.is_bot = o.isBot(userAgent ?? "");
-  return event;
+/** Where a captured request goes: to `capture` as it is, or built into an event for `record`. */
+function taker(options: FootprintOptions): (captured: CapturedRequest) => unknown {
+  const { record, capture } = options;
+  if (capture) return capture;
+  if (!record) throw new TypeError("footprint() needs a record or a capture function");
+  const build = createEventBuilder({
+    timeZone: options.timeZone,
+    newId: options.newId,
+    ipHash: options.ipHash === false ? undefined : (options.ipHash ?? createIpHasher()),
+    isBot: options.isBot,
+  });
+  return (captured) => record(build(captured));
 }
 
-/** The response's size: known now, or a promise of it when the body is counted while it streams. */
+/**
+ * The response's size: known now, or a promise of it when the body streams. Never by wrapping a
+ * body that is already in memory: a JS stream in front of it costs Bun its fast path (the
+ * profile's largest item, ~11 µs a request). A streamed body (the proxy's, or one marked
+ * `Transfer-Encoding: chunked` or `text/event-stream`, as Hono's streaming helpers do) is counted
+ * as the client reads it. Otherwise the body is measured through a clone, which for a body in
+ * memory shares it and answers at once; an unmarked stream is then read alongside into memory to
+ * be counted, so long streams should be marked.
+ */
 function bytesOut(c: Context): number | Promise<number | undefined> {
   const counted = c.get(BYTES_OUT_VAR as never) as Promise<number> | undefined;
   if (counted) return counted;
   const res = c.res;
-  if (c.req.method === "HEAD" || res.body === null || res.status === 204 || res.status === 304) return 0;
-  const length = res.headers.get("content-length");
+  if (c.req.method === "HEAD" || res.status === 204 || res.status === 304) return 0;
+  const headers = res.headers;
+  const length = headers.get("content-length");
   if (length !== null && /^\d+$/.test(length)) return Number(length);
-  const { body, total } = countBytes(res.body);
-  c.res = new Response(body, res);
-  return total;
+  if (headers.has("transfer-encoding") || headers.get("content-type")?.startsWith("text/event-stream")) {
+    if (res.body === null) return 0;
+    const { body, total } = countBytes(res.body);
+    c.res = new Response(body, res);
+    return total;
+  }
+  const blob = res.clone().blob();
+  if (Bun.peek.status(blob) === "fulfilled") return (Bun.peek(blob) as Blob).size;
+  return blob.then((b) => b.size);
 }
 
 /**
@@ -212,32 +211,6 @@ export function matchedRoute(c: Context): string | undefined {
   if (!route) return undefined;
   if (c.res.status === 404 && route.path.includes("*")) return undefined;
   return route.path;
-}
-
-/**
- * isbot runs one large regular expression (microseconds); a site sees the same few hundred user
- * agents over and over, so answers are remembered, up to a bound.
- */
-function cachedIsBot(max = 2000): (userAgent: string) => boolean {
-  const known = new Map<string, boolean>();
-  return (userAgent) => {
-    let bot = known.get(userAgent);
-    if (bot === undefined) {
-      bot = isbot(userAgent);
-      if (known.size >= max) known.clear();
-      known.set(userAgent, bot);
-    }
-    return bot;
-  };
-}
-
-function hostOf(url: string): string | undefined {
-  return URL.canParse(url) ? new URL(url).host : undefined;
-}
-
-/** The consumer dead-letters a message with a longer field, so the value is cut here, not lost there. */
-function cut(text: string, max: number): string {
-  return text.length > max ? text.slice(0, max) : text;
 }
 
 function compileSkip(paths: readonly string[]): (path: string) => boolean {

@@ -1,5 +1,4 @@
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
 import { type Backoff, createBackoff, sleep as realSleep } from "../retry.ts";
 import type { FootprintEvent } from "./message.ts";
 import type { EventQueue } from "./queue.ts";
@@ -8,6 +7,15 @@ import type { Spool } from "./spool.ts";
 /** Sends one batch of message values to Kafka; resolves once the broker acknowledged all. */
 export type SendBatch = (values: string[]) => Promise<void>;
 
+/** The counters the loop keeps: the Prometheus ones, or a worker's stand-ins that the main thread adds up. */
+export type ProducerMetrics = {
+  eventsProduced: { inc(n?: number): void };
+  eventsQueued: { set(n: number): void };
+  eventsSpooled: { inc(n?: number): void };
+  spoolBytes: { set(n: number): void };
+  eventsDropped: { inc(labels: { reason: DropReason }, n?: number): void };
+};
+
 export type ProducerLoopOptions = {
   /** Bounded memory queue: where events wait while Kafka keeps up. */
   queue: EventQueue<FootprintEvent>;
@@ -15,9 +23,14 @@ export type ProducerLoopOptions = {
   spool?: Spool | undefined;
   send: SendBatch;
   logger: Logger;
-  metrics?: Metrics | undefined;
+  metrics?: ProducerMetrics | undefined;
   /** Most events per Kafka request. */
   batchMax?: number;
+  /**
+   * How long an idle loop waits after the first new event before sending, so that one request
+   * to Kafka carries what arrives meanwhile (kafkajs has no linger of its own); 0 sends at once.
+   */
+  lingerMs?: number;
   /** How often dropped events are reported (never silently lost). */
   dropReportMs?: number;
   /**
@@ -42,11 +55,12 @@ export type ProducerLoop = {
 
 type Batch = { values: string[]; fromSpool: boolean; ack(): void };
 
-type DropReason = "spool_full" | "spool_disabled" | "spool_corrupt" | "shutdown";
+export type DropReason = "spool_full" | "spool_disabled" | "spool_corrupt" | "shutdown" | "worker_full";
 
 /** The options with their defaults, and what the loop keeps between calls. */
-type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackReportMs"> & {
+type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackReportMs" | "lingerMs"> & {
   batchMax: number;
+  lingerMs: number;
   ackReportMs: number;
   backoff: Backoff;
   sleep: (ms: number) => Promise<void>;
@@ -76,6 +90,7 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
   const l: Loop = {
     ...options,
     batchMax: options.batchMax ?? 1000,
+    lingerMs: options.lingerMs ?? 0,
     ackReportMs: options.ackReportMs ?? 10_000,
     backoff: options.backoff ?? createBackoff({ initialMs: 100, maxMs: 5000 }),
     sleep: options.sleep ?? realSleep,
@@ -207,6 +222,7 @@ async function run(l: Loop): Promise<void> {
         l.wake = resolve;
       });
       l.wake = undefined;
+      if (l.lingerMs > 0 && !l.stopping && l.queue.size < l.batchMax) await l.sleep(l.lingerMs);
       continue;
     }
     if (batch.values.length === 0) {
