@@ -4,9 +4,9 @@
  * bound parameter; only fixed SQL text is spliced.
  */
 import type postgres from "postgres";
-import { PG_ROLLUP_KEY } from "../store/rollup-key.ts";
+import { PG_ROLLUP_KEY, type RollupFamily, rollupTable } from "../store/rollup-key.ts";
 import { type EpochMicros, formatIsoUtc } from "../time.ts";
-import type { RollupTier, Slice } from "./slices.ts";
+import type { Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
 import type { ZoneSegment } from "./zone.ts";
 
@@ -30,13 +30,6 @@ export type PgColumns = {
 /** One GROUP BY key of a statistic, written once for both sources. */
 export type PgDimension = (sql: Sql, columns: PgColumns) => Fragment;
 
-/** A rollup's table and time column (the start of its minute, hour or day, UTC). */
-const ROLLUPS: Record<RollupTier, { table: string; time: string }> = {
-  minute: { table: "user_footprint_minute", time: "minute" },
-  hour: { table: "user_footprint_hour", time: "hour" },
-  day: { table: "user_footprint_day", time: "day" },
-};
-
 function columnsOf(sql: Sql, table: Slice["table"]): PgColumns {
   // date_bin is exact integer arithmetic; date_part of a whole minute is an exact integer. An
   // hour or day row stands for its first minute: every bucket a statistic may read from that
@@ -44,7 +37,7 @@ function columnsOf(sql: Sql, table: Slice["table"]): PgColumns {
   const time =
     table === "raw"
       ? sql`date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00')`
-      : sql`${sql(ROLLUPS[table].time)}`;
+      : sql`${sql(table)}`;
   const minute = sql`(date_part('epoch', ${time})::int8 / 60)`;
   if (table === "raw") {
     return {
@@ -76,7 +69,8 @@ function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters
 }
 
 function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters): Fragment {
-  const time = slice.table === "raw" ? sql`footprint_time` : sql(ROLLUPS[slice.table].time);
+  // A rollup's time column is named after its tier: the start of its minute, hour or day, UTC.
+  const time = slice.table === "raw" ? sql`footprint_time` : sql(slice.table);
   const where = [
     sql`${time} >= ${instant(sql, slice.from)}`,
     sql`${time} < ${instant(sql, slice.to)}`,
@@ -104,12 +98,14 @@ function join(sql: Sql, parts: readonly Fragment[], separator: Fragment): Fragme
 }
 
 /**
- * `select <dims>, n` over the slices: one grouped SELECT per slice, UNION ALL. The caller sums `n`
- * per key (a key may appear once per slice). Zero slices give no rows.
+ * `select <dims>, n` over the slices: one grouped SELECT per slice, UNION ALL, rollup slices from
+ * `family`'s table of their tier (which must hold every dimension and filter, see rollupFamily).
+ * The caller sums `n` per key (a key may appear once per slice). Zero slices give no rows.
  */
 export function pgCounts(
   sql: Sql,
   slices: readonly Slice[],
+  family: RollupFamily,
   filters: StatsFilters,
   dimensions: Readonly<Record<string, PgDimension>>,
 ): Fragment {
@@ -127,7 +123,7 @@ export function pgCounts(
           sql`, `,
         )}`
       : sql``;
-    const from = sql(slice.table === "raw" ? "user_footprint" : ROLLUPS[slice.table].table);
+    const from = sql(slice.table === "raw" ? "user_footprint" : rollupTable(family, slice.table));
     return sql`select ${select} from ${from} where ${where}${groupBy}`;
   });
   if (parts.length === 0) {
@@ -150,10 +146,11 @@ export type PgTimeDimension = (sql: Sql, minute: Fragment) => Fragment;
 export function pgCountsByTime(
   sql: Sql,
   slices: readonly Slice[],
+  family: RollupFamily,
   filters: StatsFilters,
   dimensions: Readonly<Record<string, PgTimeDimension>>,
 ): Fragment {
-  const perUnit = pgCounts(sql, slices, filters, { t: (_, c) => c.time });
+  const perUnit = pgCounts(sql, slices, family, filters, { t: (_, c) => c.time });
   const minute = sql`(date_part('epoch', t)::int8 / 60)`;
   const keys = Object.entries(dimensions).map(([name, dim]) => sql`${dim(sql, minute)} as ${sql(name)}`);
   return sql`select ${join(sql, [...keys, sql`n`], sql`, `)} from (${perUnit}) per_unit`;
