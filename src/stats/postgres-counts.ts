@@ -5,7 +5,7 @@
  */
 import type postgres from "postgres";
 import { PG_ROLLUP_KEY, type RollupFamily, rollupTable } from "../store/rollup-key.ts";
-import { type EpochMicros, formatIsoUtc } from "../time.ts";
+import type { EpochMicros } from "../time.ts";
 import type { Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
 import type { ZoneSegment } from "./zone.ts";
@@ -80,12 +80,16 @@ function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters): Fragme
 }
 
 /**
- * A bound instant, exact to the microsecond. Sent as text and cast in SQL: a parameter that
- * PostgreSQL types as timestamptz is serialized by postgres.js through a JS Date, which keeps
- * milliseconds only.
+ * A bound instant, exact to the microsecond: epoch seconds as float8 through to_timestamp. Not a
+ * timestamptz parameter (postgres.js serializes those through a JS Date, milliseconds only), nor
+ * text cast to timestamptz: that cast is only STABLE, so a sequential scan parsed the text again
+ * for every row (46 of 96 ms of a 43,000-row rollup scan; seconds over 10M raw rows), while
+ * to_timestamp(float8) is IMMUTABLE and folds to a constant when the statement is planned. The
+ * double nearest to micros / 1e6 rounds back to the same microsecond until past 2100 (checked
+ * for 200,000 random instants; PostgreSQL rounds to the microsecond).
  */
 function instant(sql: Sql, micros: EpochMicros): Fragment {
-  return sql`${formatIsoUtc(micros)}::text::timestamptz`;
+  return sql`to_timestamp(${micros / 1_000_000}::float8)`;
 }
 
 /** WHERE conditions for raw rows of [from, to) that pass the filters. */
@@ -150,7 +154,21 @@ export function pgCountsByTime(
   filters: StatsFilters,
   dimensions: Readonly<Record<string, PgTimeDimension>>,
 ): Fragment {
-  const perUnit = pgCounts(sql, slices, family, filters, { t: (_, c) => c.time });
+  // The total family holds one row per unit already: read as it is, not grouped again (43,000
+  // minutes of 30 days: a hash aggregate of 10-30 ms saved).
+  const perUnit =
+    family === "total" && slices.length > 0
+      ? join(
+          sql,
+          slices.map((slice) =>
+            slice.table === "raw"
+              ? pgCounts(sql, [slice], family, filters, { t: (_, c) => c.time })
+              : sql`select ${sql(slice.table)} as t, n::int8 as n from ${sql(rollupTable(family, slice.table))}
+                    where ${periodConditions(sql, slice, filters)}`,
+          ),
+          sql` union all `,
+        )
+      : pgCounts(sql, slices, family, filters, { t: (_, c) => c.time });
   const minute = sql`(date_part('epoch', t)::int8 / 60)`;
   const keys = Object.entries(dimensions).map(([name, dim]) => sql`${dim(sql, minute)} as ${sql(name)}`);
   return sql`select ${join(sql, [...keys, sql`n`], sql`, `)} from (${perUnit}) per_unit`;
