@@ -9,6 +9,7 @@ export const DASHBOARD_QUERIES = {
   "time-of-day": STATISTICS["time-of-day"],
   heatmap: STATISTICS.heatmap,
   timeseries: (db: StatsDb, q: StatsQuery) => STATISTICS.timeseries(db, { ...q, bucket: "hour" }),
+  status: STATISTICS.status,
 } as const;
 
 export type QueryName = keyof typeof DASHBOARD_QUERIES;
