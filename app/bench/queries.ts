@@ -24,6 +24,7 @@ export async function timeQueries(
   period: Omit<StatsQuery, "source">,
   reps: number,
   onRun: () => void,
+  sources: readonly StatsSource[] = ["raw", "rollup"],
 ): Promise<QueryTiming[]> {
   const out: QueryTiming[] = [];
   for (const [query, run] of Object.entries(DASHBOARD_QUERIES) as [
@@ -31,7 +32,7 @@ export async function timeQueries(
     (typeof DASHBOARD_QUERIES)[QueryName],
   ][]) {
     for (const store of stores) {
-      for (const source of ["raw", "rollup"] as const) {
+      for (const source of sources) {
         const q = { ...period, source };
         await run(store.stats, q);
         const samples: number[] = [];
