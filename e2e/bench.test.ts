@@ -63,7 +63,7 @@ describe("eft-footprint bench", () => {
       expect(md).toMatch(/\| 10,000 \| top \| [\d.]+ \/ [\d.]+ \|/);
       const svg = readFileSync(join(out, "benchmarks.svg"), "utf8");
       expect(svg).toStartWith("<svg");
-      expect(svg.match(/<path /g)).toHaveLength(20);
+      expect(svg.match(/<path /g)).toHaveLength(24); // a line per query, store and source
     },
     { timeout: 120_000 },
   );
