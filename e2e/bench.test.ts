@@ -43,15 +43,15 @@ describe("eft-footprint bench", () => {
       const [size] = report.sizes;
       expect(size.rows).toBe(10000);
       for (const store of ["postgres", "clickhouse"]) expect(size.load[store].rowsPerSecond).toBeGreaterThan(0);
-      // 5 queries × 2 stores × raw/rollup, each with 2 runs.
-      expect(size.queries).toHaveLength(20);
+      // 6 queries × 2 stores × raw/rollup, each with 2 runs.
+      expect(size.queries).toHaveLength(24);
       for (const q of size.queries) {
         expect(q.runs).toBe(2);
         expect(q.median).toBeGreaterThan(0);
         expect(q.p95).toBeGreaterThanOrEqual(q.median);
       }
       expect(new Set(size.queries.map((q: { query: string }) => q.query))).toEqual(
-        new Set(["top", "total", "time-of-day", "heatmap", "timeseries"]),
+        new Set(["top", "total", "time-of-day", "heatmap", "timeseries", "status"]),
       );
       expect(report.ingest.length).toBeGreaterThanOrEqual(1);
       expect(report.ingest[0]).toMatchObject({ targetPerSecond: 100, sent: 200, drained: true });
@@ -76,7 +76,7 @@ describe("eft-footprint bench", () => {
       expect(md).toMatch(new RegExp(`- PostgreSQL ${report.servers.postgres.version} ${place}: .*work_mem`));
       const svg = readFileSync(join(out, "benchmarks.svg"), "utf8");
       expect(svg).toStartWith("<svg");
-      expect(svg.match(/<path /g)).toHaveLength(20);
+      expect(svg.match(/<path /g)).toHaveLength(24); // a line per query, store and source
     },
     { timeout: 120_000 },
   );

@@ -4,10 +4,12 @@ import chRichEventFields from "./clickhouse/0002_rich_event_fields.sql" with { t
 import chMinuteRollup from "./clickhouse/0003_minute_rollup.sql" with { type: "text" };
 import chInsertDeduplication from "./clickhouse/0005_insert_deduplication.sql" with { type: "text" };
 import chHourDayRollups from "./clickhouse/0007_hour_day_rollups.sql" with { type: "text" };
+import chQuestionRollups from "./clickhouse/0008_question_rollups.sql" with { type: "text" };
 import pgUserFootprint from "./postgres/0001_user_footprint.sql" with { type: "text" };
 import pgRichEventFields from "./postgres/0002_rich_event_fields.sql" with { type: "text" };
 import pgMinuteRollup from "./postgres/0003_minute_rollup.sql" with { type: "text" };
 import pgHourDayRollups from "./postgres/0007_hour_day_rollups.sql" with { type: "text" };
+import pgQuestionRollups from "./postgres/0008_question_rollups.sql" with { type: "text" };
 import pgDashboardSessions from "./postgres/0009_dashboard_sessions.sql" with { type: "text" };
 
 export type Migration = { version: string; name: string; sql: string };
@@ -18,6 +20,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: "0002", name: "rich_event_fields", sql: pgRichEventFields },
   { version: "0003", name: "minute_rollup", sql: pgMinuteRollup },
   { version: "0007", name: "hour_day_rollups", sql: pgHourDayRollups },
+  { version: "0008", name: "question_rollups", sql: pgQuestionRollups },
   { version: "0009", name: "dashboard_sessions", sql: pgDashboardSessions },
 ];
 
@@ -27,4 +30,5 @@ export const clickhouseMigrations: readonly Migration[] = [
   { version: "0003", name: "minute_rollup", sql: chMinuteRollup },
   { version: "0005", name: "insert_deduplication", sql: chInsertDeduplication },
   { version: "0007", name: "hour_day_rollups", sql: chHourDayRollups },
+  { version: "0008", name: "question_rollups", sql: chQuestionRollups },
 ];

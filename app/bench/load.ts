@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
-import { PG_ROLLUP_KEY } from "../../src/store/rollup-key.ts";
+import { PG_ROLLUP_KEY, ROLLUP_FAMILY_KEY, ROLLUP_TABLES, rollupTable } from "../../src/store/rollup-key.ts";
 import type { FootprintRow } from "../../src/store/store.ts";
 import { formatIsoUtc } from "../../src/time.ts";
 
@@ -45,7 +45,7 @@ function copyLine(r: FootprintRow): string {
 /**
  * PostgreSQL's fastest bulk path: one COPY FROM STDIN for all chunks. COPY bypasses the
  * product's insert statement, which also counts the rollups, so they are built afterwards with
- * one GROUP BY per tier over the product's rollup key (time included in the rate).
+ * one GROUP BY per rollup table over the product's rollup key (time included in the rate).
  */
 export async function copyIntoPostgres(
   sql: postgres.Sql,
@@ -53,7 +53,7 @@ export async function copyIntoPostgres(
   onRows: (n: number) => void,
 ): Promise<{ copySeconds: number; rollupSeconds: number; analyzeSeconds: number }> {
   let loaded = 0;
-  let t = performance.now();
+  const t = performance.now();
   const lines = function* () {
     for (const chunk of chunks) {
       let text = "";
@@ -66,25 +66,36 @@ export async function copyIntoPostgres(
   const writable = await sql`copy user_footprint (${sql.unsafe(COPY_COLUMNS.join(", "))}) from stdin`.writable();
   await pipeline(Readable.from(lines()), writable);
   const copySeconds = (performance.now() - t) / 1000;
-  t = performance.now();
-  for (const [table, unit] of [
-    ["user_footprint_minute", "minute"],
-    ["user_footprint_hour", "hour"],
-    ["user_footprint_day", "day"],
-  ] as const) {
-    await sql.unsafe(`
-      insert into ${table} (${unit}, method, endpoint, status_class, is_bot, n)
-      select date_trunc('${unit}', footprint_time, 'UTC'), ${PG_ROLLUP_KEY.method}, ${PG_ROLLUP_KEY.endpoint},
-             ${PG_ROLLUP_KEY.statusClass}, ${PG_ROLLUP_KEY.isBot}, count(*)
-      from user_footprint group by 1, 2, 3, 4, 5`);
+  return { copySeconds, ...(await buildPostgresRollups(sql)) };
+}
+
+/**
+ * Every rollup built from the raw rows already stored (after a COPY or an INSERT … SELECT, which
+ * bypass the product's insert statement), then VACUUM ANALYZE of everything.
+ */
+export async function buildPostgresRollups(
+  sql: postgres.Sql,
+): Promise<{ rollupSeconds: number; analyzeSeconds: number }> {
+  let t = performance.now();
+  // Minute tables from the raw rows, each coarser one from its family's minute table.
+  for (const { table, family, tier, columns } of ROLLUP_TABLES) {
+    const keys = ROLLUP_FAMILY_KEY[family].map((k) => PG_ROLLUP_KEY[k]);
+    const positions = [tier, ...columns].map((_, i) => i + 1).join(", ");
+    await sql.unsafe(
+      tier === "minute"
+        ? `insert into ${table} (minute, ${[...columns, "n"].join(", ")})
+           select date_trunc('minute', footprint_time, 'UTC'), ${[...keys, "count(*)"].join(", ")}
+           from user_footprint group by ${positions}`
+        : `insert into ${table} (${tier}, ${[...columns, "n"].join(", ")})
+           select date_trunc('${tier}', minute, 'UTC'), ${[...columns, "sum(n)"].join(", ")}
+           from ${rollupTable(family, "minute")} group by ${positions}`,
+    );
   }
   const rollupSeconds = (performance.now() - t) / 1000;
   t = performance.now();
   await sql`vacuum analyze user_footprint`;
-  await sql`vacuum analyze user_footprint_minute`;
-  await sql`vacuum analyze user_footprint_hour`;
-  await sql`vacuum analyze user_footprint_day`;
-  return { copySeconds, rollupSeconds, analyzeSeconds: (performance.now() - t) / 1000 };
+  for (const { table } of ROLLUP_TABLES) await sql.unsafe(`vacuum analyze ${table}`);
+  return { rollupSeconds, analyzeSeconds: (performance.now() - t) / 1000 };
 }
 
 /** ClickHouse: one JSONEachRow INSERT per chunk (100k rows); its materialized views fill the rollups. */
@@ -104,8 +115,6 @@ export async function insertIntoClickhouse(
   const insertSeconds = (performance.now() - t) / 1000;
   t = performance.now();
   // Merged rollup parts, as a long-running server would have them.
-  for (const table of ["user_footprint_minute", "user_footprint_hour", "user_footprint_day"]) {
-    await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
-  }
+  for (const { table } of ROLLUP_TABLES) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
   return { insertSeconds, optimizeSeconds: (performance.now() - t) / 1000 };
 }

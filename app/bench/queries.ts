@@ -9,6 +9,7 @@ export const DASHBOARD_QUERIES = {
   "time-of-day": STATISTICS["time-of-day"],
   heatmap: STATISTICS.heatmap,
   timeseries: (db: StatsDb, q: StatsQuery) => STATISTICS.timeseries(db, { ...q, bucket: "hour" }),
+  status: STATISTICS.status,
 } as const;
 
 export type QueryName = keyof typeof DASHBOARD_QUERIES;
@@ -23,6 +24,7 @@ export async function timeQueries(
   period: Omit<StatsQuery, "source">,
   reps: number,
   onRun: () => void,
+  sources: readonly StatsSource[] = ["raw", "rollup"],
 ): Promise<QueryTiming[]> {
   const out: QueryTiming[] = [];
   for (const [query, run] of Object.entries(DASHBOARD_QUERIES) as [
@@ -30,7 +32,7 @@ export async function timeQueries(
     (typeof DASHBOARD_QUERIES)[QueryName],
   ][]) {
     for (const store of stores) {
-      for (const source of ["raw", "rollup"] as const) {
+      for (const source of sources) {
         const q = { ...period, source };
         await run(store.stats, q);
         const samples: number[] = [];

@@ -8,7 +8,7 @@
 import { seededRandom } from "../../src/seeded-random.ts";
 import type { FootprintRow } from "../../src/store/store.ts";
 
-const ROUTES: [weight: number, method: string, route: string, ids: number][] = [
+export const ROUTES: [weight: number, method: string, route: string, ids: number][] = [
   [30, "GET", "/api/v1/items", 0],
   [25, "GET", "/api/v1/items/:id", 4000],
   [12, "GET", "/api/v1/quests/:id", 400],
@@ -24,7 +24,7 @@ const ROUTES: [weight: number, method: string, route: string, ids: number][] = [
 ];
 const TOTAL_WEIGHT = ROUTES.reduce((s, [w]) => s + w, 0);
 // Requests per hour of day in KST, relative: quiet nights, busy evenings.
-const HOURLY = [6, 4, 3, 2, 2, 2, 3, 5, 7, 8, 9, 10, 11, 11, 11, 12, 13, 14, 16, 18, 19, 17, 13, 9];
+export const HOURLY = [6, 4, 3, 2, 2, 2, 3, 5, 7, 8, 9, 10, 11, 11, 11, 12, 13, 14, 16, 18, 19, 17, 13, 9];
 const HOURLY_TOTAL = HOURLY.reduce((a, b) => a + b, 0);
 
 function hex(n: number, width: number): string {

@@ -29,7 +29,7 @@ development endpoint. --ingest-rates none --backlog 0 skips the parts that need 
 
   --sizes        (or none: skip) rows loaded per size: synthetic footprints over 30 days, deterministic from --seed,
                  loaded with COPY (PostgreSQL) and 100k-row INSERTs (ClickHouse), rows/s reported
-  --reps         warm runs of each dashboard query (top, total, time-of-day, heatmap, timeseries),
+  --reps         warm runs of each dashboard query (top, total, time-of-day, heatmap, timeseries, status),
                  raw and from rollups, per store: median, p95 and the PG/CH ratio
   --seed         seed of the synthetic data (same seed, same rows)
   --out          directory for the report files (default docs)

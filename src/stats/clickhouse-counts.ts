@@ -3,9 +3,9 @@
  * query parameters (`{name:Type}` + `query_params`); only fixed SQL text is spliced.
  */
 import type { ClickHouseClient } from "@clickhouse/client-web";
-import { CH_ROLLUP_KEY } from "../store/rollup-key.ts";
+import { CH_ROLLUP_KEY, type RollupFamily, rollupTable } from "../store/rollup-key.ts";
 import { type EpochMicros, formatUtc } from "../time.ts";
-import type { RollupTier, Slice } from "./slices.ts";
+import type { Slice } from "./slices.ts";
 import { STATUS_CLASS_NUMBER, STATUS_RANGES, type StatsFilters } from "./stats-query.ts";
 import type { ZoneSegment } from "./zone.ts";
 
@@ -49,19 +49,12 @@ const RAW: ChColumns = {
   statusClass: CH_ROLLUP_KEY.statusClass,
 };
 
-/** A rollup's table and time column (the start of its minute, hour or day, UTC). */
-const ROLLUPS: Record<RollupTier, { table: string; time: string }> = {
-  minute: { table: "user_footprint_minute", time: "minute" },
-  hour: { table: "user_footprint_hour", time: "hour" },
-  day: { table: "user_footprint_day", time: "day" },
-};
-
 function columnsOf(table: Slice["table"]): ChColumns {
   if (table === "raw") return RAW;
   return {
     // The first minute of an hour or day row: every bucket a statistic may read from that
     // tier holds the whole unit (see planSlices' `coarsest`), so any minute of it would do.
-    minute: `intDiv(toInt64(toUnixTimestamp(${ROLLUPS[table].time})), 60)`,
+    minute: `intDiv(toInt64(toUnixTimestamp(${table})), 60)`,
     method: "method",
     endpoint: "endpoint",
     statusClass: "status_class",
@@ -94,8 +87,9 @@ function periodConditions(params: ChParams, slice: Slice, filters: StatsFilters)
           `footprint_time < ${params.bind(formatUtc(slice.to), "DateTime64(6, 'UTC')")}`,
         ]
       : [
-          `${ROLLUPS[slice.table].time} >= toDateTime(${params.bind(slice.from / 1_000_000, "Int64")}, 'UTC')`,
-          `${ROLLUPS[slice.table].time} < toDateTime(${params.bind(slice.to / 1_000_000, "Int64")}, 'UTC')`,
+          // A rollup's time column is named after its tier: the start of its minute, hour or day, UTC.
+          `${slice.table} >= toDateTime(${params.bind(slice.from / 1_000_000, "Int64")}, 'UTC')`,
+          `${slice.table} < toDateTime(${params.bind(slice.to / 1_000_000, "Int64")}, 'UTC')`,
         ];
   return [...where, ...filterConditions(params, slice.table, filters)].join(" AND ");
 }
@@ -106,13 +100,15 @@ export function chRawConditions(params: ChParams, from: EpochMicros, to: EpochMi
 }
 
 /**
- * `SELECT <dims>, c` over the slices: one grouped SELECT per slice, UNION ALL. The caller sums `c`
- * per key. The rollup is a SummingMergeTree whose rows of one key are folded only by background
- * merges, so it is always read with sum() and GROUP BY, never as one row per key.
+ * `SELECT <dims>, c` over the slices: one grouped SELECT per slice, UNION ALL, rollup slices from
+ * `family`'s table of their tier (see rollupFamily). The caller sums `c` per key. A rollup is a
+ * SummingMergeTree whose rows of one key are folded only by background merges, so it is always
+ * read with sum() and GROUP BY, never as one row per key.
  */
 export function chCounts(
   params: ChParams,
   slices: readonly Slice[],
+  family: RollupFamily,
   filters: StatsFilters,
   dimensions: Readonly<Record<string, ChDimension>>,
 ): string {
@@ -126,7 +122,7 @@ export function chCounts(
     const keys = names.map((name) => `${(dimensions[name] as ChDimension)(params, columns)} AS k_${name}`);
     const select = [...keys, `${raw ? "count()" : "sum(n)"} AS c`].join(", ");
     const groupBy = names.length ? ` GROUP BY ${names.map((n) => `k_${n}`).join(", ")}` : "";
-    return `SELECT ${select} FROM ${slice.table === "raw" ? "user_footprint" : ROLLUPS[slice.table].table} WHERE ${where}${groupBy}`;
+    return `SELECT ${select} FROM ${slice.table === "raw" ? "user_footprint" : rollupTable(family, slice.table)} WHERE ${where}${groupBy}`;
   });
   if (parts.length === 0) {
     const keys = names.map((name) => `toInt64(0) AS k_${name}`);

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices } from "./slices.ts";
+import { planSlices, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 import { zoneSegments } from "./zone.ts";
@@ -31,7 +31,7 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TimeOfDay> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const slices = planSlices(q.from, q.to, q.source);
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCountsByTime(tx, slices, q.filters, {
+    const counts = pgCountsByTime(tx, slices, rollupFamily("time", q.filters), q.filters, {
       minute_of_day: (sql, minute) => sql`((${pgLocalMinute(sql, minute, segments)} % 1440) + 1440) % 1440`,
     });
     const rows = await tx<Row[]>`select minute_of_day, sum(n)::int8 as n from (${counts}) s group by 1`;
@@ -42,7 +42,8 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TimeOfDay> {
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<TimeOfDay> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source), q.filters, {
+  const slices = planSlices(q.from, q.to, q.source);
+  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
     minute_of_day: (p, c) => `((${chLocalMinute(p, c.minute, segments)} % 1440) + 1440) % 1440`,
   });
   const rows = await chRows<Row>(

@@ -3,7 +3,7 @@ import type postgres from "postgres";
 import { AppError } from "../errors.ts";
 import { type ChDimension, chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { type PgTimeDimension, pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices, type RollupTier } from "./slices.ts";
+import { planSlices, type RollupTier, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 import { type Bucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";
@@ -54,7 +54,8 @@ function fromPostgres(sql: postgres.Sql, q: TimeseriesQuery): Promise<Timeseries
   const { segments, buckets } = plan(q);
   const slices = planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments));
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCountsByTime(tx, slices, q.filters, { bucket: pgBucket(q.bucket, segments) });
+    const family = rollupFamily("time", q.filters);
+    const counts = pgCountsByTime(tx, slices, family, q.filters, { bucket: pgBucket(q.bucket, segments) });
     const rows = await tx<Row[]>`select bucket, sum(n)::int8 as n from (${counts}) s group by 1`;
     return toResult(q.bucket, buckets, rows);
   });
@@ -69,7 +70,8 @@ function chBucket(kind: BucketKind, segments: readonly ZoneSegment[]): ChDimensi
 async function fromClickhouse(client: ClickHouseClient, q: TimeseriesQuery): Promise<Timeseries> {
   const { segments, buckets } = plan(q);
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments)), q.filters, {
+  const slices = planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments));
+  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
     bucket: chBucket(q.bucket, segments),
   });
   const rows = await chRows<Row>(

@@ -35,7 +35,7 @@ const PG_DIMS: Record<string, PgDimension> = { method: (_, c) => c.method, endpo
 function fromPostgres(sql: postgres.Sql, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
   const slices = planSlices(q.from, q.to, q.source, "day");
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCounts(tx, slices, q.filters, PG_DIMS);
+    const counts = pgCounts(tx, slices, "endpoint", q.filters, PG_DIMS);
     // The window total is taken before LIMIT: the share is of every matching request.
     const rows = await tx<Row[]>`
       select method, endpoint, n, (sum(n) over ())::int8 as total
@@ -50,7 +50,7 @@ const CH_DIMS: Record<string, ChDimension> = { method: (_, c) => c.method, endpo
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source, "day"), q.filters, CH_DIMS);
+  const counts = chCounts(params, planSlices(q.from, q.to, q.source, "day"), "endpoint", q.filters, CH_DIMS);
   const rows = await chRows<Row>(
     client,
     `SELECT k_method AS method, k_endpoint AS endpoint, n, sum(n) OVER () AS total

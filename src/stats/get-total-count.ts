@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCounts, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices } from "./slices.ts";
+import { planSlices, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 
@@ -29,21 +29,23 @@ function toResult(row: Row | undefined): TotalCount {
 
 function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TotalCount> {
   const { current, previous } = periods(q);
+  const family = rollupFamily("time", q.filters);
   return withStatsSettings(sql, [...current, ...previous], async (tx) => {
     const [row] = await tx<Row[]>`
-      select (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, current, q.filters, {})}) a) as count,
-             (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, previous, q.filters, {})}) b) as previous`;
+      select (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, current, family, q.filters, {})}) a) as count,
+             (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, previous, family, q.filters, {})}) b) as previous`;
     return toResult(row);
   });
 }
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<TotalCount> {
   const { current, previous } = periods(q);
+  const family = rollupFamily("time", q.filters);
   const params = createChParams();
   const [row] = await chRows<Row>(
     client,
-    `SELECT (SELECT sum(c) FROM (${chCounts(params, current, q.filters, {})})) AS count,
-            (SELECT sum(c) FROM (${chCounts(params, previous, q.filters, {})})) AS previous`,
+    `SELECT (SELECT sum(c) FROM (${chCounts(params, current, family, q.filters, {})})) AS count,
+            (SELECT sum(c) FROM (${chCounts(params, previous, family, q.filters, {})})) AS previous`,
     params,
   );
   return toResult(row);

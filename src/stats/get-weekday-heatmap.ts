@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices, type RollupTier } from "./slices.ts";
+import { planSlices, type RollupTier, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 import { alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
@@ -39,7 +39,7 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<WeekdayHeatmap>
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const slices = planSlices(q.from, q.to, q.source, hourTier(segments));
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCountsByTime(tx, slices, q.filters, {
+    const counts = pgCountsByTime(tx, slices, rollupFamily("time", q.filters), q.filters, {
       hour_of_week: (sql, minute) => {
         const local = pgLocalMinute(sql, minute, segments);
         return sql`((${local} / 1440 + 3) % 7) * 24 + (${local} % 1440) / 60`;
@@ -53,7 +53,8 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<WeekdayHeatmap>
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<WeekdayHeatmap> {
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source, hourTier(segments)), q.filters, {
+  const slices = planSlices(q.from, q.to, q.source, hourTier(segments));
+  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
     hour_of_week: (p, c) => {
       const local = chLocalMinute(p, c.minute, segments);
       return `(intDiv(${local}, 1440) + 3) % 7 * 24 + intDiv(${local} % 1440, 60)`;

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseTimestamp } from "../time.ts";
-import { holdsWholeMinute, planSlices } from "./slices.ts";
+import { holdsWholeMinute, planSlices, rollupFamily } from "./slices.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 
@@ -47,4 +47,16 @@ test("a period without a whole minute is raw whatever the source", () => {
   expect(holdsWholeMinute(from, to)).toBe(false);
   expect(holdsWholeMinute(from, at("2025-05-19T00:02:00Z"))).toBe(true);
   expect(planSlices(to, from, "rollup")).toEqual([]);
+});
+
+test("the family read holds the statistic's keys and every filter's column, and no more", () => {
+  expect(rollupFamily("time", {})).toBe("total");
+  expect(rollupFamily("time", { excludeBots: false })).toBe("total");
+  expect(rollupFamily("time", { excludeBots: true })).toBe("kind");
+  expect(rollupFamily("time", { method: "GET" })).toBe("kind");
+  expect(rollupFamily("time", { status: "5xx" })).toBe("kind");
+  expect(rollupFamily("kind", {})).toBe("kind");
+  expect(rollupFamily("time", { route: "/api" })).toBe("endpoint");
+  expect(rollupFamily("kind", { route: "/api", status: "2xx" })).toBe("endpoint");
+  expect(rollupFamily("endpoint", {})).toBe("endpoint");
 });

@@ -1,8 +1,8 @@
+import type { RollupFamily, RollupTier } from "../store/rollup-key.ts";
 import type { EpochMicros } from "../time.ts";
-import type { StatsSource } from "./stats-query.ts";
+import type { StatsFilters, StatsSource } from "./stats-query.ts";
 
-/** Rollup tables by granularity (migrations 0003, 0007); all keyed by UTC time. */
-export type RollupTier = "minute" | "hour" | "day";
+export type { RollupFamily, RollupTier };
 
 const UNIT_US: Record<RollupTier, number> = { minute: 60_000_000, hour: 3_600_000_000, day: 86_400_000_000 };
 const FINER: Record<RollupTier, RollupTier | undefined> = { day: "hour", hour: "minute", minute: undefined };
@@ -45,4 +45,21 @@ function plan(from: EpochMicros, to: EpochMicros, tier: RollupTier | undefined):
 /** True when [from, to) holds at least one whole minute, so a rollup would be read at all. */
 export function holdsWholeMinute(from: EpochMicros, to: EpochMicros): boolean {
   return planSlices(from, to, "rollup").some((s) => s.table !== "raw");
+}
+
+/** What a statistic groups by besides time: nothing, the request kind, or the endpoint. */
+export type RollupNeeds = "time" | "kind" | "endpoint";
+
+/**
+ * The rollup family with the fewest rows that still holds what is asked: the statistic's own
+ * keys and every filter's column (a route filter needs the endpoint; method, status and bot
+ * filters the request kind). Rows read per minute: total 1, kind a few, endpoint about one per
+ * distinct path (src/store/rollup-key.ts).
+ */
+export function rollupFamily(needs: RollupNeeds, filters: StatsFilters): RollupFamily {
+  if (needs === "endpoint" || filters.route !== undefined) return "endpoint";
+  if (needs === "kind" || filters.method !== undefined || filters.status !== undefined || filters.excludeBots) {
+    return "kind";
+  }
+  return "total";
 }

@@ -23,6 +23,7 @@ import { userFootprintColumns } from "../../test/fixtures/store-rows.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { createClickhouseStore } from "../store/clickhouse.ts";
 import { createPostgresStore } from "../store/postgres.ts";
+import { ROLLUP_TABLES } from "../store/rollup-key.ts";
 import type { FootprintRow } from "../store/store.ts";
 import { formatIsoUtc, parseTimestamp } from "../time.ts";
 import {
@@ -59,7 +60,8 @@ beforeAll(async () => {
   [pgDb, chDb] = await Promise.all([createTestPostgresDatabase(), createTestClickhouseDatabase()]);
   const chOptions = { url: chDb.url, username: "default", password: "", database: chDb.database };
 
-  // The Korea rows are stored by a version without the rollup: migration 0003 must count them.
+  // The Korea rows are stored by a version without rollups: migrations 0003, 0007 and 0008 must
+  // count them.
   const pgBefore = createPostgresStore({
     url: pgDb.url,
     migrations: postgresMigrations.filter((m) => m.version < "0003"),
@@ -135,36 +137,44 @@ const q = (
 
 describe("the rollups", () => {
   test(
-    "hold exactly the raw rows per minute, hour and day and key: backfilled, kept current, redelivery not counted",
+    "every family holds exactly the raw rows per minute, hour and day and its key: backfilled, kept current, redelivery not counted",
     async () => {
       expect(stores.map((s) => s.name)).toEqual(["postgres", "clickhouse"]);
-      for (const unit of ["minute", "hour", "day"] as const) {
-        const pgRaw = await pg.stats.sql`
-        select date_bin(${`1 ${unit}`}::text::interval, footprint_time, timestamptz '1970-01-01Z') as t,
-               request as method, coalesce(route, link) as endpoint,
-               case when status between 200 and 599 then status / 100 else 0 end as status_class,
-               coalesce(is_bot, false) as is_bot, count(*)::int as n
-        from user_footprint group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`;
-        const pgRollup = await pg.stats.sql`
-        select ${pg.stats.sql(unit)} as t, method, endpoint, status_class, is_bot, n::int as n
-        from ${pg.stats.sql(`user_footprint_${unit}`)} order by 1, 2, 3, 4, 5`;
-        expect({ unit, rows: pgRollup.map((r) => ({ ...r })) }).toEqual({ unit, rows: pgRaw.map((r) => ({ ...r })) });
+      const pgKey: Record<string, string> = {
+        method: "request",
+        endpoint: "coalesce(route, link)",
+        status_class: "case when status between 200 and 599 then status / 100 else 0 end",
+        is_bot: "coalesce(is_bot, false)",
+      };
+      const chKey: Record<string, string> = {
+        method: "request",
+        endpoint: "coalesce(route, link)",
+        status_class: "if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0)",
+        is_bot: "coalesce(is_bot, false)",
+      };
+      const chRows = async (query: string) => {
+        const rs = await ch.stats.client.query({ query, format: "JSONEachRow" });
+        return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, n: Number(r.n) }));
+      };
+      for (const { table, tier, columns } of ROLLUP_TABLES) {
+        const pgSelect = ["t", ...columns].map((c, i) => (i === 0 ? c : `${pgKey[c]} as ${c}`)).join(", ");
+        const pgRaw = await pg.stats.sql.unsafe(`
+          select ${pgSelect.replace(/^t/, `date_bin('1 ${tier}', footprint_time, timestamptz '1970-01-01Z') as t`)},
+                 count(*)::int as n
+          from user_footprint group by ${["t", ...columns].map((_, i) => i + 1).join(", ")} order by ${["t", ...columns].map((_, i) => i + 1).join(", ")}`);
+        const pgRollup = await pg.stats.sql.unsafe(`
+          select ${[`${tier} as t`, ...columns].join(", ")}, n::int as n from ${table} order by ${["t", ...columns].map((_, i) => i + 1).join(", ")}`);
+        expect({ table, rows: pgRollup.map((r) => ({ ...r })) }).toEqual({ table, rows: pgRaw.map((r) => ({ ...r })) });
         expect(pgRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
 
-        const chRows = async (query: string) => {
-          const rs = await ch.stats.client.query({ query, format: "JSONEachRow" });
-          return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, n: Number(r.n) }));
-        };
-        const start = { minute: "toStartOfMinute", hour: "toStartOfHour", day: "toStartOfDay" }[unit];
+        const start = { minute: "toStartOfMinute", hour: "toStartOfHour", day: "toStartOfDay" }[tier];
         const chRaw = await chRows(`
-        SELECT toDateTime(${start}(footprint_time), 'UTC') AS t, request AS method, coalesce(route, link) AS endpoint,
-               if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0) AS status_class,
-               coalesce(is_bot, false) AS is_bot, count() AS n
-        FROM user_footprint GROUP BY ALL ORDER BY ALL`);
+          SELECT ${[`toDateTime(${start}(footprint_time), 'UTC') AS t`, ...columns.map((c) => `${chKey[c]} AS ${c}`)].join(", ")},
+                 count() AS n
+          FROM user_footprint GROUP BY ALL ORDER BY ALL`);
         const chRollup = await chRows(`
-        SELECT ${unit} AS t, method, endpoint, status_class, is_bot, sum(n) AS n
-        FROM user_footprint_${unit} GROUP BY ALL ORDER BY ALL`);
-        expect({ unit, rows: chRollup }).toEqual({ unit, rows: chRaw });
+          SELECT ${[`${tier} AS t`, ...columns].join(", ")}, sum(n) AS n FROM ${table} GROUP BY ALL ORDER BY ALL`);
+        expect({ table, rows: chRollup }).toEqual({ table, rows: chRaw });
         expect(chRaw.reduce((sum, r) => sum + r.n, 0)).toBe(everything.length);
       }
     },
@@ -419,21 +429,36 @@ describe("random rows against the reference, across zones, filters and DST", () 
     { route: "/api/items/", status: "4xx" },
   ];
 
+  /** Time of day, heatmap, day series and total against the reference, every store and source. */
+  async function expectTimeStatistics(ref: { from: number; to: number; timeZone: string; filters: StatsFilters }) {
+    await expectEverywhere((db, source) => getTimeOfDay(db, { ...ref, source }), referenceTimeOfDay(random, ref));
+    await expectEverywhere(
+      (db, source) => getWeekdayHeatmap(db, { ...ref, source }),
+      referenceHeatmap(random, ref) as never,
+    );
+    await expectEverywhere(
+      async (db, source) =>
+        (await getTimeseries(db, { ...ref, source, bucket: "day" })).points.filter((p) => p.count > 0),
+      referenceTimeseriesPoints(random, ref, "day"),
+    );
+    await expectEverywhere((db, source) => getTotalCount(db, { ...ref, source }), referenceTotal(random, ref));
+  }
+
   test(
     "time of day, heatmap, day series and totals in every zone",
     async () => {
       for (const timeZone of zones) {
-        const ref = { ...period, timeZone, filters: {} };
-        await expectEverywhere((db, source) => getTimeOfDay(db, { ...ref, source }), referenceTimeOfDay(random, ref));
-        await expectEverywhere(
-          (db, source) => getWeekdayHeatmap(db, { ...ref, source }),
-          referenceHeatmap(random, ref) as never,
-        );
-        await expectEverywhere(
-          async (db, source) =>
-            (await getTimeseries(db, { ...ref, source, bucket: "day" })).points.filter((p) => p.count > 0),
-          referenceTimeseriesPoints(random, ref, "day"),
-        );
+        await expectTimeStatistics({ ...period, timeZone, filters: {} });
+      }
+    },
+    SLOW,
+  );
+
+  test(
+    "the same under filters, read from the rollup of requests by kind or by endpoint",
+    async () => {
+      for (const timeZone of ["America/New_York", "Asia/Kathmandu"]) {
+        for (const filters of filterSets.slice(1)) await expectTimeStatistics({ ...period, timeZone, filters });
       }
     },
     SLOW,

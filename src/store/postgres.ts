@@ -3,7 +3,7 @@ import { type Migration, postgresMigrations } from "../../sql/index.ts";
 import { formatIsoUtc } from "../time.ts";
 import { applyPending, migrationFailsAs, pendingVersions } from "./migrations.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
-import { PG_ROLLUP_KEY } from "./rollup-key.ts";
+import { PG_ROLLUP_KEY, ROLLUP_TABLES } from "./rollup-key.ts";
 import type { FootprintRow, PostgresStore } from "./store.ts";
 
 export type PostgresStoreOptions = {
@@ -25,7 +25,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     connect_timeout: options.connectTimeoutSeconds ?? 10,
   });
   const migrations = options.migrations ?? postgresMigrations;
-  const key = (expression: string) => sql.unsafe(expression);
 
   const appliedMigrations = async () => {
     const [table] = await sql<{ ok: boolean }[]>`select to_regclass('eft_schema_migrations') is not null as ok`;
@@ -66,10 +65,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       if (rows.length === 0) return;
       // One statement with one array per column: constant parameter count whatever the batch
       // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
-      // The rollups per minute, hour and day (migrations 0003, 0007) are counted in the same
-      // statement from RETURNING, which holds only the rows actually inserted: a redelivered
-      // batch adds nothing to any of them. Keys are upserted in key order, tables always in the
-      // same order, so that concurrent batches lock rollup rows in one order and cannot deadlock.
+      // Every rollup (migrations 0003, 0007, 0008; src/store/rollup-key.ts) is counted in the same
+      // statement from RETURNING, which holds only the rows actually inserted: a redelivered batch
+      // adds nothing to any of them. Keys are upserted in key order, tables always in the same
+      // order, so that concurrent batches lock rollup rows in one order and cannot deadlock.
       await sql`
         with inserted as (
         insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time,
@@ -93,35 +92,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         on conflict (event_id) do nothing
         returning footprint_time, request, link, route, status, is_bot
         ),
-        keyed as (
-          select date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00') as minute,
-                 ${key(PG_ROLLUP_KEY.method)} as method,
-                 ${key(PG_ROLLUP_KEY.endpoint)} as endpoint,
-                 ${key(PG_ROLLUP_KEY.statusClass)} as status_class,
-                 ${key(PG_ROLLUP_KEY.isBot)} as is_bot
-          from inserted
-        ),
-        per_minute as (
-          insert into user_footprint_minute (minute, method, endpoint, status_class, is_bot, n)
-          select minute, method, endpoint, status_class, is_bot, count(*)
-          from keyed group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-          on conflict (minute, method, endpoint, status_class, is_bot)
-          do update set n = user_footprint_minute.n + excluded.n
-          returning 1
-        ),
-        per_hour as (
-          insert into user_footprint_hour (hour, method, endpoint, status_class, is_bot, n)
-          select date_trunc('hour', minute, 'UTC'), method, endpoint, status_class, is_bot, count(*)
-          from keyed group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-          on conflict (hour, method, endpoint, status_class, is_bot)
-          do update set n = user_footprint_hour.n + excluded.n
-          returning 1
-        )
-        insert into user_footprint_day (day, method, endpoint, status_class, is_bot, n)
-        select date_trunc('day', minute, 'UTC'), method, endpoint, status_class, is_bot, count(*)
-        from keyed group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-        on conflict (day, method, endpoint, status_class, is_bot)
-        do update set n = user_footprint_day.n + excluded.n`;
+        ${sql.unsafe(PG_ROLLUP_UPSERTS)}`;
     },
 
     async countFootprints() {
@@ -163,3 +134,31 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     );
   }
 }
+
+/**
+ * The rollup part of insertFootprints' statement, after its `inserted` CTE: the inserted rows
+ * counted once per minute and full key, then each rollup table upserted from those counts (its
+ * unit of time, its family's key), in ROLLUP_TABLES order. Fixed SQL text, built once.
+ */
+const PG_ROLLUP_UPSERTS = (() => {
+  const counted = `keyed as (
+          select date_bin('1 minute', footprint_time, timestamptz '1970-01-01 00:00:00+00') as minute,
+                 ${PG_ROLLUP_KEY.method} as method, ${PG_ROLLUP_KEY.endpoint} as endpoint,
+                 ${PG_ROLLUP_KEY.statusClass} as status_class, ${PG_ROLLUP_KEY.isBot} as is_bot
+          from inserted
+        ),
+        counted as (
+          select minute, method, endpoint, status_class, is_bot, count(*)::int4 as n from keyed group by 1, 2, 3, 4, 5
+        )`;
+  const upserts = ROLLUP_TABLES.map(({ table, tier, columns }) => {
+    const keys = [tier, ...columns];
+    const time = tier === "minute" ? "minute" : `date_trunc('${tier}', minute, 'UTC')`;
+    const positions = keys.map((_, i) => i + 1).join(", ");
+    return `insert into ${table} (${keys.join(", ")}, n)
+          select ${[time, ...columns].join(", ")}, sum(n) from counted group by ${positions} order by ${positions}
+          on conflict (${keys.join(", ")}) do update set n = ${table}.n + excluded.n`;
+  });
+  const last = upserts.pop() as string;
+  const ctes = upserts.map((u, i) => `rollup_${i} as (\n          ${u}\n        )`);
+  return `${[counted, ...ctes].join(",\n        ")}\n        ${last}`;
+})();

@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { rowsAged } from "../../test/fixtures/store-rows.ts";
 import { useTestStore } from "../../test/support/test-store.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
+import { ROLLUP_TABLES } from "./rollup-key.ts";
 
 describe("retention on PostgreSQL (real server): batched delete of expired rows and rollup minutes", () => {
   const pg = useTestStore("postgres");
@@ -20,17 +21,15 @@ describe("retention on PostgreSQL (real server): batched delete of expired rows 
     expect(outcome).toEqual({ deleted: 27 });
     expect(await count("user_footprint", "link like '/old/%'")).toBe(0);
     expect(await count("user_footprint")).toBe(7);
-    expect(await count("user_footprint_minute", "minute < now() - interval '30 days'")).toBe(0);
-    const [sums] = await pg.store.stats.sql<{ raw: string; rollup: string }[]>`
-      select (select count(*) from user_footprint) as raw, (select sum(n) from user_footprint_minute) as rollup`;
-    expect(Number(sums?.rollup)).toBe(Number(sums?.raw)); // the rollup still answers like the raw rows
-    // Hour and day rows go once their whole bucket is past the cut: the 31- and 40-day-old ones.
-    for (const [table, bucket] of [
-      ["user_footprint_hour", "hour"],
-      ["user_footprint_day", "day"],
-    ] as const) {
-      expect(await count(table, `${bucket} < now() - interval '31 days'`)).toBe(0);
-      expect(Number((await pg.store.stats.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n)).toBe(7);
+    const sum = async (table: string) =>
+      Number((await pg.store.stats.sql.unsafe(`select sum(n) as n from ${table}`))[0]?.n);
+    // Every rollup of every family: minutes are cut where the raw rows are, so they still answer
+    // like the raw rows; hour and day rows go once their whole bucket is past the cut (the 31-
+    // and 40-day-old ones).
+    for (const { table, tier } of ROLLUP_TABLES) {
+      const cut = tier === "minute" ? "30 days" : "31 days";
+      expect({ table, old: await count(table, `${tier} < now() - interval '${cut}'`) }).toEqual({ table, old: 0 });
+      expect({ table, n: await sum(table) }).toEqual({ table, n: 7 });
     }
   });
 

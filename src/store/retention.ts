@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
+import { ROLLUP_TABLES } from "./rollup-key.ts";
 
 /**
  * RETENTION_DAYS, applied by each store its own way, both cutting raw rows at whole minutes so the
@@ -21,12 +22,6 @@ export type RetentionOutcome = {
   /** Why nothing was done, e.g. another process holds the job. */
   skipped?: string;
 };
-
-const PG_ROLLUPS = [
-  { table: "user_footprint_minute", bucket: "minute", length: "1 minute" },
-  { table: "user_footprint_hour", bucket: "hour", length: "1 hour" },
-  { table: "user_footprint_day", bucket: "day", length: "1 day" },
-] as const;
 
 // Same in every eft-footprint process; differs from the migration lock.
 const RETENTION_LOCK = 0x4546_5452; // "EFTR"
@@ -56,10 +51,11 @@ export async function deleteExpiredPostgres(
         deleted += result.count;
         if (result.count < batchSize || options.signal?.aborted) break;
       }
-      for (const { table, bucket, length } of PG_ROLLUPS) {
+      for (const { table, tier } of ROLLUP_TABLES) {
         const [rollup] = await reserved<{ exists: boolean }[]>`select to_regclass(${table}) is not null as exists`;
         if (!rollup?.exists) continue; // an older schema
-        await reserved.unsafe(`delete from ${table} where ${bucket} + interval '${length}' <= $1`, [cutoff]);
+        // Every rollup's time column is named after its tier (minute, hour, day).
+        await reserved.unsafe(`delete from ${table} where ${tier} + interval '1 ${tier}' <= $1`, [cutoff]);
       }
       return { deleted };
     } finally {
@@ -76,9 +72,10 @@ export async function deleteExpiredPostgres(
  */
 const TTL_TABLES: readonly { table: string; expires: string }[] = [
   { table: "user_footprint", expires: "toStartOfMinute(toDateTime(footprint_time))" },
-  { table: "user_footprint_minute", expires: "minute" },
-  { table: "user_footprint_hour", expires: "hour + INTERVAL 1 HOUR" },
-  { table: "user_footprint_day", expires: "day + INTERVAL 1 DAY" },
+  ...ROLLUP_TABLES.map(({ table, tier }) => ({
+    table,
+    expires: tier === "minute" ? "minute" : `${tier} + INTERVAL 1 ${tier.toUpperCase()}`,
+  })),
 ];
 
 /** Sets the tables' TTL to `days` (or removes it) when it differs; cheap when it does not. */

@@ -44,3 +44,51 @@ export const CH_ROLLUP_KEY: Record<keyof RollupKey, string> = {
   statusClass: "toUInt8(if(ifNull(status, 0) BETWEEN 200 AND 599, intDiv(ifNull(status, 0), 100), 0))",
   isBot: "coalesce(is_bot, false)",
 };
+
+/** Rollup granularity: every rollup table counts per whole UTC minute, hour or day. */
+export type RollupTier = "minute" | "hour" | "day";
+
+/**
+ * Rollups shaped by the questions asked (migrations 0003, 0007, 0008). Each family keeps part of
+ * the key besides time, and exists per minute, hour and day:
+ * - endpoint: the whole key; top endpoints and anything filtered by route;
+ * - kind: method, status class and bot flag, without the endpoint (a few rows per minute, not one
+ *   per endpoint); status classes and time statistics filtered by method, status or bots;
+ * - total: nothing but time (one row per minute); unfiltered time statistics and totals.
+ */
+export type RollupFamily = "endpoint" | "kind" | "total";
+
+/** The key columns (besides time) of each family, in table key order. */
+export const ROLLUP_FAMILY_KEY: Record<RollupFamily, readonly (keyof RollupKey)[]> = {
+  endpoint: ["method", "endpoint", "statusClass", "isBot"],
+  kind: ["method", "statusClass", "isBot"],
+  total: [],
+};
+
+/** Column name of each key part in every rollup table (both stores). */
+export const ROLLUP_COLUMN: Record<keyof RollupKey, string> = {
+  method: "method",
+  endpoint: "endpoint",
+  statusClass: "status_class",
+  isBot: "is_bot",
+};
+
+export const ROLLUP_TIERS: readonly RollupTier[] = ["minute", "hour", "day"];
+export const ROLLUP_FAMILIES: readonly RollupFamily[] = ["endpoint", "kind", "total"];
+
+/** Table of a family and tier; its time column is named after the tier (minute, hour, day). */
+export function rollupTable(family: RollupFamily, tier: RollupTier): string {
+  return family === "endpoint" ? `user_footprint_${tier}` : `user_footprint_${family}_${tier}`;
+}
+
+export type RollupTable = { table: string; family: RollupFamily; tier: RollupTier; columns: readonly string[] };
+
+/** Every rollup table, families and tiers in one fixed order (writers lock them in this order). */
+export const ROLLUP_TABLES: readonly RollupTable[] = ROLLUP_FAMILIES.flatMap((family) =>
+  ROLLUP_TIERS.map((tier) => ({
+    table: rollupTable(family, tier),
+    family,
+    tier,
+    columns: ROLLUP_FAMILY_KEY[family].map((k) => ROLLUP_COLUMN[k]),
+  })),
+);
