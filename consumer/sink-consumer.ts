@@ -16,7 +16,12 @@ import { type BatchWriter, createBatchWriter } from "./batch-writer.ts";
 import { type DeadLetter, type DeadLetterSink, originOf } from "./dead-letter.ts";
 import { createGenerations, type Generations } from "./generation.ts";
 import { measureLag } from "./lag.ts";
-import { type CommittedOffset, createPartitionTable, type PartitionTable } from "./partition-state.ts";
+import {
+  type CommittedOffset,
+  createPartitionTable,
+  type PartitionState,
+  type PartitionTable,
+} from "./partition-state.ts";
 
 export type SinkConsumerOptions = {
   kafka: Kafka;
@@ -156,13 +161,19 @@ function createBatchHandler(partitions: PartitionTable, writer: BatchWriter, gen
       const offset = BigInt(message.offset);
       if (offset < state.batcher.next) continue; // already collected (a fetch overlapping the last)
       if (!state.batcher.accepts(offset)) {
-        if (state.writing) {
-          // One batch in flight per partition: stop fetching until it is done. Unresolved
-          // messages are fetched again after resume.
-          writer.setPaused(state, true);
-          break;
+        // One batch in flight per partition, one collected behind it: wait a little for the
+        // write, which keeps the fetched messages and the fetch going.
+        if (state.writing) await waitWritten(state, payload);
+        if (!isRunning() || isStale() || generations.stopping || !generations.isCurrent(gen)) break;
+        if (!state.batcher.accepts(offset)) {
+          if (state.writing) {
+            // A slow or failing sink: stop fetching until it is done. Unresolved messages are
+            // fetched again after resume.
+            writer.setPaused(state, true);
+            break;
+          }
+          writer.sealAndWrite(state);
         }
-        writer.sealAndWrite(state);
       }
       const here = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       state.batcher.add(offset, toEntry(message, here), Date.now());
@@ -172,6 +183,23 @@ function createBatchHandler(partitions: PartitionTable, writer: BatchWriter, gen
     }
     await heartbeat();
   };
+}
+
+/** How long a full partition batch waits for the one being written before fetching pauses. */
+const WRITE_WAIT_MS = 3000;
+
+/** Waits up to WRITE_WAIT_MS for the partition's batch in flight, heartbeating meanwhile. */
+async function waitWritten(state: PartitionState, payload: EachBatchPayload): Promise<void> {
+  const until = Date.now() + WRITE_WAIT_MS;
+  while (state.writing && payload.isRunning() && !payload.isStale() && Date.now() < until) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.min(1000, until - Date.now()));
+    });
+    await Promise.race([state.written, tick]);
+    clearTimeout(timer);
+    await payload.heartbeat();
+  }
 }
 
 type GroupMemberOptions = SinkConsumerOptions & {
@@ -214,6 +242,9 @@ function createGroupMember(o: GroupMemberOptions) {
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: Math.min(o.flushMs, 1000),
+      // A backlog comes in fetches of several batches (seed-format messages are ~110 bytes).
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       partitions.newGeneration();
