@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { FootprintRow } from "../store/store.ts";
 import { type EpochMicros, parseTimestamp } from "../time.ts";
@@ -91,12 +90,19 @@ function refusal(json: unknown, origin: MessageOrigin): ParsedMessage {
  * every time it is redelivered, so the stores can still drop the duplicates.
  */
 export function eventIdFromOrigin({ topic, partition, offset }: MessageOrigin): string {
-  const b = createHash("sha256").update(`${topic}/${partition}/${offset}`).digest();
+  // Bun's one-shot SHA-256: the same digest as node:crypto's, in a fraction of its time per call.
+  const b = Bun.SHA256.hash(`${topic}/${partition}/${offset}`) as Uint8Array;
   b[6] = ((b[6] as number) & 0x0f) | 0x80; // version 8: custom, name-based
   b[8] = ((b[8] as number) & 0x3f) | 0x80; // RFC 9562 variant
-  const h = b.subarray(0, 16).toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  let id = "";
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) id += "-";
+    id += HEX[b[i] as number];
+  }
+  return id;
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** `topic/partition/offset`, as written in the `eft-origin` header of a replayed dead letter. */
 export function formatOrigin({ topic, partition, offset }: MessageOrigin): string {
