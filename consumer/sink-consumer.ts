@@ -6,14 +6,14 @@
  * One consumer group per sink, so a sink that is down stops only its own group: the other keeps
  * ingesting, each with its own committed offsets and lag.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
-import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../src/log.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { type Backoff, createBackoff, sleep as realSleep } from "../src/retry.ts";
 import type { Store } from "../src/store/store.ts";
 import { type BatchWriter, createBatchWriter } from "./batch-writer.ts";
-import { type DeadLetter, type DeadLetterSink, originOf } from "./dead-letter.ts";
+import type { DeadLetterSink } from "./dead-letter.ts";
+import { createDecodedMessages, type DecodedMessages } from "./decoded-messages.ts";
 import { createGenerations, type Generations } from "./generation.ts";
 import { measureLag } from "./lag.ts";
 import {
@@ -33,6 +33,8 @@ export type SinkConsumerOptions = {
   store: Store;
   /** Only one sink writes dead letters (the others skip the same messages, parsing is deterministic). */
   deadLetters?: DeadLetterSink | undefined;
+  /** Shared by the sinks of this process, so that each message is decoded once. */
+  decoded?: DecodedMessages;
   logger: Logger;
   metrics?: Metrics;
   /** Messages per batch and partition, at most. */
@@ -90,7 +92,8 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
     sleep,
     flushMs,
   });
-  const eachBatch = createBatchHandler(partitions, writer, generations);
+  const decoded = options.decoded ?? createDecodedMessages(1);
+  const eachBatch = createBatchHandler(partitions, writer, generations, decoded);
   const member = createGroupMember({ ...options, log, backoff, sleep, generations, partitions, eachBatch });
 
   const timer = setInterval(
@@ -132,23 +135,13 @@ async function fetchCommitted(admin: Admin, groupId: string, topic: string): Pro
   return new Map((t?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }]));
 }
 
-/** What a fetched message becomes in its batch: a row, or a dead letter saying why not. */
-function toEntry(message: KafkaMessage, here: { topic: string; partition: number; offset: string }) {
-  const parsed = parseFootprintMessage(message.value, originOf(message, here));
-  if (parsed.ok) return { row: parsed.row };
-  const deadLetter: DeadLetter = {
-    origin: here,
-    code: parsed.code,
-    message: parsed.message,
-    value: message.value,
-    headers: message.headers ?? {},
-    timestamp: message.timestamp,
-  };
-  return { deadLetter };
-}
-
 /** kafkajs's eachBatch: collects messages into partition batches and hands sealed ones to the writer. */
-function createBatchHandler(partitions: PartitionTable, writer: BatchWriter, generations: Generations) {
+function createBatchHandler(
+  partitions: PartitionTable,
+  writer: BatchWriter,
+  generations: Generations,
+  decoded: DecodedMessages,
+) {
   return async (payload: EachBatchPayload): Promise<void> => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const gen = generations.current;
@@ -176,7 +169,7 @@ function createBatchHandler(partitions: PartitionTable, writer: BatchWriter, gen
         }
       }
       const here = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-      state.batcher.add(offset, toEntry(message, here), Date.now());
+      state.batcher.add(offset, decoded.entryFor(message, here), Date.now());
       // Moves only kafkajs's fetch position; the commit comes once the batch is stored.
       resolveOffset(message.offset);
       if (!state.writing && state.batcher.isDue(Date.now())) writer.sealAndWrite(state);
