@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { seededRandom } from "../seeded-random.ts";
+import { formatUtc } from "../time.ts";
+import { encodeRows } from "./clickhouse.ts";
+import { type FootprintRow, NO_RICH_FIELDS } from "./store.ts";
+
+// What the insert sent before: one object per row, serialised by JSON.stringify.
+const asObjects = (rows: FootprintRow[]) =>
+  rows
+    .map((r) =>
+      JSON.stringify({
+        event_id: r.eventId,
+        request: r.method,
+        link: r.link,
+        route: r.route,
+        status: r.status,
+        duration_ms: r.durationMs,
+        footprint_time: formatUtc(r.footprintTime),
+        query: r.query,
+        host: r.host,
+        user_agent: r.userAgent,
+        referrer: r.referrer,
+        ip_hash: r.ipHash,
+        is_bot: r.isBot,
+        bytes_out: r.bytesOut,
+      }),
+    )
+    .join("\n");
+
+describe("encodeRows (the ClickHouse insert body)", () => {
+  test("is byte for byte the JSONEachRow of each row's column object", () => {
+    const random = seededRandom(5);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)] as T;
+    const texts = [null, "", "/a", 'quote " and \\ back', "tab\tnew\nline \u0001 ctl", "é日本 😀", "\u2028\u2029"];
+    const rows: FootprintRow[] = [];
+    for (let i = 0; i < 500; i++) {
+      rows.push({
+        eventId: "0190b2f8-0000-7000-8000-00000000000a",
+        method: pick(["GET", "M-SEARCH"]),
+        link: pick(texts.slice(2)) as string,
+        route: pick(texts),
+        status: pick([null, 200, 599]),
+        durationMs: pick([null, 0, 1.5, 86_400_000, 1e-7, 0.1 + 0.2]),
+        footprintTime: Date.UTC(2025, 4, 19) * 1000 + Math.floor(random() * 1e12),
+        query: pick(texts),
+        host: pick(texts),
+        userAgent: pick(texts),
+        referrer: pick(texts),
+        ipHash: pick([null, "a".repeat(64)]),
+        isBot: pick([null, true, false]),
+        bytesOut: pick([null, 0, Number.MAX_SAFE_INTEGER]),
+      });
+    }
+    rows.push({ ...rows[0], ...NO_RICH_FIELDS } as FootprintRow);
+    expect(encodeRows(rows)).toBe(asObjects(rows));
+  });
+});
