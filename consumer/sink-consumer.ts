@@ -149,15 +149,21 @@ function createBatchHandler(
     const fetchedOffset = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
     const state = await partitions.stateFor(batch.partition, fetchedOffset, gen);
     if (!state) return;
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale() || generations.stopping || !generations.isCurrent(gen) || state.paused) break;
+    // These change only while the handler awaits (kafkajs events, a write settling), so they are
+    // checked at the start and after each wait, not for every message.
+    const current = () => isRunning() && !isStale() && !generations.stopping && generations.isCurrent(gen);
+    let resolved: string | undefined;
+    const messages = current() && !state.paused ? batch.messages : [];
+    for (const message of messages) {
       const offset = BigInt(message.offset);
       if (offset < state.batcher.next) continue; // already collected (a fetch overlapping the last)
       if (!state.batcher.accepts(offset)) {
         // One batch in flight per partition, one collected behind it: wait a little for the
         // write, which keeps the fetched messages and the fetch going.
-        if (state.writing) await waitWritten(state, payload);
-        if (!isRunning() || isStale() || generations.stopping || !generations.isCurrent(gen)) break;
+        if (state.writing) {
+          await waitWritten(state, payload);
+          if (!current()) break;
+        }
         if (!state.batcher.accepts(offset)) {
           if (state.writing) {
             // A slow or failing sink: stop fetching until it is done. Unresolved messages are
@@ -169,11 +175,14 @@ function createBatchHandler(
         }
       }
       const here = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-      state.batcher.add(offset, decoded.entryFor(message, here), Date.now());
-      // Moves only kafkajs's fetch position; the commit comes once the batch is stored.
-      resolveOffset(message.offset);
-      if (!state.writing && state.batcher.isDue(Date.now())) writer.sealAndWrite(state);
+      const now = Date.now();
+      state.batcher.add(offset, decoded.entryFor(message, here), now);
+      resolved = message.offset;
+      if (!state.writing && state.batcher.isDue(now)) writer.sealAndWrite(state);
     }
+    // Moves only kafkajs's fetch position (to after the last message collected); the commit comes
+    // once the batch is stored.
+    if (resolved !== undefined) resolveOffset(resolved);
     await heartbeat();
   };
 }

@@ -52,6 +52,11 @@ describe("encodeRows (the ClickHouse insert body)", () => {
       });
     }
     rows.push({ ...rows[0], ...NO_RICH_FIELDS } as FootprintRow);
+    // Rows within one second, and the second's edges (the formatter reuses a second's text).
+    const second = Date.UTC(2025, 4, 19, 4, 45, 30) * 1000;
+    for (const micros of [0, 1, 999_999, 1_000_000, 1_000_001, 123_456, -1, -1_000_000]) {
+      rows.push({ ...(rows[1] as FootprintRow), footprintTime: second + micros });
+    }
     expect(encodeRows(rows)).toBe(asObjects(rows));
   });
 });

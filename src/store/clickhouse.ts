@@ -1,6 +1,6 @@
 import { createClient } from "@clickhouse/client-web";
 import { clickhouseMigrations, type Migration } from "../../sql/index.ts";
-import { formatUtc } from "../time.ts";
+import { type EpochMicros, formatUtc } from "../time.ts";
 import { applyPending, migrationFailsAs, pendingVersions } from "./migrations.ts";
 import { applyClickhouseTtl } from "./retention.ts";
 import type { ClickhouseStore, FootprintRow } from "./store.ts";
@@ -154,16 +154,31 @@ const text = (v: string | null) => (v === null ? "null" : JSON.stringify(v));
 /** The rows as JSONEachRow, byte for byte what JSON.stringify gives for each row's column object. */
 export function encodeRows(rows: readonly FootprintRow[]): string {
   const lines = new Array<string>(rows.length);
+  const time = utcFormatter();
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as FootprintRow;
     lines[i] =
       `{"event_id":${JSON.stringify(r.eventId)},"request":${JSON.stringify(r.method)},"link":${JSON.stringify(r.link)},` +
       `"route":${text(r.route)},"status":${r.status},"duration_ms":${r.durationMs},` +
-      `"footprint_time":"${formatUtc(r.footprintTime)}","query":${text(r.query)},"host":${text(r.host)},` +
+      `"footprint_time":"${time(r.footprintTime)}","query":${text(r.query)},"host":${text(r.host)},` +
       `"user_agent":${text(r.userAgent)},"referrer":${text(r.referrer)},"ip_hash":${text(r.ipHash)},` +
       `"is_bot":${r.isBot},"bytes_out":${r.bytesOut}}`;
   }
   return lines.join("\n");
+}
+
+/** formatUtc, reusing the date and time of the previous call within the same second (a batch's rows). */
+function utcFormatter(): (micros: EpochMicros) => string {
+  let second = Number.NaN;
+  let prefix = "";
+  return (micros) => {
+    const s = Math.floor(micros / 1_000_000);
+    if (s !== second) {
+      second = s;
+      prefix = formatUtc(s * 1_000_000).slice(0, 20); // "YYYY-MM-DD HH:MM:SS."
+    }
+    return prefix + String(micros - s * 1_000_000).padStart(6, "0");
+  };
 }
 
 /** Splits a migration file into statements; the HTTP interface takes one per request. */
