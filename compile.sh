@@ -24,7 +24,7 @@ build() {
   started=$(date +%s%N)
   # --no-compile-autoload-dotenv: the binary reads .env itself (src/config-file.ts), so that
   # --env-file and the documented precedence hold; Bun's own loader would apply first otherwise.
-  bun build app/main.ts --compile --minify --sourcemap ${target:+--target="$target"} \
+  bun build app/main.ts app/consumer-worker.ts --compile --minify --sourcemap ${target:+--target="$target"} \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --define "EFT_VERSION=\"$version\"" --define "EFT_COMMIT=\"$commit\"" \
     --outfile "$out" >/dev/null
