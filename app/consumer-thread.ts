@@ -66,13 +66,13 @@ export function startConsumerThread(o: { config: Config; logger: Logger; metrics
 }
 
 /** A line from the worker's logger, written by this thread's (one writer for stdout and LOG_DIR). */
-function relayLogLine(logger: Logger, line: string): void {
+export function relayLogLine(logger: Logger, line: string): void {
   const { time: _time, level, msg, ...fields } = JSON.parse(line) as { time: string; level: LogLevel; msg: string };
   logger[level](msg, fields);
 }
 
 /** Replaces the consumer's metrics in this thread's registry by the worker's last snapshot of them. */
-function showWorkerMetrics(metrics: Metrics) {
+export function showWorkerMetrics(metrics: Metrics) {
   const registry: Registry = metrics.registry;
   const snapshot = new Map<string, MetricObjectWithValues<MetricValue<string>>>();
   for (const key of CONSUMER_METRICS) {
