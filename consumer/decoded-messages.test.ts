@@ -35,6 +35,13 @@ describe("decoded messages, shared by the sinks of a process", () => {
     expect(decoded.entryFor(message("{"), here)).not.toBe(bad);
   });
 
+  test("a sink behind the newest decoded offset holds nothing back: the others are past it", () => {
+    const decoded = createDecodedMessages(2);
+    decoded.entryFor(message(seed), { ...here, offset: "10" });
+    const behind = decoded.entryFor(message(seed), here);
+    expect(decoded.entryFor(message(seed), here)).not.toBe(behind);
+  });
+
   test("a single sink decodes every message itself", () => {
     const decoded = createDecodedMessages(1);
     expect(decoded.entryFor(message(seed), here)).not.toBe(decoded.entryFor(message(seed), here));

@@ -18,8 +18,10 @@ export type DecodedMessages = {
 type Held = { value: Buffer | null; timestamp: string; entry: BatchEntry; takers: number };
 
 /** `sinks` consumers share it; at most `max` results wait for the slower ones. */
-export function createDecodedMessages(sinks: number, max = 100_000): DecodedMessages {
+export function createDecodedMessages(sinks: number, max = 50_000): DecodedMessages {
   const held = new Map<string, Held>();
+  /** Per partition, the newest offset decoded. */
+  const newest = new Map<number, number>();
   return {
     entryFor(message, here) {
       if (sinks < 2) return decode(message, here);
@@ -31,6 +33,10 @@ export function createDecodedMessages(sinks: number, max = 100_000): DecodedMess
         return h.entry;
       }
       const entry = decode(message, here);
+      const at = Number(here.offset);
+      // Behind what was decoded already: a sink far behind the others, which need it no more.
+      if (at <= (newest.get(here.partition) ?? -1)) return entry;
+      newest.set(here.partition, at);
       held.set(key, { value: message.value, timestamp: message.timestamp, entry, takers: sinks - 1 });
       if (held.size > max) held.delete(held.keys().next().value as string);
       return entry;

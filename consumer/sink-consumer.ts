@@ -244,9 +244,8 @@ function createGroupMember(o: GroupMemberOptions) {
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: Math.min(o.flushMs, 1000),
-      // A backlog comes in fetches of several batches (seed-format messages are ~110 bytes).
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      // A backlog comes in fetches of a few batches (a seed-format message takes ~110 bytes).
+      maxBytesPerPartition: 2 * 1024 * 1024,
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       partitions.newGeneration();
