@@ -151,7 +151,7 @@ const stringify = (v: unknown) => (v instanceof EncodedRows ? v.text : JSON.stri
 
 const text = (v: string | null) => (v === null ? "null" : JSON.stringify(v));
 
-/** The rows as JSONEachRow, byte for byte what JSON.stringify gives for each row's column object. */
+/** The rows as JSONEachRow: one object per line, the columns by name. */
 export function encodeRows(rows: readonly FootprintRow[]): string {
   const lines = new Array<string>(rows.length);
   const time = utcFormatter();
