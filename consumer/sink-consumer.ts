@@ -161,7 +161,7 @@ function createBatchHandler(
         // One batch in flight per partition, one collected behind it: wait a little for the
         // write, which keeps the fetched messages and the fetch going.
         if (state.writing) {
-          await waitWritten(state, payload);
+          await waitWritten(state, payload, () => !generations.stopping && generations.isCurrent(gen));
           if (!current()) break;
         }
         if (!state.batcher.accepts(offset)) {
@@ -187,19 +187,31 @@ function createBatchHandler(
   };
 }
 
-/** How long a full partition batch waits for the one being written before fetching pauses. */
-const WRITE_WAIT_MS = 3000;
+/**
+ * How long a full partition batch waits for the one being written before fetching pauses. Long:
+ * a pause drops what kafkajs fetched beyond it (fetched and decoded again on resume), and a slow
+ * store is not a failing one. A failing write pauses the partition itself, which ends the wait.
+ */
+const WRITE_WAIT_MS = 30_000;
 
-/** Waits up to WRITE_WAIT_MS for the partition's batch in flight, heartbeating meanwhile. */
-async function waitWritten(state: PartitionState, payload: EachBatchPayload): Promise<void> {
+/** Waits for the partition's batch in flight (up to WRITE_WAIT_MS), heartbeating each second. */
+async function waitWritten(state: PartitionState, payload: EachBatchPayload, mayWait: () => boolean): Promise<void> {
   const until = Date.now() + WRITE_WAIT_MS;
-  while (state.writing && payload.isRunning() && !payload.isStale() && Date.now() < until) {
+  while (
+    state.writing &&
+    !state.paused &&
+    mayWait() &&
+    payload.isRunning() &&
+    !payload.isStale() &&
+    Date.now() < until
+  ) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.min(1000, until - Date.now()));
     });
     await Promise.race([state.written, tick]);
     clearTimeout(timer);
+    // Throws when the group rebalances: kafkajs then rejoins, as after any handler.
     await payload.heartbeat();
   }
 }
