@@ -42,6 +42,19 @@ describe("decoded messages, shared by the sinks of a process", () => {
     expect(decoded.entryFor(message(seed), here)).not.toBe(behind);
   });
 
+  test("the sink ahead holds nothing more once the other is `max` messages behind", () => {
+    const decoded = createDecodedMessages(2, 3);
+    const at = (offset: number) => ({ ...here, offset: String(offset) });
+    for (let offset = 0; offset < 10; offset++) decoded.entryFor(message(seed), at(offset));
+    decoded.entryFor(message(seed), at(0)); // the sink behind, at 0: evicted long ago
+    const ahead = decoded.entryFor(message(seed), at(10));
+    expect(decoded.entryFor(message(seed), at(10))).not.toBe(ahead);
+    // Once it is close again, results are held for it.
+    decoded.entryFor(message(seed), at(9));
+    const close = decoded.entryFor(message(seed), at(11));
+    expect(decoded.entryFor(message(seed), at(11))).toBe(close);
+  });
+
   test("a single sink decodes every message itself", () => {
     const decoded = createDecodedMessages(1);
     expect(decoded.entryFor(message(seed), here)).not.toBe(decoded.entryFor(message(seed), here));

@@ -17,28 +17,41 @@ export type DecodedMessages = {
 
 type Held = { value: Buffer | null; timestamp: string; entry: BatchEntry; takers: number };
 
-/** `sinks` consumers share it; at most `max` results wait for the slower ones. */
-export function createDecodedMessages(sinks: number, max = 50_000): DecodedMessages {
-  const held = new Map<string, Held>();
-  /** Per partition, the newest offset decoded. */
-  const newest = new Map<number, number>();
+/** Per partition: results held by offset, the newest offset decoded, where the sink behind is. */
+type PartitionHeld = { held: Map<number, Held>; newest: number; behind: number };
+
+/** `sinks` consumers share it; at most `max` results per partition wait for the slower ones. */
+export function createDecodedMessages(sinks: number, max = 20_000): DecodedMessages {
+  const partitions = new Map<number, PartitionHeld>();
+  const partitionOf = (partition: number) => {
+    let p = partitions.get(partition);
+    // `behind` unknown (NaN) until a sink is seen behind: until then everything is held.
+    if (!p) partitions.set(partition, (p = { held: new Map(), newest: -1, behind: Number.NaN }));
+    return p;
+  };
   return {
     entryFor(message, here) {
       if (sinks < 2) return decode(message, here);
-      const key = `${here.partition}/${here.offset}`;
-      const h = held.get(key);
+      const p = partitionOf(here.partition);
+      const at = Number(here.offset);
+      const h = p.held.get(at);
       // The same record (a topic deleted and created again restarts its offsets).
       if (h && h.timestamp === message.timestamp && sameValue(h.value, message.value)) {
-        if (--h.takers === 0) held.delete(key);
+        if (--h.takers === 0) p.held.delete(at);
+        p.behind = at;
         return h.entry;
       }
       const entry = decode(message, here);
-      const at = Number(here.offset);
-      // Behind what was decoded already: a sink far behind the others, which need it no more.
-      if (at <= (newest.get(here.partition) ?? -1)) return entry;
-      newest.set(here.partition, at);
-      held.set(key, { value: message.value, timestamp: message.timestamp, entry, takers: sinks - 1 });
-      if (held.size > max) held.delete(held.keys().next().value as string);
+      if (at <= p.newest) {
+        // Behind what was decoded already: the sink far behind, which the others need not wait for.
+        p.behind = at;
+        return entry;
+      }
+      p.newest = at;
+      // Held only while the sink behind may still reach it: not when it is `max` or more back.
+      if (at - p.behind > max) return entry;
+      p.held.set(at, { value: message.value, timestamp: message.timestamp, entry, takers: sinks - 1 });
+      if (p.held.size > max) p.held.delete(p.held.keys().next().value as number);
       return entry;
     },
   };
