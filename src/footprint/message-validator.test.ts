@@ -103,11 +103,11 @@ function generate(random: () => number, validBias: boolean): unknown {
 }
 
 describe("isFootprintMessage (the consumer's validator)", () => {
-  test("accepts and refuses exactly what FootprintMessageSchema does, over 12,000 generated inputs", () => {
+  test("accepts and refuses exactly what FootprintMessageSchema does, over 6,000 generated inputs", () => {
     const random = seededRandom(12);
     const disagreements: unknown[] = [];
     let accepted = 0;
-    for (let i = 0; i < 12_000; i++) {
+    for (let i = 0; i < 6_000; i++) {
       const input = generate(random, i % 2 === 0);
       // Through JSON, as the consumer gets it (Infinity and NaN become null here; the test below
       // gives them as they are, as JSON.parse("1e999") would).
@@ -118,9 +118,9 @@ describe("isFootprintMessage (the consumer's validator)", () => {
     }
     expect(disagreements.slice(0, 3)).toEqual([]);
     // Both outcomes are well represented, or the comparison would prove little.
-    expect(accepted).toBeGreaterThan(1_500);
-    expect(12_000 - accepted).toBeGreaterThan(1_500);
-  });
+    expect(accepted).toBeGreaterThan(750);
+    expect(6_000 - accepted).toBeGreaterThan(750);
+  }, 60_000);
 
   test("every candidate value is decided as the schema decides it, all other fields valid", () => {
     const valid = { method: "GET", link: "/a", footprint_time: "2025-05-19T13:45:30.123456+09:00" };
