@@ -24,9 +24,11 @@ type PartitionHeld = { held: Map<number, Held>; newest: number; behind: number }
 export function createDecodedMessages(sinks: number, max = 20_000): DecodedMessages {
   const partitions = new Map<number, PartitionHeld>();
   const partitionOf = (partition: number) => {
-    let p = partitions.get(partition);
+    const known = partitions.get(partition);
+    if (known) return known;
     // `behind` unknown (NaN) until a sink is seen behind: until then everything is held.
-    if (!p) partitions.set(partition, (p = { held: new Map(), newest: -1, behind: Number.NaN }));
+    const p: PartitionHeld = { held: new Map(), newest: -1, behind: Number.NaN };
+    partitions.set(partition, p);
     return p;
   };
   return {
