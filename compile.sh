@@ -24,13 +24,13 @@ build() {
   started=$(date +%s%N)
   # --no-compile-autoload-dotenv: the binary reads .env itself (src/config-file.ts), so that
   # --env-file and the documented precedence hold; Bun's own loader would apply first otherwise.
-  # The capture worker is its own entry point: `new Worker(...)` in the binary finds it only so.
-  bun build app/main.ts src/footprint/capture-worker.ts --compile --minify --sourcemap ${target:+--target="$target"} \
+  # The capture and consumer workers are their own entry points: `new Worker(...)` in the binary finds them only so.
+  bun build app/main.ts src/footprint/capture-worker.ts app/consumer-worker.ts --compile --minify --sourcemap ${target:+--target="$target"} \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --define "EFT_VERSION=\"$version\"" --define "EFT_COMMIT=\"$commit\"" \
     --outfile "$out" >/dev/null
   # Bun writes the extra entry point's source map beside us too; the binary embeds its own.
-  rm -f capture-worker.js.map
+  rm -f capture-worker.js.map consumer-worker.js.map
   elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
   printf 'built %s  eft-footprint %s (%s)  %s  %s s\n' "$out" "$version" "$commit" \
     "$(du -h "$out" | cut -f1)" "$(awk "BEGIN { print $elapsed / 1000 }")"

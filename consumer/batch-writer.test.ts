@@ -114,6 +114,7 @@ function harness(options: { failures?: { insert?: number; commit?: number; deadL
       flushMs: 5000,
     }),
     writing: false,
+    written: Promise.resolve(),
     paused: false,
     uncommitted: undefined,
   });

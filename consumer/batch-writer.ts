@@ -251,6 +251,7 @@ function sealAndWrite(w: Writer, state: PartitionState): void {
     if (state.batcher.isDue(w.now()) || (stopping && state.batcher.canSealEarly())) sealAndWrite(w, state);
     else if (!stopping) setPaused(w, state, false);
   });
+  state.written = w.lane;
 }
 
 /** Resolves once no write queued another one behind it. */

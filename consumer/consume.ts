@@ -11,10 +11,11 @@ import type { Admin } from "kafkajs";
 import type { Logger } from "../src/log.ts";
 import type { Store } from "../src/store/store.ts";
 import { createDeadLetterSink } from "./dead-letter.ts";
+import { createDecodedMessages } from "./decoded-messages.ts";
 import { type SinkConsumer, type SinkConsumerOptions, startSinkConsumer } from "./sink-consumer.ts";
 
 /** A sink consumer's options, for every store at once. */
-export type ConsumerOptions = Omit<SinkConsumerOptions, "admin" | "groupId" | "store" | "deadLetters"> & {
+export type ConsumerOptions = Omit<SinkConsumerOptions, "admin" | "groupId" | "store" | "deadLetters" | "decoded"> & {
   /** Base name: each store gets the group `<groupId>-<store name>`. */
   groupId: string;
   stores: readonly Store[];
@@ -34,12 +35,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   await admin.connect();
   const deadLetters = createDeadLetterSink(kafka, admin, topic);
   const sinks: SinkConsumer[] = [];
+  const decoded = createDecodedMessages(stores.length);
   try {
     for (const [i, store] of stores.entries()) {
       const groupId = sinkGroupId(baseGroupId, store);
       await adoptLegacyGroupOffsets(admin, { from: baseGroupId, to: groupId, topic }, logger);
       const sinkDeadLetters = i === 0 ? deadLetters : undefined;
-      sinks.push(await startSinkConsumer({ ...common, admin, groupId, store, deadLetters: sinkDeadLetters }));
+      sinks.push(await startSinkConsumer({ ...common, admin, groupId, store, deadLetters: sinkDeadLetters, decoded }));
     }
   } catch (err) {
     await Promise.all(sinks.map((s) => s.stop(1000)));

@@ -8,6 +8,8 @@ export type PartitionState = {
   batcher: PartitionBatcher;
   /** The batch being written (at most one per partition, so memory stays bounded). */
   writing: boolean;
+  /** Settles once the batch being written is done (stored, or given up on). */
+  written: Promise<void>;
   paused: boolean;
   /** End offset of a stored batch whose commit waits for the next batch's intent (or a timer). */
   uncommitted: { end: bigint; cancel?: () => void } | undefined;
@@ -68,6 +70,7 @@ export function createPartitionTable(options: PartitionTableOptions) {
         partition,
         batcher: createPartitionBatcher({ topic, partition, start: fetchedOffset, cutAt, batchSize, flushMs }),
         writing: false,
+        written: Promise.resolve(),
         paused: false,
         uncommitted: undefined,
       };

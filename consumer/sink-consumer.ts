@@ -6,17 +6,22 @@
  * One consumer group per sink, so a sink that is down stops only its own group: the other keeps
  * ingesting, each with its own committed offsets and lag.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
-import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../src/log.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { type Backoff, createBackoff, sleep as realSleep } from "../src/retry.ts";
 import type { Store } from "../src/store/store.ts";
 import { type BatchWriter, createBatchWriter } from "./batch-writer.ts";
-import { type DeadLetter, type DeadLetterSink, originOf } from "./dead-letter.ts";
+import type { DeadLetterSink } from "./dead-letter.ts";
+import { createDecodedMessages, type DecodedMessages } from "./decoded-messages.ts";
 import { createGenerations, type Generations } from "./generation.ts";
 import { measureLag } from "./lag.ts";
-import { type CommittedOffset, createPartitionTable, type PartitionTable } from "./partition-state.ts";
+import {
+  type CommittedOffset,
+  createPartitionTable,
+  type PartitionState,
+  type PartitionTable,
+} from "./partition-state.ts";
 
 export type SinkConsumerOptions = {
   kafka: Kafka;
@@ -28,6 +33,8 @@ export type SinkConsumerOptions = {
   store: Store;
   /** Only one sink writes dead letters (the others skip the same messages, parsing is deterministic). */
   deadLetters?: DeadLetterSink | undefined;
+  /** Shared by the sinks of this process, so that each message is decoded once. */
+  decoded?: DecodedMessages;
   logger: Logger;
   metrics?: Metrics;
   /** Messages per batch and partition, at most. */
@@ -85,7 +92,8 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
     sleep,
     flushMs,
   });
-  const eachBatch = createBatchHandler(partitions, writer, generations);
+  const decoded = options.decoded ?? createDecodedMessages(1);
+  const eachBatch = createBatchHandler(partitions, writer, generations, decoded);
   const member = createGroupMember({ ...options, log, backoff, sleep, generations, partitions, eachBatch });
 
   const timer = setInterval(
@@ -127,23 +135,13 @@ async function fetchCommitted(admin: Admin, groupId: string, topic: string): Pro
   return new Map((t?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }]));
 }
 
-/** What a fetched message becomes in its batch: a row, or a dead letter saying why not. */
-function toEntry(message: KafkaMessage, here: { topic: string; partition: number; offset: string }) {
-  const parsed = parseFootprintMessage(message.value, originOf(message, here));
-  if (parsed.ok) return { row: parsed.row };
-  const deadLetter: DeadLetter = {
-    origin: here,
-    code: parsed.code,
-    message: parsed.message,
-    value: message.value,
-    headers: message.headers ?? {},
-    timestamp: message.timestamp,
-  };
-  return { deadLetter };
-}
-
 /** kafkajs's eachBatch: collects messages into partition batches and hands sealed ones to the writer. */
-function createBatchHandler(partitions: PartitionTable, writer: BatchWriter, generations: Generations) {
+function createBatchHandler(
+  partitions: PartitionTable,
+  writer: BatchWriter,
+  generations: Generations,
+  decoded: DecodedMessages,
+) {
   return async (payload: EachBatchPayload): Promise<void> => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const gen = generations.current;
@@ -151,27 +149,71 @@ function createBatchHandler(partitions: PartitionTable, writer: BatchWriter, gen
     const fetchedOffset = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
     const state = await partitions.stateFor(batch.partition, fetchedOffset, gen);
     if (!state) return;
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale() || generations.stopping || !generations.isCurrent(gen) || state.paused) break;
+    // These change only while the handler awaits (kafkajs events, a write settling), so they are
+    // checked at the start and after each wait, not for every message.
+    const current = () => isRunning() && !isStale() && !generations.stopping && generations.isCurrent(gen);
+    let resolved: string | undefined;
+    const messages = current() && !state.paused ? batch.messages : [];
+    for (const message of messages) {
       const offset = BigInt(message.offset);
       if (offset < state.batcher.next) continue; // already collected (a fetch overlapping the last)
       if (!state.batcher.accepts(offset)) {
+        // One batch in flight per partition, one collected behind it: wait a little for the
+        // write, which keeps the fetched messages and the fetch going.
         if (state.writing) {
-          // One batch in flight per partition: stop fetching until it is done. Unresolved
-          // messages are fetched again after resume.
-          writer.setPaused(state, true);
-          break;
+          await waitWritten(state, payload, () => !generations.stopping && generations.isCurrent(gen));
+          if (!current()) break;
         }
-        writer.sealAndWrite(state);
+        if (!state.batcher.accepts(offset)) {
+          if (state.writing) {
+            // A slow or failing sink: stop fetching until it is done. Unresolved messages are
+            // fetched again after resume.
+            writer.setPaused(state, true);
+            break;
+          }
+          writer.sealAndWrite(state);
+        }
       }
       const here = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-      state.batcher.add(offset, toEntry(message, here), Date.now());
-      // Moves only kafkajs's fetch position; the commit comes once the batch is stored.
-      resolveOffset(message.offset);
-      if (!state.writing && state.batcher.isDue(Date.now())) writer.sealAndWrite(state);
+      const now = Date.now();
+      state.batcher.add(offset, decoded.entryFor(message, here), now);
+      resolved = message.offset;
+      if (!state.writing && state.batcher.isDue(now)) writer.sealAndWrite(state);
     }
+    // Moves only kafkajs's fetch position (to after the last message collected); the commit comes
+    // once the batch is stored.
+    if (resolved !== undefined) resolveOffset(resolved);
     await heartbeat();
   };
+}
+
+/**
+ * How long a full partition batch waits for the one being written before fetching pauses. Long:
+ * a pause drops what kafkajs fetched beyond it (fetched and decoded again on resume), and a slow
+ * store is not a failing one. A failing write pauses the partition itself, which ends the wait.
+ */
+const WRITE_WAIT_MS = 30_000;
+
+/** Waits for the partition's batch in flight (up to WRITE_WAIT_MS), heartbeating each second. */
+async function waitWritten(state: PartitionState, payload: EachBatchPayload, mayWait: () => boolean): Promise<void> {
+  const until = Date.now() + WRITE_WAIT_MS;
+  while (
+    state.writing &&
+    !state.paused &&
+    mayWait() &&
+    payload.isRunning() &&
+    !payload.isStale() &&
+    Date.now() < until
+  ) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.min(1000, until - Date.now()));
+    });
+    await Promise.race([state.written, tick]);
+    clearTimeout(timer);
+    // Throws when the group rebalances: kafkajs then rejoins, as after any handler.
+    await payload.heartbeat();
+  }
 }
 
 type GroupMemberOptions = SinkConsumerOptions & {
@@ -214,6 +256,8 @@ function createGroupMember(o: GroupMemberOptions) {
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: Math.min(o.flushMs, 1000),
+      // A backlog comes in fetches of a few batches (a seed-format message takes ~110 bytes).
+      maxBytesPerPartition: 2 * 1024 * 1024,
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       partitions.newGeneration();

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { RunningConsumer } from "../../consumer/consume.ts";
 import {
   createPostgresAccountFailures,
   createPostgresSessionStore,
@@ -18,11 +17,11 @@ import { openStores } from "../../src/store/open-stores.ts";
 import { storeReadinessChecks } from "../../src/store/readiness.ts";
 import type { Store } from "../../src/store/store.ts";
 import { createSystemdNotifier } from "../../src/systemd.ts";
+import { startConsumerThread } from "../consumer-thread.ts";
 import { createApp } from "../create-app.ts";
 import { listen } from "../listen.ts";
 import { onShutdownSignal } from "../shutdown.ts";
 import { defineCommand } from "./command.ts";
-import { startPipelineConsumer } from "./consume.ts";
 
 export const serveCommand = defineCommand({
   name: "serve",
@@ -142,9 +141,8 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
   }
 
   const aborted = new AbortController();
-  const consumer: Promise<RunningConsumer | undefined> = flags.consumer
-    ? startPipelineConsumer(config, stores, logger, aborted.signal, topicWatch, metrics)
-    : Promise.resolve(undefined);
+  // In a Worker: decoding and writing batches never delays a response on this thread.
+  const consumer = flags.consumer ? startConsumerThread({ config, logger, metrics }) : undefined;
 
   // Order matters: stop taking requests, send what they produced, then let the consumer finish
   // its batch (it may be storing those very events), then close the stores.
@@ -163,7 +161,7 @@ export async function runServe(config: Config, logger: Logger, flags: ServeFlags
       // Abort first: a topic wait or start-up retry still running must not reconnect the admin.
       aborted.abort();
       await admin.disconnect().catch(() => {});
-      await (await consumer)?.stop(Math.max(0, deadline() - Date.now()));
+      await consumer?.stop(Math.max(0, deadline() - Date.now()));
       await Promise.all(stores.map((s) => s.close()));
       logger.info("stopped", { unsent });
     },

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
-import { parseTimestamp } from "../time.ts";
+import { type EpochMicros, parseTimestamp } from "../time.ts";
 
 /**
  * The one definition of a footprint message on the wire: what the consumer stores, what the
@@ -97,3 +97,53 @@ export const FootprintEventSchema = FootprintMessageSchema.required({
 export type FootprintEvent = WithoutNull<z.output<typeof FootprintEventSchema>>;
 
 type WithoutNull<T> = { [K in keyof T]: Exclude<T[K], null> };
+
+/** A message that FootprintMessageSchema accepts, as it came (no defaults, no transforms). */
+export type FootprintMessage = z.output<typeof FootprintMessageSchema>;
+
+const METHOD = /^[A-Za-z_-]{1,32}$/;
+// zod's z.uuid() pattern (any RFC 9562 version, or the nil and max UUIDs).
+const UUID =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const isStorableText = (v: unknown, max: number): v is string =>
+  typeof v === "string" && v.length <= max && !v.includes("\u0000") && v.isWellFormed();
+const isNullishText = (v: unknown, max: number) => v === undefined || v === null || isStorableText(v, max);
+const isNullishInt = (v: unknown, min: number, max: number) =>
+  v === undefined || v === null || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
+
+/**
+ * Exactly what FootprintMessageSchema accepts (message.test.ts proves it over generated inputs),
+ * without building issues: cheap enough for the consumer's loop, which runs the schema only on a
+ * message this refuses, for the dead letter's reason. The HTTP boundary keeps the schema.
+ * Returns the message's footprint_time (epoch µs) when it is a message, undefined otherwise.
+ */
+export function footprintTimeOf(v: unknown): EpochMicros | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const m = v as Record<string, unknown>;
+  if (typeof m.method !== "string" || !METHOD.test(m.method)) return undefined;
+  if (!isStorableText(m.link, FIELD_MAX_LENGTH.link) || m.link.length === 0) return undefined;
+  if (typeof m.footprint_time !== "string") return undefined;
+  const t = parseTimestamp(m.footprint_time);
+  if (t === undefined || t < FOOTPRINT_TIME_RANGE.earliest || t >= FOOTPRINT_TIME_RANGE.latest) return undefined;
+  return hasValidOptionalFields(m) ? t : undefined;
+}
+
+export function isFootprintMessage(v: unknown): v is FootprintMessage {
+  return footprintTimeOf(v) !== undefined;
+}
+
+function hasValidOptionalFields(m: Record<string, unknown>): boolean {
+  if (m.event_id !== undefined && (typeof m.event_id !== "string" || !UUID.test(m.event_id))) return false;
+  if (!isNullishText(m.route, FIELD_MAX_LENGTH.route) || !isNullishText(m.query, FIELD_MAX_LENGTH.query)) return false;
+  if (!isNullishText(m.host, FIELD_MAX_LENGTH.host) || !isNullishText(m.referrer, FIELD_MAX_LENGTH.referrer))
+    return false;
+  if (!isNullishText(m.user_agent, FIELD_MAX_LENGTH.user_agent)) return false;
+  if (!isNullishInt(m.status, 100, 599) || !isNullishInt(m.bytes_out, 0, Number.MAX_SAFE_INTEGER)) return false;
+  const d = m.duration_ms;
+  if (d !== undefined && d !== null && !(typeof d === "number" && d >= 0 && d <= 86_400_000)) return false;
+  const h = m.ip_hash;
+  if (h !== undefined && h !== null && !(typeof h === "string" && SHA256_HEX.test(h))) return false;
+  return m.is_bot === undefined || m.is_bot === null || typeof m.is_bot === "boolean";
+}

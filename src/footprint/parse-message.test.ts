@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { NO_RICH_FIELDS } from "../store/store.ts";
 import { MAX_MESSAGE_BYTES } from "./message.ts";
 import { eventIdFromOrigin, formatOrigin, parseFootprintMessage, parseOrigin } from "./parse-message.ts";
@@ -145,6 +146,19 @@ describe("eventIdFromOrigin", () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a).not.toBe(eventIdFromOrigin({ ...origin, offset: "43" }));
     expect(a).not.toBe(eventIdFromOrigin({ ...origin, partition: 1 }));
+  });
+
+  test("is the id earlier versions derived (stored rows keep deduplicating a redelivery)", () => {
+    // SHA-256 of "web-logs-topic/0/42", version and variant bits set, as node:crypto computed it.
+    expect(eventIdFromOrigin(origin)).toBe("d6fd1f77-c2fb-8bbf-8935-c7adf9341e2e");
+    for (const offset of ["0", "1", "99999", "9223372036854775807"]) {
+      const b = createHash("sha256").update(`web-logs-topic/3/${offset}`).digest();
+      b[6] = ((b[6] as number) & 0x0f) | 0x80;
+      b[8] = ((b[8] as number) & 0x3f) | 0x80;
+      const h = b.subarray(0, 16).toString("hex");
+      const expected = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+      expect(eventIdFromOrigin({ topic: "web-logs-topic", partition: 3, offset })).toBe(expected);
+    }
   });
 });
 

@@ -1,8 +1,13 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { FootprintRow } from "../store/store.ts";
-import { parseTimestamp } from "../time.ts";
-import { FootprintMessageSchema, type InvalidMessageCode, MAX_MESSAGE_BYTES } from "./message.ts";
+import { type EpochMicros, parseTimestamp } from "../time.ts";
+import {
+  type FootprintMessage,
+  FootprintMessageSchema,
+  footprintTimeOf,
+  type InvalidMessageCode,
+  MAX_MESSAGE_BYTES,
+} from "./message.ts";
 
 /** Where a message sits in Kafka. */
 export type MessageOrigin = { topic: string; partition: number; offset: string };
@@ -40,34 +45,43 @@ export function parseFootprintMessage(value: Buffer | null, origin: MessageOrigi
   } catch (err) {
     return { ok: false, code: "MESSAGE_NOT_JSON", message: (err as Error).message };
   }
-  const parsed = FootprintMessageSchema.safeParse(json);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      code: "MESSAGE_INVALID",
-      message: z.prettifyError(parsed.error),
-      issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    };
-  }
-  const m = parsed.data;
+  const footprintTime = footprintTimeOf(json);
+  if (footprintTime === undefined) return refusal(json, origin);
+  return { ok: true, row: toRow(json as FootprintMessage, footprintTime, origin) };
+}
+
+function toRow(m: FootprintMessage, footprintTime: EpochMicros, origin: MessageOrigin): FootprintRow {
   return {
-    ok: true,
-    row: {
-      eventId: m.event_id?.toLowerCase() ?? eventIdFromOrigin(origin),
-      method: m.method,
-      link: m.link,
-      route: m.route ?? null,
-      status: m.status ?? null,
-      durationMs: m.duration_ms ?? null,
-      footprintTime: parseTimestamp(m.footprint_time) as number,
-      query: m.query ?? null,
-      host: m.host ?? null,
-      userAgent: m.user_agent ?? null,
-      referrer: m.referrer ?? null,
-      ipHash: m.ip_hash ?? null,
-      isBot: m.is_bot ?? null,
-      bytesOut: m.bytes_out ?? null,
-    },
+    eventId: m.event_id?.toLowerCase() ?? eventIdFromOrigin(origin),
+    method: m.method,
+    link: m.link,
+    route: m.route ?? null,
+    status: m.status ?? null,
+    durationMs: m.duration_ms ?? null,
+    footprintTime,
+    query: m.query ?? null,
+    host: m.host ?? null,
+    userAgent: m.user_agent ?? null,
+    referrer: m.referrer ?? null,
+    ipHash: m.ip_hash ?? null,
+    isBot: m.is_bot ?? null,
+    bytesOut: m.bytes_out ?? null,
+  };
+}
+
+/** Why the schema refuses a message the validator refused: the dead letter's reason, as always. */
+function refusal(json: unknown, origin: MessageOrigin): ParsedMessage {
+  const parsed = FootprintMessageSchema.safeParse(json);
+  // Only while footprintTimeOf disagreed with the schema (message-validator.test.ts proves it does not).
+  if (parsed.success) {
+    const m = parsed.data;
+    return { ok: true, row: toRow(m, parseTimestamp(m.footprint_time) as EpochMicros, origin) };
+  }
+  return {
+    ok: false,
+    code: "MESSAGE_INVALID",
+    message: z.prettifyError(parsed.error),
+    issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
   };
 }
 
@@ -76,12 +90,19 @@ export function parseFootprintMessage(value: Buffer | null, origin: MessageOrigi
  * every time it is redelivered, so the stores can still drop the duplicates.
  */
 export function eventIdFromOrigin({ topic, partition, offset }: MessageOrigin): string {
-  const b = createHash("sha256").update(`${topic}/${partition}/${offset}`).digest();
+  // Bun's one-shot SHA-256: the same digest as node:crypto's, in a fraction of its time per call.
+  const b = Bun.SHA256.hash(`${topic}/${partition}/${offset}`) as Uint8Array;
   b[6] = ((b[6] as number) & 0x0f) | 0x80; // version 8: custom, name-based
   b[8] = ((b[8] as number) & 0x3f) | 0x80; // RFC 9562 variant
-  const h = b.subarray(0, 16).toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  let id = "";
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) id += "-";
+    id += HEX[b[i] as number];
+  }
+  return id;
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** `topic/partition/offset`, as written in the `eft-origin` header of a replayed dead letter. */
 export function formatOrigin({ topic, partition, offset }: MessageOrigin): string {

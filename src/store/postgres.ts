@@ -63,6 +63,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async insertFootprints(rows) {
       if (rows.length === 0) return;
+      const c = textColumns(rows);
       // One statement with one array per column: constant parameter count whatever the batch
       // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
       // Every rollup (migrations 0003, 0007, 0008; src/store/rollup-key.ts) is counted in the same
@@ -74,20 +75,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time,
                                     query, host, user_agent, referrer, ip_hash, is_bot, bytes_out)
         select * from unnest(
-          ${column(rows, (r) => r.eventId)}::uuid[],
-          ${column(rows, (r) => r.method)}::text[],
-          ${column(rows, (r) => r.link)}::text[],
-          ${column(rows, (r) => r.route)}::text[],
-          ${column(rows, (r) => r.status)}::int2[],
-          ${column(rows, (r) => r.durationMs)}::float8[],
-          ${column(rows, (r) => formatIsoUtc(r.footprintTime))}::timestamptz[],
-          ${column(rows, (r) => r.query)}::text[],
-          ${column(rows, (r) => r.host)}::text[],
-          ${column(rows, (r) => r.userAgent)}::text[],
-          ${column(rows, (r) => r.referrer)}::text[],
-          ${column(rows, (r) => r.ipHash)}::text[],
-          ${column(rows, (r) => r.isBot)}::bool[],
-          ${column(rows, (r) => r.bytesOut)}::int8[]
+          ${array(c.eventId)}::uuid[],
+          ${array(c.method)}::text[],
+          ${array(c.link)}::text[],
+          ${array(c.route)}::text[],
+          ${array(c.status)}::int2[],
+          ${array(c.durationMs)}::float8[],
+          ${array(c.footprintTime)}::timestamptz[],
+          ${array(c.query)}::text[],
+          ${array(c.host)}::text[],
+          ${array(c.userAgent)}::text[],
+          ${array(c.referrer)}::text[],
+          ${array(c.ipHash)}::text[],
+          ${array(c.isBot)}::bool[],
+          ${array(c.bytesOut)}::int8[]
         )
         on conflict (event_id) do nothing
         returning footprint_time, request, link, route, status, is_bot
@@ -123,15 +124,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
   };
 
-  function column(rows: readonly FootprintRow[], pick: (r: FootprintRow) => string | number | boolean | null) {
-    // Sent as text[] and cast in SQL, so nulls and numbers need no per-type array handling.
-    return sql.array(
-      rows.map((r) => {
-        const v = pick(r);
-        return v === null ? null : String(v);
-      }) as string[],
-      25,
-    );
+  // Sent as text[] and cast in SQL, so nulls and numbers need no per-type array handling.
+  function array(values: (string | null)[]) {
+    return sql.array(values as string[], 25);
   }
 }
 
@@ -162,3 +157,44 @@ const PG_ROLLUP_UPSERTS = (() => {
   const ctes = upserts.map((u, i) => `rollup_${i} as (\n          ${u}\n        )`);
   return `${[counted, ...ctes].join(",\n        ")}\n        ${last}`;
 })();
+
+/** The rows' columns as text (null stays null), in one pass over the batch. */
+function textColumns(rows: readonly FootprintRow[]): Record<keyof FootprintRow, (string | null)[]> {
+  const n = rows.length;
+  const col = () => new Array<string | null>(n);
+  const c = {
+    eventId: col(),
+    method: col(),
+    link: col(),
+    route: col(),
+    status: col(),
+    durationMs: col(),
+    footprintTime: col(),
+    query: col(),
+    host: col(),
+    userAgent: col(),
+    referrer: col(),
+    ipHash: col(),
+    isBot: col(),
+    bytesOut: col(),
+  };
+  const text = (v: number | boolean | null) => (v === null ? null : String(v));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i] as FootprintRow;
+    c.eventId[i] = r.eventId;
+    c.method[i] = r.method;
+    c.link[i] = r.link;
+    c.route[i] = r.route;
+    c.status[i] = text(r.status);
+    c.durationMs[i] = text(r.durationMs);
+    c.footprintTime[i] = formatIsoUtc(r.footprintTime);
+    c.query[i] = r.query;
+    c.host[i] = r.host;
+    c.userAgent[i] = r.userAgent;
+    c.referrer[i] = r.referrer;
+    c.ipHash[i] = r.ipHash;
+    c.isBot[i] = text(r.isBot);
+    c.bytesOut[i] = text(r.bytesOut);
+  }
+  return c;
+}

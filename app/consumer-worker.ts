@@ -1,0 +1,61 @@
+/**
+ * The consumer's Worker in `serve` (an extra entry point of `bun build --compile`, see compile.sh):
+ * migrations, the sink consumers and the retention job run here, so that decoding and writing
+ * batches never delays a response on the request thread. `consume` runs the same consumer on its
+ * main thread. Log lines and metrics go back to the main thread (consumer-thread.ts).
+ */
+import type { RunningConsumer } from "../consumer/consume.ts";
+import { createKafka } from "../src/kafka.ts";
+import { watchTopicOf } from "../src/kafka-topics.ts";
+import { createLogger } from "../src/log.ts";
+import { createMetrics } from "../src/metrics.ts";
+import { openStores } from "../src/store/open-stores.ts";
+import { startPipelineConsumer } from "./commands/consume.ts";
+import type { FromConsumerWorker, ToConsumerWorker } from "./consumer-thread.ts";
+
+declare const self: Worker;
+
+const post = (message: FromConsumerWorker) => self.postMessage(message);
+
+/** How often the consumer's metrics are sent to the main thread's /metrics. */
+const METRICS_EVERY_MS = 1000;
+
+let stop: ((timeoutMs: number) => Promise<void>) | undefined;
+
+self.onmessage = async (e: MessageEvent<ToConsumerWorker>) => {
+  const m = e.data;
+  if (m.type === "start") stop = start(m.config);
+  else if (m.type === "stop") {
+    await stop?.(m.timeoutMs);
+    post({ type: "stopped" });
+  }
+};
+
+function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
+  // Lines are written by the main thread's logger (stdout, LOG_DIR), one writer for the process.
+  const logger = createLogger({ level: config.log.level, write: (line) => post({ type: "log", line }) });
+  const metrics = createMetrics();
+  const sendMetrics = async () => post({ type: "metrics", metrics: await metrics.registry.getMetricsAsJSON() });
+  const timer = setInterval(() => void sendMetrics(), METRICS_EVERY_MS);
+  const stores = openStores(config);
+  const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
+  const topicWatch = watchTopicOf(admin, config.kafka, logger);
+  const aborted = new AbortController();
+  const consumer: Promise<RunningConsumer | undefined> = startPipelineConsumer(
+    config,
+    stores,
+    logger,
+    aborted.signal,
+    topicWatch,
+    metrics,
+  );
+  return async (timeoutMs: number) => {
+    // Abort first: a topic wait or start-up retry still running must not reconnect the admin.
+    aborted.abort();
+    await admin.disconnect().catch(() => {});
+    await (await consumer)?.stop(timeoutMs);
+    await Promise.all(stores.map((s) => s.close()));
+    clearInterval(timer);
+    await sendMetrics();
+  };
+}
