@@ -7,6 +7,7 @@ import type { MetricObjectWithValues, MetricValue, Registry } from "prom-client"
 import type { Config } from "../src/config.ts";
 import type { Logger, LogLevel } from "../src/log.ts";
 import type { Metrics } from "../src/metrics.ts";
+import { workerEntry } from "../src/worker-entry.ts";
 
 type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -33,7 +34,7 @@ export type ConsumerThread = {
 };
 
 export function startConsumerThread(o: { config: Config; logger: Logger; metrics: Metrics }): ConsumerThread {
-  const worker = new Worker(new URL("./consumer-worker.ts", import.meta.url).href);
+  const worker = new Worker(workerEntry("app/consumer-worker.ts"));
   const latest = showWorkerMetrics(o.metrics);
   let stopped: (() => void) | undefined;
   worker.addEventListener("message", (e: MessageEvent<FromConsumerWorker>) => {

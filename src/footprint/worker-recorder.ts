@@ -1,4 +1,5 @@
 import type { Logger } from "../log.ts";
+import { workerEntry } from "../worker-entry.ts";
 import type { CapturedRequest } from "./capture.ts";
 import { createBatchWriter } from "./capture-codec.ts";
 import type { CaptureStats, CaptureWorkerSettings, FromWorker, ToWorker } from "./capture-protocol.ts";
@@ -38,16 +39,9 @@ export type WorkerRecorder = {
   stop(timeoutMs?: number): Promise<{ unsent: number; spooled: number }>;
 };
 
-/**
- * The default worker: a separate file, an extra entry point of the compiled binary (compile.sh).
- * There every module's `import.meta.url` is the binary's (`/$bunfs/root/<name>`) and each entry
- * point sits under its path from the project root, so the worker is found from the root there
- * and beside this file when run from source.
- */
+/** The default worker: a separate file, an extra entry point of the compiled binary (compile.sh). */
 export function startCaptureWorker(): CaptureWorkerPort {
-  const compiled = import.meta.url.startsWith("file:///$bunfs/");
-  const url = new URL(compiled ? "./src/footprint/capture-worker.ts" : "./capture-worker.ts", import.meta.url);
-  return new Worker(url.href) as unknown as CaptureWorkerPort;
+  return new Worker(workerEntry("src/footprint/capture-worker.ts")) as unknown as CaptureWorkerPort;
 }
 
 /**
