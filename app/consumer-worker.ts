@@ -9,11 +9,14 @@ import { createKafka } from "../src/kafka.ts";
 import { watchTopicOf } from "../src/kafka-topics.ts";
 import { createLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
+import { quietKafkajsTimeoutWarning } from "../src/runtime-warnings.ts";
 import { openStores } from "../src/store/open-stores.ts";
 import { startPipelineConsumer } from "./commands/consume.ts";
 import type { FromConsumerWorker, ToConsumerWorker } from "./consumer-thread.ts";
 
 declare const self: Worker;
+
+quietKafkajsTimeoutWarning();
 
 const post = (message: FromConsumerWorker) => self.postMessage(message);
 

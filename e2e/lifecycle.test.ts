@@ -99,7 +99,13 @@ describe("compiled binary lifecycle under a Type=notify-like supervisor", () => 
         30_000,
       );
 
-      const text = await (await fetch(`${app.url}/metrics`)).text();
+      // The capture worker reports its counters to the main thread's /metrics once a second.
+      const text = await waitFor(
+        "eft_events_produced_total > 0 in /metrics",
+        async () => (await fetch(`${app.url}/metrics`)).text(),
+        (t) => /^eft_events_produced_total [1-9]/m.test(t),
+        10_000,
+      );
       expect(text).toContain("# TYPE process_cpu_seconds_total counter");
       expect(text).toContain("# TYPE nodejs_eventloop_lag_seconds gauge");
       expect(text).not.toMatch(/^# TYPE eft_(process|nodejs)_/m);

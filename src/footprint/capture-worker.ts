@@ -8,6 +8,7 @@
 import { createKafka, createKafkaSender } from "../kafka.ts";
 import { unlessTopicMissing, watchTopicOf } from "../kafka-topics.ts";
 import { createLogger, type Logger, type LogLevel } from "../log.ts";
+import { quietKafkajsTimeoutWarning } from "../runtime-warnings.ts";
 import { createEventBuilder, type EventBuilder } from "./capture.ts";
 import { type CapturedBatch, decodeCaptured } from "./capture-codec.ts";
 import type { CaptureStats, CaptureWorkerSettings, FromWorker, ToWorker } from "./capture-protocol.ts";
@@ -18,6 +19,8 @@ import { createEventQueue } from "./queue.ts";
 import { createSpool } from "./spool.ts";
 
 declare const self: Worker;
+
+quietKafkajsTimeoutWarning();
 
 const post = (message: FromWorker) => self.postMessage(message);
 
