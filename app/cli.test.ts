@@ -56,7 +56,7 @@ Commands:
   consume   the consumer alone; run several with one GROUP_ID to scale out
   migrate   create missing Kafka topics, apply pending migrations to PostgreSQL and ClickHouse, then exit
   dlq       list the dead-letter topic (<TOPIC>.dlq), or replay its messages after a fix
-  bench     time PostgreSQL vs ClickHouse: bulk load, dashboard queries, ingest, the old way
+  bench     time PostgreSQL vs ClickHouse (bulk load, dashboard queries, ingest, the old way) and the hot path
   doctor    check every configured service (reachable, version, topic, group, schema, TTL)
   healthcheck  exit 0 when serve on this host answers /healthz (container HEALTHCHECK)
   install   (root) install the binary, systemd units, service user, env template, directories
@@ -130,7 +130,7 @@ test("a flag of another command is refused naming the commands it belongs to", a
   );
   expect(await refusal("serve", "--limit", "3")).toBe("--limit, --json and --dry-run are options of dlq, not serve");
   expect(await refusal("migrate", "--row-by-row-sample", "2")).toBe(
-    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog and --row-by-row-sample are options of bench, not migrate",
+    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog, --row-by-row-sample, --part, --quick and --hot-backlog are options of bench, not migrate",
   );
   expect(await refusal("doctor", "--url", "x")).toBe("--url is an option of healthcheck, not doctor");
   expect(await refusal("dlq", "list", "--purge")).toBe(
@@ -138,7 +138,7 @@ test("a flag of another command is refused naming the commands it belongs to", a
   );
   // Several wrong flags: the first command of the help that takes one is named.
   expect(await refusal("consume", "--purge", "--url", "x", "--seed", "1")).toBe(
-    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog and --row-by-row-sample are options of bench, not consume",
+    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog, --row-by-row-sample, --part, --quick and --hot-backlog are options of bench, not consume",
   );
 });
 

@@ -42,7 +42,8 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
   const timer = setInterval(() => void sendMetrics(), METRICS_EVERY_MS);
   const stores = openStores(config);
   const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
-  const topicWatch = watchTopicOf(admin, config.kafka, logger);
+  // Silent: the main thread's own watch says a missing topic once for the process.
+  const topicWatch = watchTopicOf(admin, config.kafka, createLogger({ level: "error", write: () => {} }));
   const aborted = new AbortController();
   const consumer: Promise<RunningConsumer | undefined> = startPipelineConsumer(
     config,

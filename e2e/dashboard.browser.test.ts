@@ -218,7 +218,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
       `[...document.querySelectorAll("#panel-total .times .time")].map((e) => e.getAttribute("data-query-ms"))`,
     );
     expect(queryMs).toEqual([expect.stringMatching(/^\d+(\.\d+)?$/), expect.stringMatching(/^\d+(\.\d+)?$/)]);
-    await page.waitForFunction(`document.querySelectorAll("#compare thead th").length === 6`);
+    await waitInPage(page, `document.querySelectorAll("#compare thead th").length === 6`);
     expect(await page.locator("#compare thead th").allTextContents()).toEqual([
       "Query",
       "PostgreSQL query",
@@ -363,7 +363,7 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     });
     await page.goto(`${app.url}/_footprint/?refresh=0`);
     // Seven panels and the live count.
-    await page.waitForFunction(`document.body.dataset.rounds === "1"`);
+    await waitInPage(page, `document.body.dataset.rounds === "1"`);
     expect({ asked, most }).toEqual({ asked: 8, most: 1 });
     await context.close();
   }, 60_000);
