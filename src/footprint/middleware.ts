@@ -126,7 +126,7 @@ function buildEvent(c: Context, started: EpochMicros, ended: EpochMicros, o: Eve
   const userAgent = c.req.header("user-agent");
   const event: FootprintEvent = {
     method: c.req.method,
-    link: cut(c.req.path, MAX.link),
+    link: cut(storablePath(c.req.path), MAX.link),
     footprint_time: formatZoned(started, o.timeZone),
     event_id: o.newId(),
     status: c.res.status,
@@ -233,6 +233,15 @@ function cachedIsBot(max = 2000): (userAgent: string) => boolean {
 
 function hostOf(url: string): string | undefined {
   return URL.canParse(url) ? new URL(url).host : undefined;
+}
+
+/**
+ * The path as decoded holds NUL where the request had `%00`, which no store can hold (the consumer
+ * would dead-letter the footprint): it is written back as `%00`, as it was sent. The other fields
+ * are headers or the raw query, which cannot hold NUL.
+ */
+function storablePath(path: string): string {
+  return path.includes("\u0000") ? path.replaceAll("\u0000", "%00") : path;
 }
 
 /** The consumer dead-letters a message with a longer field, so the value is cut here, not lost there. */
