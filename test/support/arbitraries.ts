@@ -5,6 +5,7 @@
  */
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
+import { MAX_MESSAGE_BYTES } from "../../src/footprint/message.ts";
 
 /** Pieces that broke, or could break, a parser, a store or a query. */
 export const NASTY_TEXT = [
@@ -350,4 +351,52 @@ export function brokenFootprint(): fc.Arbitrary<Record<string, unknown>> {
   return fc
     .tuple(validFootprint(), fc.constantFrom(...fields), wrong)
     .map(([event, field, value]) => ({ ...event, [field]: value }));
+}
+
+/** A Kafka message value and what it was made as (`valid` ones must be stored, never dead-lettered). */
+export type MessageCase = { label: string; value: Buffer | null };
+
+/**
+ * A message as it may sit in the topic: valid footprints (seed or rich format), footprints with a
+ * field wrong, corrupted bytes (invalid UTF-8, NUL), any JSON, random bytes, empty, null, huge.
+ */
+export function kafkaMessage(): fc.Arbitrary<MessageCase> {
+  const json = (label: string) => (v: unknown) => ({ label, value: Buffer.from(JSON.stringify(v) ?? "null") });
+  return fc.oneof(
+    {
+      weight: 6,
+      // Every field within its limit can still add up to more than a message may be.
+      arbitrary: validFootprint()
+        .map(json("valid"))
+        .map((m) => (m.value.length > MAX_MESSAGE_BYTES ? { ...m, label: "valid fields, over 64 KiB" } : m)),
+    },
+    { weight: 3, arbitrary: brokenFootprint().map(json("broken field")) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(validFootprint(), fc.nat(), fc.constantFrom([0xc3, 0x28], [0x00], [0xed, 0xa0, 0x80], [0xff], [0x22]))
+        .map(([v, at, junk]) => ({
+          label: "corrupted bytes",
+          value: Buffer.from(corrupt(Buffer.from(JSON.stringify(v)), at, Uint8Array.from(junk))),
+        })),
+    },
+    { weight: 1, arbitrary: jsonValue().map(json("any JSON")) },
+    {
+      weight: 1,
+      arbitrary: fc.uint8Array({ maxLength: 100 }).map((b) => ({ label: "random bytes", value: Buffer.from(b) })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<MessageCase>(
+        { label: "null", value: null },
+        { label: "empty", value: Buffer.alloc(0) },
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(validFootprint(), fc.integer({ min: 60_000, max: 70_000 }))
+        .map(([v, n]) => json("huge")({ ...v, user_agent: "u".repeat(n) })),
+    },
+  );
 }
