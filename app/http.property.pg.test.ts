@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { ERROR_CODES } from "../src/errors.ts";
 import type { FootprintEvent } from "../src/footprint/message.ts";
 import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
 import { createMemoryLogger } from "../src/log.ts";
@@ -29,6 +30,7 @@ import {
   type Answer,
   type AnswerRules,
   answerProblem,
+  REQUEST_TIMEOUT_MS,
   type Sent,
   send,
   statusClass,
@@ -37,7 +39,7 @@ import {
 import { checkProperty, createTally } from "../test/support/property.ts";
 import { writePropertyReport } from "../test/support/property-report.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
-import { createApp } from "./create-app.ts";
+import { type AppDeps, createApp } from "./create-app.ts";
 
 const FILE = "app/http.property.pg.test.ts";
 const P = "/_footprint";
@@ -54,10 +56,9 @@ const published: string[] = [];
 const recorded: FootprintEvent[] = [];
 const logger = createMemoryLogger();
 
-beforeAll(async () => {
-  [pg, ch] = await Promise.all([openTestStore("postgres"), openTestStore("clickhouse")]);
-  await Promise.all([pg.store.migrate(), ch.store.migrate()]);
-  const app = createApp({
+/** The whole app as `serve --demo` wires it, on the test stores; `over` changes any dependency. */
+function appDeps(over: Partial<AppDeps> = {}): AppDeps {
+  return {
     record: (event) => recorded.push(event),
     timeZone: "Asia/Seoul",
     skipPaths: ["/healthz", "/readyz", "/metrics"],
@@ -82,8 +83,14 @@ beforeAll(async () => {
         published.push(...values);
       },
     },
-  });
-  server = Bun.serve({ port: 0, fetch: app.fetch });
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  [pg, ch] = await Promise.all([openTestStore("postgres"), openTestStore("clickhouse")]);
+  await Promise.all([pg.store.migrate(), ch.store.migrate()]);
+  server = Bun.serve({ port: 0, fetch: createApp(appDeps()).fetch });
   base = `http://127.0.0.1:${server.port}`;
 }, 60_000);
 
@@ -129,12 +136,13 @@ async function everyAnswerKeepsTheContract(
   requests: fc.Arbitrary<Sent>,
   rules: AnswerRules = {},
   also: (answer: Answer, sent: Sent) => Promise<string | undefined> | string | undefined = () => undefined,
+  target = base,
 ) {
   const tally = createTally();
   await checkProperty(
     { name, file: FILE, baseRuns, outcome: () => `answers: ${tally}` },
     fc.asyncProperty(requests, async (sent) => {
-      const answer = await send(base, sent);
+      const answer = await send(target, sent);
       tally.add(statusClass(answer.status));
       const problem = answerProblem(answer, rules, sent.method) ?? (await also(answer, sent));
       if (problem) throw new Error(`${sent.method} ${sent.path.slice(0, 300)}: ${problem}`);
@@ -177,8 +185,9 @@ describe("every HTTP endpoint answers hostile input with a named code, never a 5
       80,
       request(mostly("GET"), path, login()),
       {},
-      (answer) => {
-        if (answer.status !== 200) return undefined;
+      (answer, sent) => {
+        // HEAD (and TRACE, whose body Bun's fetch drops) has no results to look at.
+        if (answer.status !== 200 || sent.method === "HEAD" || sent.method === "TRACE") return undefined;
         const body = JSON.parse(answer.text) as { results: { store: string; error?: unknown }[] };
         const failed = body.results.filter((r) => r.error !== undefined);
         return failed.length ? `a store failed: ${JSON.stringify(failed).slice(0, 500)}` : undefined;
@@ -379,6 +388,196 @@ async function storeCollected(): Promise<string | undefined> {
   return undefined;
 }
 
+describe("reverse-proxy mode: the site's answers pass through, ours carry a named code", () => {
+  /** The site behind us: its own status per path, the request echoed, marked as its own. */
+  const site = () =>
+    Bun.serve({
+      port: 0,
+      async fetch(req) {
+        const url = new URL(req.url);
+        const status = Number(/^\/status\/(\d{3})/.exec(url.pathname)?.[1] ?? 200);
+        const body = status === 204 || status === 304 ? null : `site:${req.method} ${url.pathname}${url.search}`;
+        await req.arrayBuffer();
+        return new Response(body, { status, headers: { "x-from-site": "1", "content-type": "text/plain" } });
+      },
+    });
+
+  test("any request: the site's own answer, or ours with a named code; what is recorded both stores store", async () => {
+    const upstream = site();
+    const proxy = Bun.serve({
+      port: 0,
+      fetch: createApp(
+        appDeps({ demo: false, capture: { upstream: `http://127.0.0.1:${upstream.port}`, recordQuery: true } }),
+      ).fetch,
+    });
+    const paths = fc.oneof(
+      fc.constantFrom(
+        "/",
+        "/status/404",
+        "/status/500",
+        "/status/302",
+        "/status/204",
+        "/healthz",
+        `${P}/x`,
+        `${P}/api/v1/stats/top`,
+      ),
+      fc.tuple(fc.constantFrom("/", "/status/201/", `${P}/`), urlText()).map(([p, t]) => `${p}${t}`),
+      fc.tuple(urlText(), queryString({ q: ["x"] })).map(([p, q]) => `/${p}?${q}`),
+    );
+    recorded.length = 0;
+    try {
+      await everyAnswerKeepsTheContract(
+        "reverse proxy (site up)",
+        50,
+        request(mostly("GET"), paths, fc.constant({})),
+        // A WebSocket upgrade is refused by design (docs/capture.md): 501, with its code.
+        { outages: ["WEBSOCKET_NOT_PROXIED"], passThrough: (answer) => answer.headers.get("x-from-site") === "1" },
+        async () => {
+          await Bun.sleep(0);
+          return collectRows(
+            recorded.splice(0).map((e) => Buffer.from(JSON.stringify(e))),
+            "middleware",
+          );
+        },
+        `http://127.0.0.1:${proxy.port}`,
+      );
+      expect(await storeCollected()).toBeUndefined();
+    } finally {
+      proxy.stop(true);
+      upstream.stop(true);
+    }
+  }, 120_000);
+
+  test("with the site down, every proxied request is a 502 UPSTREAM_UNAVAILABLE, ours as before", async () => {
+    const gone = site();
+    const port = gone.port;
+    gone.stop(true);
+    const proxy = Bun.serve({
+      port: 0,
+      fetch: createApp(appDeps({ demo: false, capture: { upstream: `http://127.0.0.1:${port}` } })).fetch,
+    });
+    const paths = fc.oneof(
+      fc.constantFrom("/", "/healthz", `${P}/x`),
+      urlText().map((t) => `/${t}`),
+    );
+    try {
+      await everyAnswerKeepsTheContract(
+        "reverse proxy (site down)",
+        30,
+        request(mostly("GET"), paths, fc.constant({})),
+        { outages: ["UPSTREAM_UNAVAILABLE", "WEBSOCKET_NOT_PROXIED"] },
+        () => undefined,
+        `http://127.0.0.1:${proxy.port}`,
+      );
+    } finally {
+      proxy.stop(true);
+    }
+  }, 120_000);
+});
+
+describe("raw HTTP/1.1 over TCP: bytes no HTTP client library would send", () => {
+  test("raw bytes in the request target and header values: ours a named code, never a 5xx or a hang", async () => {
+    const rawByte = fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0x0d && b !== 0x0a);
+    const target = fc
+      .tuple(
+        fc.constantFrom(
+          "/",
+          `${P}/api/v1/stats/top?route=`,
+          `${P}/api/v1/footprints?`,
+          "/api/v1/items/",
+          `${P}/login?next=`,
+        ),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 40 }).map((b) => b.map((x) => (x === 0x0d || x === 0x0a ? 0x25 : x))),
+          // Mostly what Bun's parser lets through to us: visible ASCII and bytes from 0x80 up.
+          fc
+            .array(fc.oneof(fc.integer({ min: 0x21, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })), {
+              maxLength: 40,
+            })
+            .map((b) => Uint8Array.from(b)),
+        ),
+      )
+      .map(([p, junk]) => Buffer.concat([Buffer.from(p, "latin1"), Buffer.from(junk)]));
+    const header = fc.array(rawByte, { maxLength: 40 }).map((b) => Buffer.from(b));
+    const tally = createTally();
+    await checkProperty(
+      { name: "raw request bytes over TCP", file: FILE, baseRuns: 60, outcome: () => `answers: ${tally}` },
+      fc.asyncProperty(
+        fc.constantFrom("GET", "GET", "POST", "G\u00c9T"),
+        target,
+        header,
+        async (method, path, value) => {
+          const request = Buffer.concat([
+            Buffer.from(`${method} `, "latin1"),
+            path,
+            Buffer.from(` HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nX-Footprint-Key: `, "latin1"),
+            value,
+            Buffer.from("\r\nUser-Agent: ", "latin1"),
+            value,
+            Buffer.from("\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "latin1"),
+          ]);
+          const answer = await sendRaw(server.port as number, request);
+          const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+          if (isBunOwnAnswer(answer)) {
+            tally.add(`Bun's own ${status}`);
+            return;
+          }
+          tally.add(Number.isNaN(status) ? "none" : statusClass(status));
+          const problem = rawAnswerProblem(answer, status);
+          if (problem) throw new Error(`${JSON.stringify(request.toString("latin1")).slice(0, 300)}: ${problem}`);
+        },
+      ),
+    );
+  }, 120_000);
+});
+
+/**
+ * Bun's own answer to a request its parser refuses, before any route of ours runs: no type, no
+ * body (every answer of ours has a type). Bun answers a raw NUL in the target with 505.
+ */
+function isBunOwnAnswer(answer: string): boolean {
+  const [head = "", body = ""] = answer.split("\r\n\r\n", 2);
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  return status >= 400 && !/content-type/i.test(head) && body.trim() === "";
+}
+
+/** What is wrong with a raw answer of ours: a 5xx, no status line, or an error without a named code. */
+function rawAnswerProblem(answer: string, status: number): string | undefined {
+  if (Number.isNaN(status)) return `no HTTP answer: ${JSON.stringify(answer.slice(0, 200))}`;
+  if (status >= 500) return `${status}: ${answer.slice(0, 300)}`;
+  if (status < 400) return undefined;
+  const [head = "", body = ""] = answer.split("\r\n\r\n", 2);
+  if (/content-type: text\/html/i.test(head)) return undefined; // the login page's answers to a browser
+  const code = /"code":"([A-Z_]+)"/.exec(body)?.[1];
+  return code && code in ERROR_CODES ? undefined : `${status} without a named code: ${body.slice(0, 300)}`;
+}
+
+/** Writes the bytes to the port and reads until the server closes, or fails after REQUEST_TIMEOUT_MS. */
+function sendRaw(port: number, bytes: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("latin1"));
+    };
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open: (socket) => void socket.write(bytes),
+        data: (_socket, data) => void chunks.push(Buffer.from(data)),
+        close: done,
+        end: done,
+        error: (_socket, err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      },
+    }).catch(reject);
+  });
+}
+
 describe("what the properties found, pinned", () => {
   const token = { authorization: `Bearer ${TOKEN}` };
 
@@ -403,6 +602,24 @@ describe("what the properties found, pinned", () => {
     expect(await storeCollected()).toBeUndefined();
   });
 
+  test("proxied, GET /%00… is recorded with link and inferred route written back as %00", async () => {
+    const upstream = Bun.serve({ port: 0, fetch: () => new Response("site") });
+    const proxy = Bun.serve({
+      port: 0,
+      fetch: createApp(appDeps({ demo: false, capture: { upstream: `http://127.0.0.1:${upstream.port}` } })).fetch,
+    });
+    try {
+      recorded.length = 0;
+      expect((await send(`http://127.0.0.1:${proxy.port}`, { method: "GET", path: "/a%00/42" })).text).toBe("site");
+      await Bun.sleep(0);
+      expect(recorded.map((e) => [e.link, e.route])).toEqual([["/a%00/42", "/a%00/:id"]]);
+      expect(collectRows([Buffer.from(JSON.stringify(recorded[0]))], "middleware")).toBeUndefined();
+    } finally {
+      proxy.stop(true);
+      upstream.stop(true);
+    }
+  });
+
   test("the demo site's 404 and 401 carry a named code, like every answer of ours", async () => {
     const missing = await send(base, { method: "GET", path: "/api/v1/items/%00" });
     expect([missing.status, JSON.parse(missing.text).error.code]).toEqual([404, "NOT_FOUND"]);
@@ -412,6 +629,15 @@ describe("what the properties found, pinned", () => {
       body: { label: "", bytes: new Uint8Array() },
     });
     expect([login.status, JSON.parse(login.text).error.code]).toEqual([401, "UNAUTHENTICATED"]);
+  });
+
+  test("a raw NUL in the request target gets Bun's own 505 (its parser, before any route of ours)", async () => {
+    const answer = await sendRaw(
+      server.port as number,
+      Buffer.from("GET /\u0000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"),
+    );
+    expect(answer).toStartWith("HTTP/1.1 505 ");
+    expect(isBunOwnAnswer(answer)).toBe(true);
   });
 
   test("a request line past 16 KiB gets Bun's own 431 at once, before any route: no hang, no 5xx", async () => {

@@ -17,7 +17,7 @@ import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import type { Store } from "../src/store/store.ts";
-import { kafkaMessage, type MessageCase } from "../test/support/arbitraries.ts";
+import { kafkaMessage, type MessageCase, withUniqueEventId } from "../test/support/arbitraries.ts";
 import { checkProperty, createTally } from "../test/support/property.ts";
 import { writePropertyReport } from "../test/support/property-report.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
@@ -46,27 +46,6 @@ afterAll(async () => {
 
 /** Offsets run on across cases, so every batch's token is new to ClickHouse. */
 let nextOffset = 0;
-let ids = 0;
-
-/**
- * A message's event_id made unique (two generated alike would be one event, which PostgreSQL
- * stores once and ClickHouse twice: a duplicate, issue 16 item 1, not what this property is about).
- */
-function withUniqueId(c: MessageCase): MessageCase {
-  if (!c.value) return c;
-  let json: unknown;
-  try {
-    json = JSON.parse(c.value.toString("utf8"));
-  } catch {
-    return c;
-  }
-  const event = json as { event_id?: unknown };
-  if (typeof json !== "object" || json === null || typeof event.event_id !== "string") return c;
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(event.event_id)) return c;
-  const n = (ids++).toString(16).padStart(12, "0");
-  return { ...c, value: Buffer.from(JSON.stringify({ ...event, event_id: `00000000-0000-4000-8000-${n}` })) };
-}
-
 type SinkRun = { stored: number; committed: bigint | undefined; refused: string | undefined };
 
 /**
@@ -159,7 +138,7 @@ describe("the consumer over random and corrupted messages, into both real stores
       fc.array(kafkaMessage(), { minLength: 5, maxLength: 40, size: "medium" }),
       fc.integer({ min: 8, max: 40 }),
       async (generated, batchSize) => {
-        const messages = generated.map(withUniqueId);
+        const messages = generated.map(withUniqueEventId);
         const start = nextOffset;
         nextOffset += messages.length;
         const end = BigInt(start + messages.length);

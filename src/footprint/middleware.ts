@@ -133,7 +133,8 @@ function buildEvent(c: Context, started: EpochMicros, ended: EpochMicros, o: Eve
     duration_ms: Math.max(0, (ended - started) / 1000),
   };
   const route = o.routePattern(c);
-  if (route) event.route = cut(route, MAX.route);
+  // A route inferred from a proxied path (route-pattern.ts) holds its NUL too.
+  if (route) event.route = cut(storablePath(route), MAX.route);
   if (o.recordQuery) {
     const url = c.req.url;
     const q = url.indexOf("?");
@@ -237,8 +238,9 @@ function hostOf(url: string): string | undefined {
 
 /**
  * The path as decoded holds NUL where the request had `%00`, which no store can hold (the consumer
- * would dead-letter the footprint): it is written back as `%00`, as it was sent. The other fields
- * are headers or the raw query, which cannot hold NUL.
+ * would dead-letter the footprint): it is written back as `%00`, as it was sent; so is a route
+ * pattern inferred from such a path. The other fields are headers or the raw query, which cannot
+ * hold NUL.
  */
 function storablePath(path: string): string {
   return path.includes("\u0000") ? path.replaceAll("\u0000", "%00") : path;

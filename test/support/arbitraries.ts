@@ -400,3 +400,26 @@ export function kafkaMessage(): fc.Arbitrary<MessageCase> {
     },
   );
 }
+
+let eventIds = 0;
+
+/**
+ * The message with its event_id (when it has a valid one) replaced by one never used before in
+ * this process: two generated alike would be one event, which PostgreSQL stores once and
+ * ClickHouse twice (a duplicate, issue 16 item 1, not what the consumer properties are about).
+ */
+export function withUniqueEventId(c: MessageCase): MessageCase {
+  if (!c.value) return c;
+  let json: unknown;
+  try {
+    json = JSON.parse(c.value.toString("utf8"));
+  } catch {
+    return c;
+  }
+  const event = json as { event_id?: unknown };
+  if (typeof json !== "object" || json === null || typeof event.event_id !== "string") return c;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(event.event_id)) return c;
+  const n = (eventIds++).toString(16).padStart(12, "0");
+  const id = `${crypto.randomUUID().slice(0, 24)}${n}`;
+  return { ...c, value: Buffer.from(JSON.stringify({ ...event, event_id: id })) };
+}

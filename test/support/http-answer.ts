@@ -45,11 +45,14 @@ export type AnswerRules = {
   outages?: readonly ErrorCode[];
   /** A 4xx may be an HTML page here (the login form's answers to a browser). */
   htmlErrors?: boolean;
+  /** An answer that is not ours but passed through (the proxied site's), whatever it is. */
+  passThrough?: (answer: Answer) => boolean;
 };
 
 /** What is wrong with the answer, or undefined when it keeps the contract. */
 export function answerProblem(answer: Answer, rules: AnswerRules = {}, method = "GET"): string | undefined {
   const { status } = answer;
+  if (rules.passThrough?.(answer)) return undefined;
   // A HEAD answer has the GET answer's status and headers but no body to read; Bun's fetch drops
   // the body of an answer to TRACE (the server sends it: checked with curl).
   const body = method === "HEAD" || method === "TRACE" ? undefined : answer.text;

@@ -31,7 +31,7 @@ export const propertyRuns: PropertyRun[] = [];
  * replays it. `outcome` summarises what the cases did, for the report.
  */
 export async function checkProperty<Ts>(
-  run: { name: string; file: string; baseRuns: number; outcome?: () => string },
+  run: { name: string; file: string; baseRuns: number; outcome?: () => string; shrink?: boolean },
   property: fc.IAsyncProperty<Ts> | fc.IProperty<Ts>,
 ): Promise<void> {
   const seed = replaySeed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
@@ -41,6 +41,7 @@ export async function checkProperty<Ts>(
     seed,
     includeErrorInReport: true,
     ...(replayPath ? { path: replayPath, endOnFailure: true } : {}),
+    ...(run.shrink === false ? { endOnFailure: true } : {}),
   });
   propertyRuns.push({
     name: run.name,
