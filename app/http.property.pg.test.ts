@@ -631,6 +631,21 @@ describe("what the properties found, pinned", () => {
     expect([login.status, JSON.parse(login.text).error.code]).toEqual([401, "UNAUTHENTICATED"]);
   });
 
+  test("a gzip body to the ingest API is a 415 naming Content-Encoding, not a 400 INGEST_NOT_JSON", async () => {
+    const event = { method: "GET", link: "/x", footprint_time: "2025-05-19T13:45:30+09:00" };
+    const headers = { "x-footprint-key": INGEST_KEY, "content-type": "application/json", "content-encoding": "gzip" };
+    const bytes = new Uint8Array(Bun.gzipSync(JSON.stringify(event)));
+    const answer = await send(base, {
+      method: "POST",
+      path: `${P}/api/v1/footprints`,
+      headers,
+      body: { label: "gzip", bytes },
+    });
+    expect(answer.status).toBe(415);
+    expect(JSON.parse(answer.text).error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+    expect(JSON.parse(answer.text).error.message).toContain("Content-Encoding: gzip");
+  });
+
   test("a raw NUL in the request target gets Bun's own 505 (its parser, before any route of ours)", async () => {
     const answer = await sendRaw(
       server.port as number,
