@@ -18,7 +18,7 @@ import { createMemoryLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import type { Store } from "../src/store/store.ts";
 import { kafkaMessage, type MessageCase, withUniqueEventId } from "../test/support/arbitraries.ts";
-import { checkProperty, createTally } from "../test/support/property.ts";
+import { checkProperty, createTally, propertyTimeout } from "../test/support/property.ts";
 import { writePropertyReport } from "../test/support/property-report.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
 import { createBatchWriter } from "./batch-writer.ts";
@@ -132,60 +132,65 @@ async function runSink(
 }
 
 describe("the consumer over random and corrupted messages, into both real stores", () => {
-  test("every message ends stored in both stores or dead-lettered with a named code; the counts add up", async () => {
-    const tally = createTally();
-    const property = fc.asyncProperty(
-      fc.array(kafkaMessage(), { minLength: 5, maxLength: 40, size: "medium" }),
-      fc.integer({ min: 8, max: 40 }),
-      async (generated, batchSize) => {
-        const messages = generated.map(withUniqueEventId);
-        const start = nextOffset;
-        nextOffset += messages.length;
-        const end = BigInt(start + messages.length);
-        const before = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
-        const letters: DeadLetter[] = [];
-        const pgRun = await runSink(pg.store, messages, start, batchSize, letters);
-        const chRun = await runSink(ch.store, messages, start, batchSize);
-        const refused = pgRun.refused ?? chRun.refused;
-        if (refused) throw new Error(`a row a store refuses would block the partition: ${refused}`);
+  test(
+    "every message ends stored in both stores or dead-lettered with a named code; the counts add up",
+    async () => {
+      const tally = createTally();
+      const property = fc.asyncProperty(
+        fc.array(kafkaMessage(), { minLength: 5, maxLength: 40, size: "medium" }),
+        fc.integer({ min: 8, max: 40 }),
+        async (generated, batchSize) => {
+          const messages = generated.map(withUniqueEventId);
+          const start = nextOffset;
+          nextOffset += messages.length;
+          const end = BigInt(start + messages.length);
+          const before = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
+          const letters: DeadLetter[] = [];
+          const pgRun = await runSink(pg.store, messages, start, batchSize, letters);
+          const chRun = await runSink(ch.store, messages, start, batchSize);
+          const refused = pgRun.refused ?? chRun.refused;
+          if (refused) throw new Error(`a row a store refuses would block the partition: ${refused}`);
 
-        const dead = new Set(letters.map((l) => Number(l.origin.offset) - start));
-        for (const l of letters) {
-          if (!(l.code in ERROR_CODES) || !l.code.startsWith("MESSAGE_")) throw new Error(`dead letter code ${l.code}`);
-          tally.add(`dead-lettered ${l.code}`);
-        }
-        const validDead = messages.findIndex((m, i) => m.label === "valid" && dead.has(i));
-        if (validDead >= 0) {
-          throw new Error(
-            `a valid footprint was dead-lettered: ${messages[validDead]?.value?.toString().slice(0, 500)}`,
-          );
-        }
-        const stored = messages.length - dead.size;
-        const after = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
-        const counts = { pg: after.pg - before.pg, ch: after.ch - before.ch, stored, dead: dead.size };
-        if (letters.length !== dead.size) throw new Error(`a message dead-lettered twice: ${JSON.stringify(counts)}`);
-        if (counts.pg !== stored || counts.ch !== stored || pgRun.stored !== stored || chRun.stored !== stored) {
-          throw new Error(`counts do not add up: ${JSON.stringify(counts)}`);
-        }
-        if (pgRun.committed !== end || chRun.committed !== end) {
-          throw new Error(`committed ${pgRun.committed} / ${chRun.committed}, not the end ${end}`);
-        }
-        totals.sent += messages.length;
-        totals.stored += stored;
-        totals.dead += dead.size;
-      },
-    );
-    const totals = { sent: 0, stored: 0, dead: 0 };
-    await checkProperty(
-      {
-        name: "consumer: parse, batch, write (broker-free), both stores",
-        file: FILE,
-        baseRuns: 12,
-        outcome: () =>
-          `messages ${totals.sent}: stored in both stores ${totals.stored}, dead-lettered ${totals.dead} (${tally})`,
-      },
-      property,
-    );
-    expect(totals.sent).toBe(totals.stored + totals.dead);
-  }, 180_000);
+          const dead = new Set(letters.map((l) => Number(l.origin.offset) - start));
+          for (const l of letters) {
+            if (!(l.code in ERROR_CODES) || !l.code.startsWith("MESSAGE_"))
+              throw new Error(`dead letter code ${l.code}`);
+            tally.add(`dead-lettered ${l.code}`);
+          }
+          const validDead = messages.findIndex((m, i) => m.label === "valid" && dead.has(i));
+          if (validDead >= 0) {
+            throw new Error(
+              `a valid footprint was dead-lettered: ${messages[validDead]?.value?.toString().slice(0, 500)}`,
+            );
+          }
+          const stored = messages.length - dead.size;
+          const after = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
+          const counts = { pg: after.pg - before.pg, ch: after.ch - before.ch, stored, dead: dead.size };
+          if (letters.length !== dead.size) throw new Error(`a message dead-lettered twice: ${JSON.stringify(counts)}`);
+          if (counts.pg !== stored || counts.ch !== stored || pgRun.stored !== stored || chRun.stored !== stored) {
+            throw new Error(`counts do not add up: ${JSON.stringify(counts)}`);
+          }
+          if (pgRun.committed !== end || chRun.committed !== end) {
+            throw new Error(`committed ${pgRun.committed} / ${chRun.committed}, not the end ${end}`);
+          }
+          totals.sent += messages.length;
+          totals.stored += stored;
+          totals.dead += dead.size;
+        },
+      );
+      const totals = { sent: 0, stored: 0, dead: 0 };
+      await checkProperty(
+        {
+          name: "consumer: parse, batch, write (broker-free), both stores",
+          file: FILE,
+          baseRuns: 12,
+          outcome: () =>
+            `messages ${totals.sent}: stored in both stores ${totals.stored}, dead-lettered ${totals.dead} (${tally})`,
+        },
+        property,
+      );
+      expect(totals.sent).toBe(totals.stored + totals.dead);
+    },
+    propertyTimeout(180_000),
+  );
 });

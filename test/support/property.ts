@@ -22,6 +22,11 @@ const factor = positiveNumber("EFT_PROPERTY_RUNS") ?? 1;
 const replaySeed = integer("EFT_PROPERTY_SEED");
 const replayPath = process.env.EFT_PROPERTY_PATH || undefined;
 
+/** A test's timeout for its default case count, scaled like the case counts. */
+export function propertyTimeout(ms: number): number {
+  return Math.round(ms * Math.max(1, factor));
+}
+
 /** Every property run of this process, in order. */
 export const propertyRuns: PropertyRun[] = [];
 
