@@ -131,6 +131,19 @@ async function runSink(
   return run;
 }
 
+/** A sink that neither stores nor fails its batches in 30 s fails the case, never hangs the run. */
+async function withinDeadline<T>(sink: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the ${sink} sink did not finish its batches within 30 s`)), 30_000);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe("the consumer over random and corrupted messages, into both real stores", () => {
   test(
     "every message ends stored in both stores or dead-lettered with a named code; the counts add up",
@@ -146,8 +159,8 @@ describe("the consumer over random and corrupted messages, into both real stores
           const end = BigInt(start + messages.length);
           const before = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
           const letters: DeadLetter[] = [];
-          const pgRun = await runSink(pg.store, messages, start, batchSize, letters);
-          const chRun = await runSink(ch.store, messages, start, batchSize);
+          const pgRun = await withinDeadline("postgres", runSink(pg.store, messages, start, batchSize, letters));
+          const chRun = await withinDeadline("clickhouse", runSink(ch.store, messages, start, batchSize));
           const refused = pgRun.refused ?? chRun.refused;
           if (refused) throw new Error(`a row a store refuses would block the partition: ${refused}`);
 
