@@ -68,6 +68,15 @@ export function ingestRoutes(options: IngestOptions): Hono {
         );
       }
 
+      // Read as sent: a gzip body would otherwise be answered as "not JSON", which hides the fix.
+      const encoding = c.req.header("content-encoding")?.trim().toLowerCase();
+      if (encoding && encoding !== "identity") {
+        throw new AppError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          `the body must be sent uncompressed, not with Content-Encoding: ${encoding}`,
+        );
+      }
+
       const read = await readLimited(c.req.raw, options.maxBytes);
       if (read === "too large") {
         throw new AppError("PAYLOAD_TOO_LARGE", `the body is larger than ${options.maxBytes} bytes (INGEST_MAX_BYTES)`);

@@ -86,14 +86,15 @@ export function createEventBuilder(options: EventBuilderOptions = {}): EventBuil
   return (r) => {
     const event: FootprintEvent = {
       method: r.method,
-      link: cut(r.path, MAX.link),
+      link: cut(storablePath(r.path), MAX.link),
       footprint_time: formatZoned(r.started, timeZone),
       event_id: newId(),
       status: r.status,
       duration_ms: Math.max(0, (r.ended - r.started) / 1000),
     };
     const route = inferRoutes && (!r.route || r.route.includes("*")) ? inferRoutePattern(r.path) : r.route;
-    if (route) event.route = cut(route, MAX.route);
+    // A route inferred from a proxied path (route-pattern.ts) holds its NUL too.
+    if (route) event.route = cut(storablePath(route), MAX.route);
     if (r.query) event.query = cut(r.query, MAX.query);
     if (r.host) event.host = cut(r.host.toLowerCase(), MAX.host);
     if (r.userAgent) event.user_agent = cut(r.userAgent, MAX.user_agent);
@@ -124,6 +125,16 @@ function cachedIsBot(max = 2000): (userAgent: string) => boolean {
 
 function hostOf(url: string): string | undefined {
   return URL.canParse(url) ? new URL(url).host : undefined;
+}
+
+/**
+ * The path as decoded holds NUL where the request had `%00`, which no store can hold (the consumer
+ * would dead-letter the footprint): it is written back as `%00`, as it was sent; so is a route
+ * pattern inferred from such a path. The other fields are headers or the raw query, which cannot
+ * hold NUL.
+ */
+function storablePath(path: string): string {
+  return path.includes("\u0000") ? path.replaceAll("\u0000", "%00") : path;
 }
 
 /** The consumer dead-letters a message with a longer field, so the value is cut here, not lost there. */

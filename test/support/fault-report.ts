@@ -1,7 +1,8 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./binary.ts";
+import { propertySection } from "./property-report.ts";
 
 export type ScenarioResult = {
   scenario: string;
@@ -64,6 +65,8 @@ load (the killed broker still down) until both stores held every event.
 Run: ${new Date().toISOString()}, commit ${commit}, ${cpus().length} CPU(s), fault suite ${(totalMs / 1000).toFixed(0)} s.
 `;
   const path = join(repoRoot, "docs/RELIABILITY.md");
-  writeFileSync(path, text);
+  // The property-based runs' section is the property tests' own (property-report.ts): kept.
+  const properties = existsSync(path) ? propertySection(readFileSync(path, "utf8")) : "";
+  writeFileSync(path, properties ? `${text}\n${properties}` : text);
   return path;
 }

@@ -61,7 +61,9 @@ async function launchClickhouse({ options, state }: StartContext): Promise<Launc
   mkdirSync(dataDir, { recursive: true });
   const record = spawnDetached({
     command: process.execPath,
-    args: [options.chdbServerScript, "--port", String(port), "--data-dir", dataDir],
+    // ClickHouse takes URIs up to 1 MiB (http_max_uri_size), and the client sends query parameters
+    // in the URL: a long stats filter passes Bun.serve's 16 KiB default and was answered 431.
+    args: ["--max-http-header-size=1048576", options.chdbServerScript, "--port", String(port), "--data-dir", dataDir],
     cwd: options.repoRoot,
     logFile: join(options.stateDir, "logs/clickhouse.log"),
   });

@@ -1,0 +1,210 @@
+/**
+ * Delivery contract, property-based and broker-free: whatever bytes sit in the topic (valid
+ * footprints, fields of wrong types or lengths, NUL, invalid UTF-8, any JSON, random bytes, empty,
+ * huge), every message ends stored in both stores or dead-lettered with a named code, exactly one
+ * of the two; each sink commits the partition's end; the counts add up. Messages go through the
+ * consumer's own parse (parseFootprintMessage), partition batches and batch writer, one writer per
+ * sink as in `consume`, into the stack's real PostgreSQL AND ClickHouse (named .pg.test.ts after
+ * the first). A row a store refuses for its content would block its partition (issue 16, item 2):
+ * the property fails at once, naming the row, instead of retrying it forever. Few, larger cases:
+ * a ClickHouse insert on the stack's chdb endpoint takes ~0.3 s.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import fc from "fast-check";
+import { ERROR_CODES } from "../src/errors.ts";
+import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
+import { createMemoryLogger } from "../src/log.ts";
+import { createMetrics } from "../src/metrics.ts";
+import type { Store } from "../src/store/store.ts";
+import { kafkaMessage, type MessageCase, withUniqueEventId } from "../test/support/arbitraries.ts";
+import { checkProperty, createTally, propertyTimeout } from "../test/support/property.ts";
+import { writePropertyReport } from "../test/support/property-report.ts";
+import { openTestStore, type TestStore } from "../test/support/test-store.ts";
+import { createBatchWriter } from "./batch-writer.ts";
+import type { DeadLetter } from "./dead-letter.ts";
+import { createGenerations } from "./generation.ts";
+import { createPartitionBatcher } from "./partition-batches.ts";
+import type { PartitionState } from "./partition-state.ts";
+
+const FILE = "consumer/batch-writer.property.pg.test.ts";
+const TOPIC = `prop-${randomBytes(4).toString("hex")}`;
+
+let pg: TestStore<Store>;
+let ch: TestStore<Store>;
+
+beforeAll(async () => {
+  [pg, ch] = await Promise.all([openTestStore("postgres"), openTestStore("clickhouse")]);
+  await Promise.all([pg.store.migrate(), ch.store.migrate()]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([pg?.store.close(), ch?.store.close()]);
+  await Promise.all([pg?.drop(), ch?.drop()]);
+  writePropertyReport(FILE);
+});
+
+/** Offsets run on across cases, so every batch's token is new to ClickHouse. */
+let nextOffset = 0;
+type SinkRun = { stored: number; committed: bigint | undefined; refused: string | undefined };
+
+/**
+ * One sink's consumer over the messages, as `consume` runs it without Kafka: parse, cut into
+ * batches of `batchSize`, write, commit; what it committed last, and the first refusal of a store.
+ */
+async function runSink(
+  store: Store,
+  messages: readonly MessageCase[],
+  start: number,
+  batchSize: number,
+  deadLetters?: DeadLetter[],
+): Promise<SinkRun> {
+  const generations = createGenerations();
+  const run: SinkRun = { stored: 0, committed: undefined, refused: undefined };
+  const writer = createBatchWriter({
+    store: {
+      name: store.name,
+      async insertFootprints(rows, batch) {
+        try {
+          await store.insertFootprints(rows, batch);
+          run.stored += rows.length;
+        } catch (err) {
+          // Retried forever by the writer (a store outage): give up and name the rows instead.
+          run.refused ??= `${store.name} refused ${JSON.stringify(rows).slice(0, 800)}: ${(err as Error).message.slice(0, 300)}`;
+          generations.stop(0);
+          throw err;
+        }
+      },
+    },
+    deadLetters: deadLetters && {
+      async send(letters) {
+        deadLetters.push(...letters);
+      },
+    },
+    async commit(_partition, offset, metadata) {
+      if (metadata === null) run.committed = offset;
+    },
+    setPaused() {},
+    generations,
+    logger: createMemoryLogger(),
+    metrics: createMetrics(),
+    backoff: () => 1,
+    sleep: (ms) => Bun.sleep(ms),
+    flushMs: 60_000,
+    schedule: (fn) => {
+      queueMicrotask(fn);
+      return () => {};
+    },
+  });
+  const state: PartitionState = {
+    partition: 0,
+    batcher: createPartitionBatcher({ topic: TOPIC, partition: 0, start: BigInt(start), batchSize, flushMs: 60_000 }),
+    writing: false,
+    written: Promise.resolve(),
+    paused: false,
+    uncommitted: undefined,
+  };
+  for (const [i, m] of messages.entries()) {
+    const offset = BigInt(start + i);
+    if (!state.batcher.accepts(offset)) {
+      writer.sealAndWrite(state);
+      await writer.drain();
+      if (run.refused) return run;
+    }
+    const origin = { topic: TOPIC, partition: 0, offset: String(offset) };
+    const parsed = parseFootprintMessage(m.value, origin);
+    const entry = parsed.ok
+      ? { row: parsed.row }
+      : {
+          deadLetter: {
+            origin,
+            code: parsed.code,
+            message: parsed.message,
+            value: m.value,
+            headers: {},
+            timestamp: "0",
+          } satisfies DeadLetter,
+        };
+    state.batcher.add(offset, entry, Date.now());
+  }
+  generations.stop(10_000);
+  await writer.finish(() => [state]);
+  return run;
+}
+
+/** A sink that neither stores nor fails its batches in 30 s fails the case, never hangs the run. */
+async function withinDeadline<T>(sink: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the ${sink} sink did not finish its batches within 30 s`)), 30_000);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("the consumer over random and corrupted messages, into both real stores", () => {
+  test(
+    "every message ends stored in both stores or dead-lettered with a named code; the counts add up",
+    async () => {
+      const tally = createTally();
+      const property = fc.asyncProperty(
+        fc.array(kafkaMessage(), { minLength: 5, maxLength: 40, size: "medium" }),
+        fc.integer({ min: 8, max: 40 }),
+        async (generated, batchSize) => {
+          const messages = generated.map(withUniqueEventId);
+          const start = nextOffset;
+          nextOffset += messages.length;
+          const end = BigInt(start + messages.length);
+          const before = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
+          const letters: DeadLetter[] = [];
+          const pgRun = await withinDeadline("postgres", runSink(pg.store, messages, start, batchSize, letters));
+          const chRun = await withinDeadline("clickhouse", runSink(ch.store, messages, start, batchSize));
+          const refused = pgRun.refused ?? chRun.refused;
+          if (refused) throw new Error(`a row a store refuses would block the partition: ${refused}`);
+
+          const dead = new Set(letters.map((l) => Number(l.origin.offset) - start));
+          for (const l of letters) {
+            if (!(l.code in ERROR_CODES) || !l.code.startsWith("MESSAGE_"))
+              throw new Error(`dead letter code ${l.code}`);
+            tally.add(`dead-lettered ${l.code}`);
+          }
+          const validDead = messages.findIndex((m, i) => m.label === "valid" && dead.has(i));
+          if (validDead >= 0) {
+            throw new Error(
+              `a valid footprint was dead-lettered: ${messages[validDead]?.value?.toString().slice(0, 500)}`,
+            );
+          }
+          const stored = messages.length - dead.size;
+          const after = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
+          const counts = { pg: after.pg - before.pg, ch: after.ch - before.ch, stored, dead: dead.size };
+          if (letters.length !== dead.size) throw new Error(`a message dead-lettered twice: ${JSON.stringify(counts)}`);
+          if (counts.pg !== stored || counts.ch !== stored || pgRun.stored !== stored || chRun.stored !== stored) {
+            throw new Error(`counts do not add up: ${JSON.stringify(counts)}`);
+          }
+          if (pgRun.committed !== end || chRun.committed !== end) {
+            throw new Error(`committed ${pgRun.committed} / ${chRun.committed}, not the end ${end}`);
+          }
+          totals.sent += messages.length;
+          totals.stored += stored;
+          totals.dead += dead.size;
+        },
+      );
+      const totals = { sent: 0, stored: 0, dead: 0 };
+      await checkProperty(
+        {
+          name: "consumer: parse, batch, write (broker-free), both stores",
+          file: FILE,
+          baseRuns: 12,
+          outcome: () =>
+            `messages ${totals.sent}: stored in both stores ${totals.stored}, dead-lettered ${totals.dead} (${tally})`,
+        },
+        property,
+      );
+      expect(totals.sent).toBe(totals.stored + totals.dead);
+    },
+    propertyTimeout(180_000),
+  );
+});
