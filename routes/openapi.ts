@@ -21,7 +21,7 @@ export const STATS_PARAM_DOCS: Readonly<Record<string, string>> = {
   store:
     "Which store answers: postgres, clickhouse or both (asked at once, one result each with its own times; both compared up to the instant both hold).",
   source:
-    "auto: the per-minute rollup when the period is whole minutes and the statistic allows it, else raw rows; raw or rollup to force one.",
+    "auto: the rollups (per day, hour and minute; the smallest family that holds what the statistic and its filters ask) where the period allows, else raw rows; raw or rollup to force one.",
   method: "Only requests with this HTTP method.",
   route: "Only this endpoint (route pattern, or the path when no pattern is known).",
   status: "Only responses of this status class.",

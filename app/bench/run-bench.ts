@@ -231,6 +231,7 @@ function keepPartsNotRun(report: BenchReport, parts: ReadonlySet<BenchPart>, pre
       machine: previous.machine,
       versions: previous.versions,
       options: previous.options,
+      ...(previous.servers && { servers: previous.servers }),
     };
   }
   return kept;
