@@ -5,7 +5,7 @@
  */
 import type { MetricObjectWithValues, MetricValue, Registry } from "prom-client";
 import type { Config } from "../src/config.ts";
-import type { Logger, LogLevel } from "../src/log.ts";
+import { type Logger, parseLogLine } from "../src/log.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { workerEntry } from "../src/worker-entry.ts";
 
@@ -68,7 +68,7 @@ export function startConsumerThread(o: { config: Config; logger: Logger; metrics
 
 /** A line from the worker's logger, written by this thread's (one writer for stdout and LOG_DIR). */
 export function relayLogLine(logger: Logger, line: string): void {
-  const { time: _time, level, msg, ...fields } = JSON.parse(line) as { time: string; level: LogLevel; msg: string };
+  const { level, msg, fields } = parseLogLine(line);
   logger[level](msg, fields);
 }
 

@@ -7,7 +7,7 @@
 import type { RunningConsumer } from "../consumer/consume.ts";
 import { createKafka } from "../src/kafka.ts";
 import { watchTopicOf } from "../src/kafka-topics.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger, silentLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { quietKafkajsTimeoutWarning } from "../src/runtime-warnings.ts";
 import { openStores } from "../src/store/open-stores.ts";
@@ -43,7 +43,7 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
   const stores = openStores(config);
   const admin = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger }).admin();
   // Silent: the main thread's own watch says a missing topic once for the process.
-  const topicWatch = watchTopicOf(admin, config.kafka, createLogger({ level: "error", write: () => {} }));
+  const topicWatch = watchTopicOf(admin, config.kafka, silentLogger());
   const aborted = new AbortController();
   const consumer: Promise<RunningConsumer | undefined> = startPipelineConsumer(
     config,

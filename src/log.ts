@@ -48,6 +48,17 @@ export function createLogger(options: LoggerOptions = {}, bindings: LogFields = 
   };
 }
 
+/** A logger that writes nothing: a second watcher whose findings another one already logs. */
+export function silentLogger(): Logger {
+  return createLogger({ level: "error", write: () => {} });
+}
+
+/** A line a logger wrote, taken apart, for another thread's logger to write again (Workers). */
+export function parseLogLine(line: string): { level: LogLevel; msg: string; fields: LogFields } {
+  const { time: _time, level, msg, ...fields } = JSON.parse(line) as LogFields & { level: LogLevel; msg: string };
+  return { level, msg, fields };
+}
+
 /** A logger that keeps lines in memory, for tests. */
 export function createMemoryLogger(): Logger & { lines: LogFields[] } {
   const lines: LogFields[] = [];

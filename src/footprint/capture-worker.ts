@@ -7,7 +7,7 @@
  */
 import { createKafka, createKafkaSender } from "../kafka.ts";
 import { unlessTopicMissing, watchTopicOf } from "../kafka-topics.ts";
-import { createLogger, type Logger, type LogLevel } from "../log.ts";
+import { createLogger, type Logger, type LogLevel, parseLogLine, silentLogger } from "../log.ts";
 import { quietKafkajsTimeoutWarning } from "../runtime-warnings.ts";
 import { createEventBuilder, type EventBuilder } from "./capture.ts";
 import { type CapturedBatch, decodeCaptured } from "./capture-codec.ts";
@@ -65,10 +65,7 @@ function createStatsCollector(): ProducerMetrics & { take(): CaptureStats } {
 function forwardingLogger(level: LogLevel): Logger {
   return createLogger({
     level,
-    write: (line) => {
-      const { time: _t, level: lineLevel, msg, ...fields } = JSON.parse(line);
-      post({ type: "log", level: lineLevel, msg, fields });
-    },
+    write: (line) => post({ type: "log", ...parseLogLine(line) }),
   });
 }
 
@@ -85,7 +82,7 @@ function startDelivery(s: CaptureWorkerSettings): Delivery {
   const sender = createKafkaSender(kafka, s.kafka.topic);
   const admin = kafka.admin();
   // The main thread's watch logs a missing topic (once, with the fix); this one only asks.
-  const watch = watchTopicOf(admin, s.kafka, createLogger({ level: "error", write: () => {} }));
+  const watch = watchTopicOf(admin, s.kafka, silentLogger());
   const stats = createStatsCollector();
   const send = unlessTopicMissing(watch, sender);
   const loop = startProducerLoop({
