@@ -1,8 +1,24 @@
-import type { Producer } from "@platformatic/kafka";
+import type { MessageToProduce, Producer } from "@platformatic/kafka";
 import type { KafkaOptions, KafkaSender } from "./kafka.ts";
+import { messageKeyOf } from "./kafka-message-key.ts";
 
 /** Between retries of one request: 100 ms doubling to 2 s. */
 const retryDelay = (_client: unknown, _operation: string, attempt: number) => Math.min(100 * 2 ** attempt, 2_000);
+
+/**
+ * Where a message goes: a keyed one by its key hashed as the Java client and kafkajs do (murmur2 &
+ * 0x7fffffff, modulo the partitions; the library's default, murmur2 >>> 0, sends half the keys to
+ * another partition), one without a key round robin (the library's compatible partitioner alone
+ * would send them all to partition 0).
+ */
+function keyedOrRoundRobin<M>(byKey: (message: M, key?: Buffer) => number) {
+  let next = 0;
+  return (message: M, key?: Buffer) => {
+    if (key) return byKey(message, key);
+    next = (next + 1) % 0x7fffffff;
+    return next;
+  };
+}
 
 /**
  * Loaded only by a command that produces, as soon as it creates a sender (serve, at start-up): the
@@ -29,7 +45,7 @@ export function createPlatformaticSender(options: KafkaOptions, topic: string): 
   let producer: Promise<Producer<string, string, string, string>> | undefined;
   const connected = () => {
     producer ??= loadLibrary().then(
-      ({ Producer, ProduceAcks, stringSerializers }) =>
+      ({ Producer, ProduceAcks, stringSerializers, compatibilityPartitioner }) =>
         new Producer({
           clientId: options.clientId,
           bootstrapBrokers: [...options.brokers],
@@ -38,6 +54,7 @@ export function createPlatformaticSender(options: KafkaOptions, topic: string): 
           compression: "gzip",
           autocreateTopics: false,
           serializers: stringSerializers,
+          partitioner: keyedOrRoundRobin<MessageToProduce<string, string, string, string>>(compatibilityPartitioner),
           connectTimeout: options.timeouts?.connectionMs ?? 1_000,
           timeout: options.timeouts?.requestMs ?? 30_000,
           retries: Number.MAX_SAFE_INTEGER,
@@ -47,8 +64,8 @@ export function createPlatformaticSender(options: KafkaOptions, topic: string): 
     return producer;
   };
   const send = async (values: string[]) => {
-    // No key, like the old producers: the client spreads messages over partitions round robin.
-    await (await connected()).send({ messages: values.map((value) => ({ topic, value })) });
+    // Keyed by event_id, so that every copy of an event lands in one partition (kafka-message-key.ts).
+    await (await connected()).send({ messages: values.map((value) => ({ topic, key: messageKeyOf(value), value })) });
   };
   return Object.assign(send, {
     async connect() {

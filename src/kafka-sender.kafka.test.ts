@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { closedPort } from "../test/support/closed-port.ts";
 import { createTestTopic } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 import { createKafka, createKafkajsSender, type KafkaOptions, type KafkaSender } from "./kafka.ts";
 import { createPlatformaticSender } from "./kafka-platformatic.ts";
 import { createLogger } from "./log.ts";
@@ -62,3 +63,43 @@ for (const [client, createSender] of Object.entries(senders)) {
     });
   });
 }
+
+test("either client keys a footprint by its event_id: every copy of an event lands in one partition", async () => {
+  const world = await createTestTopic(3);
+  const consumer = new Kafka({ brokers: world.brokers, logLevel: logLevel.NOTHING }).consumer({
+    groupId: world.groupId,
+  });
+  try {
+    const ids = Array.from({ length: 60 }, () => crypto.randomUUID());
+    const values = ids.map((event_id) => JSON.stringify({ method: "GET", link: "/k", event_id }));
+    // The first copy from one client, the resend from the other (the loop and ingest share the latter).
+    for (const createSender of Object.values(senders)) {
+      const send = createSender({ brokers: world.brokers, clientId: "eft-sender-test", logger }, world.topic);
+      await send(values);
+      await send.disconnect();
+    }
+    const seen: { key: string | undefined; partition: number; id: string }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: world.topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const id = (JSON.parse(String(message.value)) as { event_id: string }).event_id;
+        seen.push({ key: message.key?.toString(), partition, id });
+      },
+    });
+    await waitFor(
+      "both copies read back",
+      async () => seen.length,
+      (n) => n >= 2 * ids.length,
+      30_000,
+    );
+    expect(seen.every((m) => m.key === m.id)).toBe(true);
+    const partitionsOf = new Map<string, Set<number>>();
+    for (const m of seen) partitionsOf.set(m.id, (partitionsOf.get(m.id) ?? new Set()).add(m.partition));
+    expect([...partitionsOf.values()].filter((p) => p.size > 1)).toEqual([]);
+    expect(new Set(seen.map((m) => m.partition)).size).toBeGreaterThan(1);
+  } finally {
+    await consumer.disconnect();
+    await world.drop();
+  }
+}, 60_000);

@@ -1,5 +1,6 @@
 import { CompressionTypes, Kafka, type logCreator, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { SendBatch } from "./footprint/producer.ts";
+import { messageKeyOf } from "./kafka-message-key.ts";
 import { createPlatformaticSender } from "./kafka-platformatic.ts";
 import type { Logger } from "./log.ts";
 
@@ -95,9 +96,9 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     retry: { retries: Number.MAX_SAFE_INTEGER },
-    // Our messages have no key, and for those kafkajs 2's default and legacy partitioners are the
-    // same round robin (they differ only in how a key is hashed). The default one is what we
-    // always had (kafkajs 2 from the start); it hashes keys like the Java client, should a key come.
+    // Footprints are keyed by event_id (kafka-message-key.ts): the default partitioner hashes keys
+    // like the Java client (murmur2), as the platformatic sender is set to; a message without a key
+    // goes round robin.
     createPartitioner: Partitioners.DefaultPartitioner,
   });
 }
@@ -156,8 +157,8 @@ export function createKafkajsSender(kafka: Kafka, topic: string): KafkaSender {
       topic,
       acks: -1,
       compression: CompressionTypes.GZIP,
-      // No key, like the old producers: the broker spreads messages over partitions.
-      messages: values.map((value) => ({ value })),
+      // Keyed by event_id, so that every copy of an event lands in one partition (kafka-message-key.ts).
+      messages: values.map((value) => ({ key: messageKeyOf(value) ?? null, value })),
     });
   };
   return Object.assign(send, {

@@ -1,6 +1,7 @@
 import { createClient } from "@clickhouse/client-web";
 import { clickhouseMigrations, type Migration } from "../../sql/index.ts";
 import { type EpochMicros, formatUtc } from "../time.ts";
+import { firstArrivals } from "./clickhouse-first-arrivals.ts";
 import { applyPending, migrationFailsAs, pendingVersions } from "./migrations.ts";
 import { applyClickhouseTtl } from "./retention.ts";
 import type { ClickhouseStore, FootprintRow } from "./store.ts";
@@ -73,16 +74,21 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Clickhou
 
     pendingMigrations: async () => pendingVersions(migrations, await appliedMigrations()),
 
-    async insertFootprints(rows, batch) {
+    async insertFootprints(given, batch) {
+      // A delivery (a batch that may come again, or hold events stored before) is written without
+      // the event_ids already stored (clickhouse-first-arrivals.ts); a bulk load as it is given.
+      const rows = batch && given.length > 0 ? await firstArrivals(client, given) : given;
       if (rows.length === 0) return;
       // One INSERT per batch: each insert becomes a part, and many small parts were what made the
       // old row-by-row consumer fall behind on merges.
       await client.insert({
         table: "user_footprint",
         format: "JSONEachRow",
-        // Idempotence (migration 0005): ClickHouse cannot check event_id uniqueness on insert, so a
-        // batch is identified by the Kafka messages it holds, and a repeat of it is dropped whole,
-        // at insert time, here and in every materialized view fed by this table.
+        // Idempotence (migration 0005): a batch is identified by the Kafka messages it holds, and a
+        // repeat of it is dropped whole, at insert time, here and in every materialized view fed by
+        // this table. The token may name fewer rows than the messages (first arrivals only): a
+        // repeat finds at least those stored, so what it would write is a subset of what the token
+        // already wrote, and dropping it whole is still right (docs/delivery.md#duplicates).
         ...(batch
           ? {
               clickhouse_settings: {

@@ -78,6 +78,19 @@ export function describeStoreContract<S extends Store>(name: string, subject: St
       expect(await store.countFootprints()).toBe(before + 3);
     });
 
+    test("an event_id delivered again in another batch, or twice in one batch, is stored once", async () => {
+      const first = rowsAged(1, 3, "resent");
+      const before = await store.countFootprints();
+      await store.insertFootprints(first, { token: "contract/1/0-2" });
+      // A producer's resend: the same events at other offsets, so in a batch of another identity,
+      // beside a new one; and a batch holding one event twice.
+      const [fresh, twice] = rowsAged(1, 2, "fresh");
+      if (!fresh || !twice) throw new Error("two rows");
+      await store.insertFootprints([first[1], fresh, first[0]] as typeof first, { token: "contract/2/0-2" });
+      await store.insertFootprints([twice, { ...twice, link: "/copy" }], { token: "contract/2/3-4" });
+      expect(await store.countFootprints()).toBe(before + 5);
+    });
+
     test("without a retention setting nothing is removed", async () => {
       const before = await store.countFootprints();
       await store.insertFootprints(rowsAged(400, 2, "ancient"), { token: "contract/0/3-4" });
