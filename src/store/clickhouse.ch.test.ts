@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { clickhouseMigrations } from "../../sql/index.ts";
-import { sampleRows } from "../../test/fixtures/store-rows.ts";
+import { rowsAged, sampleRows } from "../../test/fixtures/store-rows.ts";
 import { describeStoreContract } from "../../test/support/store-contract.ts";
 import { openTestStore, useTestStore } from "../../test/support/test-store.ts";
 import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
 import { ROLLUP_TABLES } from "./rollup-key.ts";
+import type { ClickhouseStore } from "./store.ts";
 
 describeStoreContract("ClickHouse store", {
   shipped: clickhouseMigrations,
@@ -79,23 +80,22 @@ test("splitStatements drops comment lines and splits on statement ends", () => {
   ]);
 });
 
+/** The requests every rollup counts (before any merge); all equal, or the first that differs shows. */
+async function rollupTotalOf(store: ClickhouseStore): Promise<number> {
+  const totals = new Map<string, number>();
+  for (const { table } of ROLLUP_TABLES) {
+    const rs = await store.stats.client.query({ query: `SELECT sum(n) AS n FROM ${table}`, format: "JSONEachRow" });
+    const [row] = await rs.json<{ n: string | number }>();
+    totals.set(table, Number(row?.n ?? 0));
+  }
+  const first = totals.get(ROLLUP_TABLES[0]?.table as string) as number;
+  expect(Object.fromEntries(totals)).toEqual(Object.fromEntries([...totals.keys()].map((t) => [t, first])));
+  return first;
+}
+
 describe("ClickHouse store: a batch written twice is stored once (migration 0005)", () => {
   const ch = useTestStore("clickhouse");
-  /** The requests every rollup counts; all equal, or the first that differs shows. */
-  const rollupTotal = async () => {
-    const totals = new Map<string, number>();
-    for (const { table } of ROLLUP_TABLES) {
-      const rs = await ch.store.stats.client.query({
-        query: `SELECT sum(n) AS n FROM ${table}`,
-        format: "JSONEachRow",
-      });
-      const [row] = await rs.json<{ n: string | number }>();
-      totals.set(table, Number(row?.n ?? 0));
-    }
-    const first = totals.get(ROLLUP_TABLES[0]?.table as string) as number;
-    expect(Object.fromEntries(totals)).toEqual(Object.fromEntries([...totals.keys()].map((t) => [t, first])));
-    return first;
-  };
+  const rollupTotal = () => rollupTotalOf(ch.store);
 
   test("every table a consumer insert reaches has a deduplication window (views' targets included)", async () => {
     // Without it a redelivered batch is dropped in user_footprint but counted again in a rollup.
@@ -132,5 +132,73 @@ describe("ClickHouse store: a batch written twice is stored once (migration 0005
     }
     expect(await ch.store.countFootprints()).toBe(12);
     expect(await rollupTotal()).toBe(12);
+  });
+});
+
+describe("ClickHouse store: an event_id is counted once whatever repeated it (first arrivals)", () => {
+  const ch = useTestStore("clickhouse");
+  /** Rows in user_footprint and in every rollup, which must agree. */
+  const counted = async () => {
+    const rows = await ch.store.countFootprints();
+    expect(await rollupTotalOf(ch.store)).toBe(rows);
+    return rows;
+  };
+  const distinctIds = async () => {
+    const rs = await ch.store.stats.client.query({
+      query: "SELECT uniqExact(event_id) AS n FROM user_footprint",
+      format: "JSONEachRow",
+    });
+    return Number((await rs.json<{ n: string }>())[0]?.n);
+  };
+
+  test("the same events in a batch of another identity (a producer's resend) are stored and counted once", async () => {
+    const before = await counted();
+    const sent = rowsAged(2, 5, "resend");
+    await ch.store.insertFootprints(sent, { token: "first-arrivals/0/0-4" });
+    // The resend sits at other offsets, beside new events, in another order.
+    const fresh = rowsAged(2, 2, "after-resend").map((r) => ({ ...r, footprintTime: r.footprintTime + 500_000 }));
+    await ch.store.insertFootprints([...fresh, ...sent.slice().reverse()], { token: "first-arrivals/1/0-6" });
+    expect(await counted()).toBe(before + 7);
+    expect(await distinctIds()).toBe(before + 7);
+  });
+
+  test("an event twice in one batch is stored and counted once (the first copy)", async () => {
+    const before = await counted();
+    const [a, b] = rowsAged(3, 2, "inside");
+    if (!a || !b) throw new Error("two rows");
+    await ch.store.insertFootprints([a, b, { ...a, link: "/second-copy" }, a], { token: "first-arrivals/2/0-3" });
+    expect(await counted()).toBe(before + 2);
+    const rs = await ch.store.stats.client.query({
+      query: "SELECT link FROM user_footprint WHERE event_id = {id:UUID}",
+      query_params: { id: a.eventId },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ link: a.link }]);
+  });
+
+  test("a redelivered batch is still dropped whole, also when part of it had arrived before", async () => {
+    const before = await counted();
+    const [r1, r2, r3, r4] = rowsAged(4, 4, "redelivered");
+    if (!r1 || !r2 || !r3 || !r4) throw new Error("four rows");
+    await ch.store.insertFootprints([r1, r2], { token: "first-arrivals/3/0-1" });
+    // This batch writes r3 and r4 only, under its token; delivered again after a crash, the same
+    // messages give the same token and find r3 and r4 stored: nothing is written twice.
+    const batch = [r2, r3, r1, r4];
+    await ch.store.insertFootprints(batch, { token: "first-arrivals/4/0-3" });
+    await ch.store.insertFootprints(batch, { token: "first-arrivals/4/0-3" });
+    expect(await counted()).toBe(before + 4);
+    // And the token alone still decides when nothing could be looked up (rows of another time).
+    const moved = batch.map((r) => ({ ...r, footprintTime: r.footprintTime - 86_400_000_000 }));
+    await ch.store.insertFootprints(moved, { token: "first-arrivals/4/0-3" });
+    expect(await counted()).toBe(before + 4);
+  });
+
+  test("a copy is found in a batch that also holds events a month newer (one span each)", async () => {
+    const before = await counted();
+    const old = rowsAged(30, 3, "month-old");
+    await ch.store.insertFootprints(old, { token: "first-arrivals/5/0-2" });
+    const today = rowsAged(0, 3, "today");
+    await ch.store.insertFootprints([...today, old[1] as (typeof old)[number]], { token: "first-arrivals/6/0-3" });
+    expect(await counted()).toBe(before + 6);
   });
 });
