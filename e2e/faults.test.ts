@@ -24,6 +24,7 @@ import {
   type World,
 } from "../test/support/fault-stack.ts";
 import { waitFor } from "../test/support/wait-for.ts";
+import { producerResendScenario } from "./faults/producer-resend.ts";
 
 const skip = process.env.EFT_SKIP_FAULTS === "1";
 const SCENARIO_MS = 300_000;
@@ -124,11 +125,12 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     );
     return Date.now() - started;
   };
-  const finish = async (world: World, row: ScenarioResult, l: Load) => {
+  /** `extra`: events sent besides the load's requests. */
+  const finish = async (world: World, row: ScenarioResult, l: Load, extra = 0) => {
     await l.stop();
     expect(l.failures).toEqual([]);
-    row.sent = l.sent;
-    await bothHold(world, l.sent);
+    row.sent = l.sent + extra;
+    await bothHold(world, row.sent);
     // Anything late (a duplicate) would land within a flush or two.
     await Bun.sleep(1500);
   };
@@ -380,6 +382,23 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
         const byCode = /\.dlq \(([^)]*)\)/.exec(summary)?.[1] ?? summary.trim();
         row.notes = `dead letters by code: ${byCode}; one consumer process throughout, never restarted; "recovery" = time to store them all`;
       }),
+    SCENARIO_MS,
+  );
+
+  test(
+    "producer resend / ingest retry",
+    () =>
+      scenario(
+        "producer resend / ingest retry: every ingest POST and 10 batches sent twice, 3 partitions, 2 `consume`",
+        (world, row) =>
+          producerResendScenario(world, row, {
+            site: (env) => site(world, env),
+            consumer: () => consumer(world),
+            load: (url) => load(url),
+            finish: (r, l, extra) => finish(world, r, l, extra),
+          }),
+        () => createWorld(stack, { partitions: 3, replicationFactor: 1 }),
+      ),
     SCENARIO_MS,
   );
 
