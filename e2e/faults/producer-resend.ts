@@ -45,7 +45,7 @@ const event = (tag: string, i: number) => ({
 /** Each POST twice with the same events (the retry); both must be answered 202. */
 async function ingestTwice(url: string): Promise<number> {
   const post = async (events: unknown[]) => {
-    const res = await fetch(`${url}/api/v1/footprints`, {
+    const res = await fetch(`${url}/_footprint/api/v1/footprints`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-footprint-key": PRODUCER_RESEND_INGEST_KEY },
       body: JSON.stringify(events),

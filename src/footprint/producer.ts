@@ -82,9 +82,9 @@ type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackRep
  * until it is full, then to the disk spool, and keep going to the spool until it is empty again,
  * so everything in the spool is newer than everything in memory; the loop sends memory first,
  * then the spool. A failed batch is retried as it is (same events, same order) with capped
- * backoff. A resend after a failure the broker may have half-taken can write events twice (keyless
- * batches spread round robin, so the idempotent producer does not see the same request again):
- * the stores drop the repeat by event_id (PostgreSQL), and ClickHouse counts it twice.
+ * backoff. A resend after a failure the broker may have half-taken can write events twice (the
+ * idempotent producer does not see the same request again): the stores count each event_id once
+ * (docs/delivery.md#duplicates).
  */
 export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
   const l: Loop = {

@@ -13,6 +13,11 @@ export type ClickhouseStoreOptions = {
   database: string;
   migrations?: readonly Migration[];
   requestTimeoutMs?: number;
+  /**
+   * Look up a delivery's event_ids before inserting it (clickhouse-first-arrivals.ts); true unless
+   * given. false only to measure what the lookup costs (app/bench/first-arrivals.ts).
+   */
+  firstArrivals?: boolean;
 };
 
 export function createClickhouseStore(options: ClickhouseStoreOptions): ClickhouseStore {
@@ -77,7 +82,8 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Clickhou
     async insertFootprints(given, batch) {
       // A delivery (a batch that may come again, or hold events stored before) is written without
       // the event_ids already stored (clickhouse-first-arrivals.ts); a bulk load as it is given.
-      const rows = batch && given.length > 0 ? await firstArrivals(client, given) : given;
+      const lookUp = batch && given.length > 0 && options.firstArrivals !== false;
+      const rows = lookUp ? await firstArrivals(client, given) : given;
       if (rows.length === 0) return;
       // One INSERT per batch: each insert becomes a part, and many small parts were what made the
       // old row-by-row consumer fall behind on merges.

@@ -65,9 +65,11 @@ export type Store<Db extends StatsDb = StatsDb> = {
   /** Versions this binary ships that the store has not applied yet (for /readyz). */
   pendingMigrations(): Promise<string[]>;
   /**
-   * Writes all rows or none; rows whose event_id is already stored are not written again. `batch`
-   * names the exact Kafka messages the rows came from: a store that cannot look up every event_id
-   * on insert (ClickHouse) drops a batch it has already stored by that identity instead.
+   * Writes all rows or none; rows whose event_id is already stored, or that repeat one of the batch,
+   * are not written again. `batch` names the exact Kafka messages the rows came from (a delivery):
+   * a store that cannot refuse a duplicate key on insert (ClickHouse) looks the batch's event_ids
+   * up first, and drops a batch it has already stored by that identity; without it (bulk loads of
+   * rows known to be new) ClickHouse writes the rows as given.
    */
   insertFootprints(rows: readonly FootprintRow[], batch?: BatchIdentity): Promise<void>;
   countFootprints(): Promise<number>;
