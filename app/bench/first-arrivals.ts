@@ -2,7 +2,9 @@
  * What ClickHouse's first-arrivals lookup costs (issue 16, src/store/clickhouse-first-arrivals.ts):
  * consumer-shaped inserts (batches of BATCH_SIZE rows in time order, each with its token) into a
  * table that already holds a backlog, with the lookup and without it, alternating per round so that
- * both see the same table size and the same background load. Prints rows/s of each and the ratio.
+ * both see the same table size and the same background load; and the lookup alone, timed on the
+ * batches of a third share before they are inserted. Prints rows/s of each, the ratio, and the
+ * lookup's milliseconds per batch.
  *
  *   bun app/bench/first-arrivals.ts [--base 1000000] [--batch-size 5000] [--batches 8] [--rounds 6]
  *
@@ -12,12 +14,14 @@
 import { parseArgs } from "node:util";
 import { createClient } from "@clickhouse/client-web";
 import { createClickhouseStore } from "../../src/store/clickhouse.ts";
+import { firstArrivals } from "../../src/store/clickhouse-first-arrivals.ts";
 import type { ClickhouseStore, FootprintRow } from "../../src/store/store.ts";
 import { summarize } from "./summary.ts";
 import { syntheticFootprints } from "./synthetic-footprints.ts";
 
 type Options = { base: number; batchSize: number; batches: number; rounds: number; url: string };
 type Mode = "with lookup" | "without";
+type Timings = Record<Mode | "lookup alone", number[]>;
 
 function options(): Options {
   const { values } = parseArgs({
@@ -44,7 +48,19 @@ async function timedInserts(store: ClickhouseStore, batches: FootprintRow[][], t
   return (performance.now() - started) / 1000;
 }
 
-async function run(o: Options): Promise<Record<Mode, number[]>> {
+/** The lookup alone on each batch (then inserted without it, so the table grows as in the other modes). */
+async function timedLookups(store: ClickhouseStore, batches: FootprintRow[][], tag: string): Promise<number> {
+  let seconds = 0;
+  for (const [i, rows] of batches.entries()) {
+    const started = performance.now();
+    await firstArrivals(store.stats.client, rows);
+    seconds += (performance.now() - started) / 1000;
+    await store.insertFootprints(rows, { token: `bench/${tag}/${i}` });
+  }
+  return seconds;
+}
+
+async function run(o: Options): Promise<Timings> {
   const database = `eft_bench_first_${crypto.randomUUID().slice(0, 8)}`;
   const connection = { url: o.url, username: "default", password: "", database };
   const stores: Record<Mode, ClickhouseStore> = {
@@ -52,11 +68,11 @@ async function run(o: Options): Promise<Record<Mode, number[]>> {
     without: createClickhouseStore({ ...connection, firstArrivals: false }),
   };
   const perRound = o.batches * o.batchSize;
-  const total = o.base + o.rounds * 2 * perRound;
+  const total = o.base + o.rounds * 3 * perRound;
   // One day of traffic in time order: the backlog first, then what the rounds insert, as it arrives.
   const chunks = syntheticFootprints({ count: total, days: 1, end: Date.now(), seed: 16 }, o.batchSize);
   const take = (n: number) => Array.from({ length: n }, () => chunks.next().value as FootprintRow[]);
-  const seconds: Record<Mode, number[]> = { "with lookup": [], without: [] };
+  const seconds: Timings = { "with lookup": [], without: [], "lookup alone": [] };
   try {
     await stores["with lookup"].migrate();
     for (const chunk of take(Math.ceil(o.base / o.batchSize))) await stores.without.insertFootprints(chunk);
@@ -65,6 +81,7 @@ async function run(o: Options): Promise<Record<Mode, number[]>> {
       for (const mode of order) {
         seconds[mode].push(await timedInserts(stores[mode], take(o.batches), `${round}/${mode}`));
       }
+      seconds["lookup alone"].push(await timedLookups(stores.without, take(o.batches), `${round}/lookup`));
     }
   } finally {
     await Promise.all(Object.values(stores).map((s) => s.close()));
@@ -91,4 +108,6 @@ if (import.meta.main) {
     );
   }
   console.log(`with / without: ${(rate("with lookup") / rate("without")).toFixed(2)}`);
+  const lookupMs = (summarize(seconds["lookup alone"]).median / o.batches) * 1000;
+  console.log(`the lookup alone: ${lookupMs.toFixed(1)} ms/batch`);
 }
