@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
  * far the oldest segment has been sent. A segment is deleted once sent.
  *
  * Durability (fsync policy): appends are collected for at most `writeMs` (100 ms) and written
- * with one write(2); the file is fsync'ed at most once per `fsyncMs` (1 s), when a segment is
+ * with one write(2) (appendAll is written at once); the file is fsync'ed at most once per `fsyncMs` (1 s), when a segment is
  * closed, and on close(). A crash of the process loses nothing written; a crash of the machine
  * loses at most the last second. A line cut short by a crash is skipped when read (counted).
  * The cursor is written (not fsync'ed) right after Kafka acknowledged a read: only a crash in
