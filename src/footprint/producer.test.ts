@@ -173,6 +173,19 @@ describe("producer loop with a disk spool", () => {
     };
   };
 
+  /** The next start on the same spool dir, with Kafka taking everything. */
+  const restartWithKafkaUp = (dir: string) => {
+    const up = gate();
+    up.g.open();
+    const next = startProducerLoop({
+      queue: createEventQueue<FootprintEvent>(100),
+      spool: spoolIn(dir).spool,
+      send: up.send,
+      logger: createMemoryLogger(),
+    });
+    return { next, up };
+  };
+
   test("overflow goes to the spool and everything arrives in order once Kafka is back", async () => {
     const { spool } = spoolIn();
     const queue = createEventQueue<FootprintEvent>(3);
@@ -212,22 +225,14 @@ describe("producer loop with a disk spool", () => {
     for (let i = 0; i < 5; i++) loop.offer(event(i));
     expect(await loop.stop(30)).toEqual({ unsent: 0, spooled: 5 });
 
-    const { spool: again } = spoolIn(dir);
-    const up = gate();
-    up.g.open();
-    const next = startProducerLoop({
-      queue: createEventQueue<FootprintEvent>(100),
-      spool: again,
-      send: up.send,
-      logger: createMemoryLogger(),
-    });
+    const { next, up } = restartWithKafkaUp(dir);
     next.offer(event(5));
     await waitFor(
       "all sent",
       async () => up.g.sent.length,
       (n) => n === 6,
     );
-    expect(links(up.g.sent).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `/p/${i}`).sort());
+    expect(links(up.g.sent)).toEqual(Array.from({ length: 6 }, (_, i) => `/p/${i}`));
     await next.stop();
   });
 
@@ -262,15 +267,7 @@ describe("producer loop with a disk spool", () => {
       for (let i = 2; i < 10; i++) expect(loop.offer(event(i))).toBe(true);
       expect(await loop.stop(30)).toMatchObject({ unsent: 0 });
 
-      const { spool: again } = spoolIn(dir);
-      const up = gate();
-      up.g.open();
-      const next = startProducerLoop({
-        queue: createEventQueue<FootprintEvent>(100),
-        spool: again,
-        send: up.send,
-        logger: createMemoryLogger(),
-      });
+      const { next, up } = restartWithKafkaUp(dir);
       for (let i = 10; i < 12; i++) next.offer(event(i));
       await waitFor(
         "all sent",
