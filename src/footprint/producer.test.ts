@@ -173,6 +173,19 @@ describe("producer loop with a disk spool", () => {
     };
   };
 
+  /** The next start on the same spool dir, with Kafka taking everything. */
+  const restartWithKafkaUp = (dir: string) => {
+    const up = gate();
+    up.g.open();
+    const next = startProducerLoop({
+      queue: createEventQueue<FootprintEvent>(100),
+      spool: spoolIn(dir).spool,
+      send: up.send,
+      logger: createMemoryLogger(),
+    });
+    return { next, up };
+  };
+
   test("overflow goes to the spool and everything arrives in order once Kafka is back", async () => {
     const { spool } = spoolIn();
     const queue = createEventQueue<FootprintEvent>(3);
@@ -212,23 +225,104 @@ describe("producer loop with a disk spool", () => {
     for (let i = 0; i < 5; i++) loop.offer(event(i));
     expect(await loop.stop(30)).toEqual({ unsent: 0, spooled: 5 });
 
-    const { spool: again } = spoolIn(dir);
-    const up = gate();
-    up.g.open();
-    const next = startProducerLoop({
-      queue: createEventQueue<FootprintEvent>(100),
-      spool: again,
-      send: up.send,
-      logger: createMemoryLogger(),
-    });
+    const { next, up } = restartWithKafkaUp(dir);
     next.offer(event(5));
     await waitFor(
       "all sent",
       async () => up.g.sent.length,
       (n) => n === 6,
     );
-    expect(links(up.g.sent).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `/p/${i}`).sort());
+    expect(links(up.g.sent)).toEqual(Array.from({ length: 6 }, (_, i) => `/p/${i}`));
     await next.stop();
+  });
+
+  for (const [how, kafkaDown] of [
+    ["refuses every send", () => Promise.reject(new Error("broker down"))],
+    ["never acknowledges", () => new Promise<void>(() => {})],
+  ] as const) {
+    test(`order is kept across a shutdown while Kafka ${how}: memory, then spool, then the next run's events`, async () => {
+      const { dir, spool } = spoolIn();
+      let attempts = 0;
+      // A memory queue of 3: the loop takes a first batch (and keeps sending it), events fill
+      // the queue, then overflow to the spool; stop() comes before the spill time.
+      const loop = startProducerLoop({
+        queue: createEventQueue<FootprintEvent>(3),
+        spool,
+        send: () => {
+          attempts++;
+          return kafkaDown();
+        },
+        logger: createMemoryLogger(),
+        backoff: () => 5,
+        batchMax: 2,
+        spillMs: 60_000,
+      });
+      loop.offer(event(0));
+      loop.offer(event(1));
+      await waitFor(
+        "a first send",
+        async () => attempts,
+        (n) => n > 0,
+      );
+      for (let i = 2; i < 10; i++) expect(loop.offer(event(i))).toBe(true);
+      expect(await loop.stop(30)).toMatchObject({ unsent: 0 });
+
+      const { next, up } = restartWithKafkaUp(dir);
+      for (let i = 10; i < 12; i++) next.offer(event(i));
+      await waitFor(
+        "all sent",
+        async () => up.g.sent.length,
+        (n) => n >= 12,
+      );
+      await next.stop();
+      expect(links(up.g.sent)).toEqual(Array.from({ length: 12 }, (_, i) => `/p/${i}`));
+    });
+  }
+
+  test("unacknowledged past spillMs, memory moves to the spool in order; the batch in flight, once acknowledged, is not sent again", async () => {
+    const { spool } = spoolIn();
+    const sent: string[] = [];
+    const inFlight: (() => void)[] = [];
+    const metrics = createMetrics();
+    // Kafka takes requests and acknowledges none until told to.
+    let acking = false;
+    const send = (v: string[]) =>
+      new Promise<void>((resolve) => {
+        const ack = () => {
+          sent.push(...v);
+          resolve();
+        };
+        if (acking) ack();
+        else inFlight.push(ack);
+      });
+    const loop = startProducerLoop({
+      queue: createEventQueue<FootprintEvent>(1000),
+      spool,
+      send,
+      logger: createMemoryLogger(),
+      metrics,
+      batchMax: 3,
+      spillMs: 20,
+    });
+    for (let i = 0; i < 8; i++) loop.offer(event(i));
+    // Without a stop and with room in memory: all eight are on disk once they waited 20 ms.
+    await waitFor(
+      "everything spilled",
+      async () => (await metrics.eventsSpooled.get()).values[0]?.value ?? 0,
+      (n) => n === 8,
+    );
+    expect(inFlight.length).toBe(1);
+    for (let i = 8; i < 10; i++) loop.offer(event(i)); // behind the spool, into it
+    acking = true;
+    inFlight[0]?.();
+    await waitFor(
+      "all sent",
+      async () => sent.length,
+      (n) => n >= 10,
+    );
+    await loop.stop();
+    expect(links(sent)).toEqual(Array.from({ length: 10 }, (_, i) => `/p/${i}`));
+    expect(spool.isEmpty).toBe(true);
   });
 
   test("the topic missing is like Kafka down: stop keeps everything in the spool, and the watch's line is the only one", async () => {

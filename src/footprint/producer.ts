@@ -31,6 +31,12 @@ export type ProducerLoopOptions = {
    * to Kafka carries what arrives meanwhile (kafkajs has no linger of its own); 0 sends at once.
    */
   lingerMs?: number;
+  /**
+   * Longest an event waits in memory without Kafka's acknowledgement before it is written to the
+   * spool (with one): the bound on what a crash of the process (`kill -9`) can lose while Kafka is
+   * slow or down. Checked every `spillMs / 5`.
+   */
+  spillMs?: number;
   /** How often dropped events are reported (never silently lost). */
   dropReportMs?: number;
   /**
@@ -53,14 +59,16 @@ export type ProducerLoop = {
   stop(timeoutMs?: number): Promise<{ unsent: number; spooled: number }>;
 };
 
-type Batch = { values: string[]; fromSpool: boolean; ack(): void };
+/** `since`: when the oldest of its events was offered (a batch from memory). */
+type Batch = { values: string[]; fromSpool: boolean; since: number; ack(): void };
 
 export type DropReason = "spool_full" | "spool_disabled" | "spool_corrupt" | "shutdown" | "worker_full";
 
 /** The options with their defaults, and what the loop keeps between calls. */
-type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackReportMs" | "lingerMs"> & {
+type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackReportMs" | "lingerMs" | "spillMs"> & {
   batchMax: number;
   lingerMs: number;
+  spillMs: number;
   ackReportMs: number;
   backoff: Backoff;
   sleep: (ms: number) => Promise<void>;
@@ -78,19 +86,24 @@ type Loop = Omit<ProducerLoopOptions, "batchMax" | "backoff" | "sleep" | "ackRep
 };
 
 /**
- * Fail-open delivery to Kafka, off the request path. Order is kept: events go to the memory queue
- * until it is full, then to the disk spool, and keep going to the spool until it is empty again,
- * so everything in the spool is newer than everything in memory; the loop sends memory first,
- * then the spool. A failed batch is retried as it is (same events, same order) with capped
- * backoff. A resend after a failure the broker may have half-taken can write events twice (the
- * idempotent producer does not see the same request again): the stores count each event_id once
- * (docs/delivery.md#duplicates).
+ * Fail-open delivery to Kafka, off the request path. Order is kept: everything in the disk spool
+ * is older than everything in the memory queue, and the loop sends the spool first. Events go to
+ * the memory queue; when it is full, or its oldest event (or the batch being sent) has waited
+ * `spillMs` without Kafka's acknowledgement, what waits in memory moves to the end of the spool,
+ * oldest first — the batch in flight too, as the spool's first lines, which its acknowledgement
+ * then skips. While the spool holds anything, new events go behind it there (into memory only
+ * when it refuses them). At stop, what is still in memory goes to the end of the spool too, so
+ * the next start sends everything in the order it was recorded. A failed batch is retried as it
+ * is (same events, same order) with capped backoff. A resend after a failure the broker may have
+ * half-taken can write events twice (the idempotent producer does not see the same request
+ * again): the stores count each event_id once (docs/delivery.md#duplicates).
  */
 export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
   const l: Loop = {
     ...options,
     batchMax: options.batchMax ?? 1000,
     lingerMs: options.lingerMs ?? 0,
+    spillMs: options.spillMs ?? 250,
     ackReportMs: options.ackReportMs ?? 10_000,
     backoff: options.backoff ?? createBackoff({ initialMs: 100, maxMs: 5000 }),
     sleep: options.sleep ?? realSleep,
@@ -106,6 +119,8 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
   reportTimer.unref?.();
   const gaugeTimer = setInterval(() => setGauges(l), 1000);
   gaugeTimer.unref?.();
+  const spillTimer = options.spool ? setInterval(() => spillIfStale(l), Math.max(1, l.spillMs / 5)) : undefined;
+  spillTimer?.unref?.();
   const done = run(l);
 
   return {
@@ -118,6 +133,7 @@ export function startProducerLoop(options: ProducerLoopOptions): ProducerLoop {
       await done;
       clearInterval(reportTimer);
       clearInterval(gaugeTimer);
+      clearInterval(spillTimer);
       return keepUnsent(l);
     },
   };
@@ -131,11 +147,58 @@ function drop(l: Loop, reason: DropReason, n = 1): void {
 
 function toSpool(l: Loop, value: string): boolean {
   if (l.spool?.append(value)) {
-    l.metrics?.eventsSpooled.inc();
-    l.spooledSinceReport++;
+    countSpooled(l, 1);
     return true;
   }
   return false;
+}
+
+function countSpooled(l: Loop, n: number): void {
+  l.metrics?.eventsSpooled.inc(n);
+  l.spooledSinceReport += n;
+}
+
+/** Spills what waits in memory once its oldest event has waited `spillMs` unacknowledged. */
+function spillIfStale(l: Loop): void {
+  const inHand = l.inHand && !l.inHand.fromSpool ? l.inHand.since : Number.POSITIVE_INFINITY;
+  const oldest = Math.min(inHand, l.queue.oldestAt ?? Number.POSITIVE_INFINITY);
+  if (Date.now() - oldest >= l.spillMs) spill(l);
+}
+
+/**
+ * Moves what waits in memory to the end of the spool, oldest first, written at once. The batch
+ * being sent goes only into an empty spool (its lines are then the first, and its acknowledgement
+ * skips them); when it cannot, the queue stays in memory too, behind it.
+ */
+function spill(l: Loop): void {
+  const { spool, queue, inHand } = l;
+  if (!spool) return;
+  if (inHand && !inHand.fromSpool) {
+    if (!spool.isEmpty || !spool.appendAll(inHand.values)) return;
+    const n = inHand.values.length;
+    inHand.fromSpool = true;
+    inHand.ack = () => skipSpooled(spool, n);
+    countSpooled(l, n);
+  }
+  while (queue.size > 0) {
+    const events = queue.take(l.batchMax);
+    if (!spool.appendAll(events.map((e) => JSON.stringify(e)))) {
+      queue.restore(events);
+      return;
+    }
+    countSpooled(l, events.length);
+  }
+}
+
+/** Kafka took a spilled batch: its lines, the spool's first `n`, are not sent again. */
+function skipSpooled(spool: Spool, n: number): void {
+  for (let left = n; left > 0; ) {
+    const read = spool.read(left);
+    if (!read) return;
+    read.ack();
+    if (read.lines.length === 0) return;
+    left -= read.lines.length;
+  }
 }
 
 function setGauges(l: Loop): void {
@@ -166,31 +229,24 @@ function report(l: Loop): void {
   setGauges(l);
 }
 
-/** Records one event without waiting and without throwing: memory, else spool, else dropped. */
+/** Records one event without waiting and without throwing: memory or spool (in order), else dropped. */
 function offer(l: Loop, event: FootprintEvent): boolean {
   const { queue, spool } = l;
   try {
-    // While the spool holds anything, new events queue behind it there, to keep the order.
-    if (spool && !spool.isEmpty) {
-      if (toSpool(l, JSON.stringify(event))) return true;
-      drop(l, "spool_full");
-      return false;
-    }
-    if (queue.size < queue.capacity) {
-      queue.offer(event);
+    if (spool && queue.size >= queue.capacity) spill(l);
+    // Behind what the spool holds, new events go to the spool too, to keep the order.
+    const kept =
+      (spool && queue.size === 0 && !spool.isEmpty && toSpool(l, JSON.stringify(event))) ||
+      (queue.size < queue.capacity && queue.offer(event));
+    if (kept) {
       l.wake?.();
       return true;
     }
-    if (!spool) {
+    if (spool) drop(l, "spool_full");
+    else {
       queue.offer(event); // counted as dropped by the queue
       l.metrics?.eventsDropped.inc({ reason: "spool_disabled" });
-      return false;
     }
-    if (toSpool(l, JSON.stringify(event))) {
-      l.wake?.();
-      return true;
-    }
-    drop(l, "spool_full");
     return false;
   } catch (err) {
     l.logger.error("footprint not queued", { err });
@@ -198,14 +254,15 @@ function offer(l: Loop, event: FootprintEvent): boolean {
   }
 }
 
+/** The spool first: everything in it is older than what waits in memory. */
 function nextBatch(l: Loop): Batch | undefined {
   const { queue, spool } = l;
-  if (queue.size > 0) {
-    const events = queue.take(l.batchMax);
-    return { values: events.map((e) => JSON.stringify(e)), fromSpool: false, ack() {} };
-  }
   const read = spool && !spool.isEmpty ? spool.read(l.batchMax) : undefined;
-  return read ? { values: read.lines, fromSpool: true, ack: read.ack } : undefined;
+  if (read) return { values: read.lines, fromSpool: true, since: Date.now(), ack: read.ack };
+  if (queue.size === 0) return undefined;
+  const since = queue.oldestAt ?? Date.now();
+  const events = queue.take(l.batchMax);
+  return { values: events.map((e) => JSON.stringify(e)), fromSpool: false, since, ack() {} };
 }
 
 const pastDeadline = (l: Loop) => l.stopping && Date.now() >= l.deadline;
@@ -296,7 +353,10 @@ async function acknowledged(l: Loop, sending: Promise<void>): Promise<"acked" | 
   }
 }
 
-/** At stop: what Kafka did not take in time is kept on disk for the next start. */
+/**
+ * At stop: what Kafka did not take in time is kept on disk for the next start, after what the
+ * spool holds (older, by the order kept above): the batch in hand, then the queue.
+ */
 function keepUnsent(l: Loop): { unsent: number; spooled: number } {
   const { inHand, queue, spool, logger } = l;
   const left = [

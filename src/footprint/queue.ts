@@ -12,6 +12,8 @@ export type EventQueue<T> = {
   waitForItems(signal?: AbortSignal): Promise<void>;
   readonly size: number;
   readonly capacity: number;
+  /** When the item at the head was offered (Date.now()); undefined when empty. */
+  readonly oldestAt: number | undefined;
   /** Items refused because the queue was full, since the last `takeDropped`. */
   takeDropped(): number;
 };
@@ -19,6 +21,8 @@ export type EventQueue<T> = {
 export function createEventQueue<T>(capacity: number): EventQueue<T> {
   // A ring would avoid the O(n) shift, but take() splices whole batches, which is O(batch).
   let items: T[] = [];
+  /** When each item was offered, in step with `items`. */
+  let times: number[] = [];
   let dropped = 0;
   let wake: (() => void) | undefined;
 
@@ -29,6 +33,7 @@ export function createEventQueue<T>(capacity: number): EventQueue<T> {
         return false;
       }
       items.push(item);
+      times.push(Date.now());
       wake?.();
       return true;
     },
@@ -36,12 +41,17 @@ export function createEventQueue<T>(capacity: number): EventQueue<T> {
       if (items.length <= max) {
         const all = items;
         items = [];
+        times = [];
         return all;
       }
+      times.splice(0, max);
       return items.splice(0, max);
     },
     restore(back) {
+      // Back at the head, as old as the oldest item still queued (or new, when none is).
+      const at = times[0] ?? Date.now();
       items = back.concat(items);
+      times = back.map(() => at).concat(times);
     },
     waitForItems(signal) {
       if (items.length > 0 || signal?.aborted) return Promise.resolve();
@@ -59,6 +69,9 @@ export function createEventQueue<T>(capacity: number): EventQueue<T> {
       return items.length;
     },
     capacity,
+    get oldestAt() {
+      return times[0];
+    },
     takeDropped() {
       const n = dropped;
       dropped = 0;

@@ -83,6 +83,62 @@ describe("disk spool", () => {
   });
 });
 
+describe("disk spool fsync policy", () => {
+  /** A spool whose fsync calls are counted; every appendAll is one write(2). */
+  const counted = (o: { fsyncMs: number; segmentBytes?: number }) => {
+    const synced: number[] = [];
+    const dir = newDir();
+    const spool = createSpool({
+      dir,
+      maxBytes: 1 << 20,
+      logger: createMemoryLogger(),
+      writeMs: 60_000,
+      fsync: (fd) => void synced.push(fd),
+      ...o,
+    });
+    return { spool, synced, dir };
+  };
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ i, pad: "x".repeat(100) }));
+
+  test("written at once without fsync until fsyncMs passed since the last; close() fsyncs what was written", () => {
+    const { spool, synced } = counted({ fsyncMs: 60_000 });
+    for (let i = 0; i < 20; i++) expect(spool.appendAll(lines(10))).toBe(true);
+    expect(synced).toEqual([]);
+    // Written (a crash of the process keeps it): another reader sees every line already.
+    expect(spool.read(1000)?.lines.length).toBe(200);
+    spool.close();
+    expect(synced.length).toBe(1);
+  });
+
+  test("fsyncMs 0: every write is fsync'ed", () => {
+    const { spool, synced } = counted({ fsyncMs: 0 });
+    for (let i = 0; i < 5; i++) spool.appendAll(lines(3));
+    expect(synced.length).toBe(5);
+    spool.close();
+  });
+
+  test("a segment is fsync'ed when it is closed for the next one", () => {
+    const { spool, synced, dir } = counted({ fsyncMs: 60_000, segmentBytes: 40_000 });
+    for (let i = 0; i < 30; i++) spool.appendAll(lines(30));
+    const segments = readdirSync(dir).filter((f) => f.startsWith("segment-")).length;
+    expect(segments).toBeGreaterThan(2);
+    // Every segment but the open one.
+    expect(synced.length).toBe(segments - 1);
+    spool.close();
+    expect(synced.length).toBe(segments);
+  });
+
+  test("appendAll writes all lines or none", () => {
+    const { spool } = counted({ fsyncMs: 60_000 });
+    const small = createSpool({ dir: newDir(), maxBytes: 500, logger: createMemoryLogger() });
+    expect(small.appendAll(lines(3))).toBe(true);
+    expect(small.appendAll(lines(2))).toBe(false);
+    expect(small.read(10)?.lines.length).toBe(3);
+    small.close();
+    spool.close();
+  });
+});
+
 describe("readLines", () => {
   const chunk = (s: string) => Buffer.from(s, "utf8");
 

@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
  * far the oldest segment has been sent. A segment is deleted once sent.
  *
  * Durability (fsync policy): appends are collected for at most `writeMs` (100 ms) and written
- * with one write(2); the file is fsync'ed at most once per `fsyncMs` (1 s), when a segment is
+ * with one write(2) (appendAll is written at once); the file is fsync'ed at most once per `fsyncMs` (1 s), when a segment is
  * closed, and on close(). A crash of the process loses nothing written; a crash of the machine
  * loses at most the last second. A line cut short by a crash is skipped when read (counted).
  * The cursor is written (not fsync'ed) right after Kafka acknowledged a read: only a crash in
@@ -37,6 +37,11 @@ export type Spool = {
   readonly isEmpty: boolean;
   /** Queues one line (no newline inside); false when it would exceed the cap or the spool is unusable. */
   append(line: string): boolean;
+  /**
+   * Writes all of `lines` at once (write(2), no fsync), after what is queued; false, and nothing
+   * written, when they would not all fit or the spool is unusable.
+   */
+  appendAll(lines: readonly string[]): boolean;
   /** Up to `max` lines from the oldest; call ack() once they are safely elsewhere. */
   read(max: number): SpoolRead | undefined;
   /** Lines skipped as unreadable since the last call (a torn last line after a crash). */
@@ -53,6 +58,8 @@ export type SpoolOptions = {
   segmentBytes?: number;
   writeMs?: number;
   fsyncMs?: number;
+  /** fsync(2) of a segment's descriptor (a test counts the calls). */
+  fsync?: (fd: number) => void;
 };
 
 /**
@@ -89,6 +96,7 @@ export function createSpool(options: SpoolOptions): Spool {
     segmentBytes,
     writeMs: options.writeMs ?? 100,
     fsyncMs: options.fsyncMs ?? 1000,
+    fsync: options.fsync ?? fsyncSync,
     logger,
   });
   const reader = createSegmentReader({ dir, segments, readAt, writer });
@@ -106,6 +114,17 @@ export function createSpool(options: SpoolOptions): Spool {
       lock.take();
       if (!lock.usable || diskBytes(segments) + writer.pendingBytes + size > maxBytes) return false;
       writer.append(line, size);
+      return true;
+    },
+    appendAll(lines) {
+      const sizes = lines.map((line) => Buffer.byteLength(line) + 1);
+      lock.take();
+      const total = sizes.reduce((n, size) => n + size, 0);
+      if (!lock.usable || diskBytes(segments) + writer.pendingBytes + total > maxBytes) return false;
+      lines.forEach((line, i) => {
+        writer.append(line, sizes[i] as number);
+      });
+      writer.flush();
       return true;
     },
     read: (max) => reader.read(max),
@@ -227,6 +246,7 @@ function createSegmentWriter(o: {
   segmentBytes: number;
   writeMs: number;
   fsyncMs: number;
+  fsync: (fd: number) => void;
   logger: Logger;
 }): SegmentWriter {
   let open: OpenSegment | undefined;
@@ -255,7 +275,7 @@ function createSegmentWriter(o: {
   }
 
   function sync() {
-    if (open && dirty) fsyncSync(open.fd);
+    if (open && dirty) o.fsync(open.fd);
     dirty = false;
     lastFsync = Date.now();
   }
