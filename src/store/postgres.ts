@@ -158,6 +158,55 @@ const PG_ROLLUP_UPSERTS = (() => {
   return `${[counted, ...ctes].join(",\n        ")}\n        ${last}`;
 })();
 
+/**
+ * The columns of user_footprint the consumer writes, in statement order: each one's type in
+ * PostgreSQL and its value as text (null stays null). Sent as text[] arrays and cast in SQL, so
+ * nulls and numbers need no per-type array handling.
+ */
+const FOOTPRINT_COLUMNS: readonly { name: string; type: string; text: (r: FootprintRow) => string | null }[] = [
+  { name: "event_id", type: "uuid", text: (r) => r.eventId },
+  { name: "request", type: "text", text: (r) => r.method },
+  { name: "link", type: "text", text: (r) => r.link },
+  { name: "route", type: "text", text: (r) => r.route },
+  { name: "status", type: "int2", text: (r) => orNull(r.status) },
+  { name: "duration_ms", type: "float8", text: (r) => orNull(r.durationMs) },
+  { name: "footprint_time", type: "timestamptz", text: (r) => formatIsoUtc(r.footprintTime) },
+  { name: "query", type: "text", text: (r) => r.query },
+  { name: "host", type: "text", text: (r) => r.host },
+  { name: "user_agent", type: "text", text: (r) => r.userAgent },
+  { name: "referrer", type: "text", text: (r) => r.referrer },
+  { name: "ip_hash", type: "text", text: (r) => r.ipHash },
+  { name: "is_bot", type: "bool", text: (r) => orNull(r.isBot) },
+  { name: "bytes_out", type: "int8", text: (r) => orNull(r.bytesOut) },
+];
+
+function orNull(v: number | boolean | null): string | null {
+  return v === null ? null : String(v);
+}
+
+/** The raw insert: one array parameter per column, whatever the batch size; duplicates skipped. */
+const RAW_INSERT = `insert into user_footprint (${FOOTPRINT_COLUMNS.map((c) => c.name).join(", ")})
+  select * from unnest(${FOOTPRINT_COLUMNS.map((c, i) => `$${i + 1}::${c.type}[]`).join(", ")})
+  on conflict (event_id) do nothing`;
+
+/** Inserts the rows whose event_id is not stored yet, without counting them in any rollup; returns how many. */
+export async function insertRawFootprints(sql: postgres.Sql, rows: readonly FootprintRow[]): Promise<number> {
+  const n = rows.length;
+  const arrays = FOOTPRINT_COLUMNS.map(() => new Array<string | null>(n));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i] as FootprintRow;
+    for (let j = 0; j < FOOTPRINT_COLUMNS.length; j++) {
+      (arrays[j] as (string | null)[])[i] = (FOOTPRINT_COLUMNS[j] as (typeof FOOTPRINT_COLUMNS)[number]).text(r);
+    }
+  }
+  const result = await sql.unsafe(
+    RAW_INSERT,
+    arrays.map((a) => sql.array(a as string[], 25)),
+    { prepare: true },
+  );
+  return result.count;
+}
+
 /** The rows' columns as text (null stays null), in one pass over the batch. */
 function textColumns(rows: readonly FootprintRow[]): Record<keyof FootprintRow, (string | null)[]> {
   const n = rows.length;
