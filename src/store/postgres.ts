@@ -114,12 +114,17 @@ const PG_ROLLUP_UPSERTS = (() => {
         counted as (
           select minute, method, endpoint, status_class, is_bot, count(*)::int4 as n from keyed group by 1, 2, 3, 4, 5
         )`;
-  const upserts = ROLLUP_TABLES.map(({ table, tier, columns }) => {
+  const upserts = ROLLUP_TABLES.map(({ table, family, tier, columns }) => {
     const keys = [tier, ...columns];
     const time = tier === "minute" ? "minute" : `date_trunc('${tier}', minute, 'UTC')`;
     const positions = keys.map((_, i) => i + 1).join(", ");
+    // The per-minute table of the whole key is `counted` itself: nothing to group again.
+    const counts =
+      family === "endpoint" && tier === "minute"
+        ? `select ${[...keys, "n"].join(", ")} from counted`
+        : `select ${[time, ...columns].join(", ")}, sum(n) from counted group by ${positions}`;
     return `insert into ${table} (${keys.join(", ")}, n)
-          select ${[time, ...columns].join(", ")}, sum(n) from counted group by ${positions} order by ${positions}
+          ${counts} order by ${positions}
           on conflict (${keys.join(", ")}) do update set n = ${table}.n + excluded.n`;
   });
   const last = upserts.pop() as string;
@@ -217,4 +222,3 @@ export async function insertRawFootprints(sql: postgres.Sql, rows: readonly Foot
   if (rows.length === 0) return 0;
   return (await sql.unsafe(RAW_INSERT, columnArrays(rows), { prepare: true })).count;
 }
-export const __test = { INSERT_WITH_ROLLUPS, columnArrays };
