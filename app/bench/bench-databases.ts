@@ -52,7 +52,7 @@ export async function createBenchStores(config: Config): Promise<BenchStores> {
   const { pg, pgUrl, drop: dropPostgres } = await createBenchPostgres(config, name);
   const ch = createClickhouseStore({ ...config.clickhouse, database: name });
   const drop = async () => {
-    await Promise.allSettled([ch.close()]);
+    await ch.close().catch(() => {});
     await dropPostgres();
     const server = createClickhouseStore({ ...config.clickhouse, database: "default" });
     try {

@@ -108,7 +108,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const batches = seedBatches();
 const results: Record<string, Figures[]> = {};
 for (let r = 0; r < Number(values.rounds); r++) {
-  for (const v of variants) (results[v] ??= []).push(await run(v, batches));
+  for (const v of variants) {
+    const figures = await run(v, batches);
+    results[v] = [...(results[v] ?? []), figures];
+  }
 }
 console.log(
   `${rows.toLocaleString("en-US")} seed-format rows in batches of ${batchSize.toLocaleString("en-US")}, ` +

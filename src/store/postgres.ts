@@ -96,7 +96,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       await sql.end({ timeout: 5 });
     },
   };
-
 }
 
 /**
