@@ -76,7 +76,7 @@ describe("PostgreSQL store (real server)", () => {
     await pg.store.insertFootprints(rows);
     const stored = await pg.store.stats.sql<{ query: string | null; referrer: string | null; route: string | null }[]>`
       select query, referrer, route from user_footprint where link like '/odd/%' order by event_id`;
-    expect(stored).toEqual(texts.map((text, i) => ({ query: text, referrer: i % 2 ? text : null, route: null })));
+    expect([...stored]).toEqual(texts.map((text, i) => ({ query: text, referrer: i % 2 ? text : null, route: null })));
   });
 
   test("migrations run concurrently by several processes converge", async () => {
