@@ -12,12 +12,12 @@ export type BenchStores = {
   drop(): Promise<void>;
 };
 
-/**
- * A fresh PostgreSQL database and ClickHouse database `eft_bench_<random>` next to the configured
- * ones, migrated: the bench never reads or writes the user's tables. drop() removes both.
- */
-export async function createBenchStores(config: Config): Promise<BenchStores> {
-  const name = `eft_bench_${randomBytes(5).toString("hex")}`;
+/** A fresh PostgreSQL database `name` next to the configured one (not migrated); drop() removes it. */
+export async function createBenchPostgres(
+  config: Config,
+  name = benchDatabaseName(),
+  max = 4,
+): Promise<{ pg: ReturnType<typeof createPostgresStore>; pgUrl: string; drop(): Promise<void> }> {
   const admin = postgres(config.postgres.url, { max: 1, onnotice: () => {} });
   try {
     await admin`create database ${admin(name)}`;
@@ -26,17 +26,34 @@ export async function createBenchStores(config: Config): Promise<BenchStores> {
   }
   const url = new URL(config.postgres.url);
   url.pathname = `/${name}`;
-  const pgUrl = url.toString();
-  const pg = createPostgresStore({ url: pgUrl, max: 4 });
-  const ch = createClickhouseStore({ ...config.clickhouse, database: name });
+  const pg = createPostgresStore({ url: url.toString(), max });
   const drop = async () => {
-    await Promise.allSettled([pg.close(), ch.close()]);
+    await pg.close().catch(() => {});
     const a = postgres(config.postgres.url, { max: 1, onnotice: () => {} });
     try {
       await a`drop database if exists ${a(name)} with (force)`;
     } finally {
       await a.end({ timeout: 5 });
     }
+  };
+  return { pg, pgUrl: url.toString(), drop };
+}
+
+function benchDatabaseName(): string {
+  return `eft_bench_${randomBytes(5).toString("hex")}`;
+}
+
+/**
+ * A fresh PostgreSQL database and ClickHouse database `eft_bench_<random>` next to the configured
+ * ones, migrated: the bench never reads or writes the user's tables. drop() removes both.
+ */
+export async function createBenchStores(config: Config): Promise<BenchStores> {
+  const name = benchDatabaseName();
+  const { pg, pgUrl, drop: dropPostgres } = await createBenchPostgres(config, name);
+  const ch = createClickhouseStore({ ...config.clickhouse, database: name });
+  const drop = async () => {
+    await ch.close().catch(() => {});
+    await dropPostgres();
     const server = createClickhouseStore({ ...config.clickhouse, database: "default" });
     try {
       await server.stats.client.command({ query: `DROP DATABASE IF EXISTS ${name}` });

@@ -5,6 +5,7 @@ import { createTestPostgresDatabase } from "../../test/support/stack.ts";
 import { describeStoreContract } from "../../test/support/store-contract.ts";
 import { openTestStore, useTestStore } from "../../test/support/test-store.ts";
 import { createPostgresStore } from "./postgres.ts";
+import { NO_RICH_FIELDS } from "./store.ts";
 
 const ALL_VERSIONS = postgresMigrations.map((m) => m.version);
 
@@ -58,6 +59,24 @@ describe("PostgreSQL store (real server)", () => {
     const before = await pg.store.countFootprints();
     await pg.store.insertFootprints([...sampleRows(), ...sampleRows()]);
     expect(await pg.store.countFootprints()).toBe(before);
+  });
+
+  test("text that array syntax would read otherwise is stored as it is", async () => {
+    // Columns travel as array literals (insertFootprints): quoting must keep every element whole.
+    const texts = ["NULL", "", "{a,b}", 'say "hi", \\ \\" ,}{', " padded ", "null"];
+    const rows = texts.map((text, i) => ({
+      ...NO_RICH_FIELDS,
+      eventId: `0190b2f8-0000-7000-8000-0000000001${String(i).padStart(2, "0")}`,
+      method: "GET",
+      link: `/odd/${i}`,
+      footprintTime: 1_700_000_000_000_000 + i,
+      query: text,
+      referrer: i % 2 ? text : null,
+    }));
+    await pg.store.insertFootprints(rows);
+    const stored = await pg.store.stats.sql<{ query: string | null; referrer: string | null; route: string | null }[]>`
+      select query, referrer, route from user_footprint where link like '/odd/%' order by event_id`;
+    expect([...stored]).toEqual(texts.map((text, i) => ({ query: text, referrer: i % 2 ? text : null, route: null })));
   });
 
   test("migrations run concurrently by several processes converge", async () => {

@@ -1,6 +1,5 @@
 import postgres from "postgres";
 import { type Migration, postgresMigrations } from "../../sql/index.ts";
-import { formatIsoUtc } from "../time.ts";
 import { applyPending, migrationFailsAs, pendingVersions } from "./migrations.ts";
 import { deleteExpiredPostgres } from "./retention.ts";
 import { PG_ROLLUP_KEY, ROLLUP_TABLES } from "./rollup-key.ts";
@@ -63,37 +62,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async insertFootprints(rows) {
       if (rows.length === 0) return;
-      const c = textColumns(rows);
-      // One statement with one array per column: constant parameter count whatever the batch
-      // size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows).
       // Every rollup (migrations 0003, 0007, 0008; src/store/rollup-key.ts) is counted in the same
       // statement from RETURNING, which holds only the rows actually inserted: a redelivered batch
       // adds nothing to any of them. Keys are upserted in key order, tables always in the same
       // order, so that concurrent batches lock rollup rows in one order and cannot deadlock.
-      await sql`
-        with inserted as (
-        insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time,
-                                    query, host, user_agent, referrer, ip_hash, is_bot, bytes_out)
-        select * from unnest(
-          ${array(c.eventId)}::uuid[],
-          ${array(c.method)}::text[],
-          ${array(c.link)}::text[],
-          ${array(c.route)}::text[],
-          ${array(c.status)}::int2[],
-          ${array(c.durationMs)}::float8[],
-          ${array(c.footprintTime)}::timestamptz[],
-          ${array(c.query)}::text[],
-          ${array(c.host)}::text[],
-          ${array(c.userAgent)}::text[],
-          ${array(c.referrer)}::text[],
-          ${array(c.ipHash)}::text[],
-          ${array(c.isBot)}::bool[],
-          ${array(c.bytesOut)}::int8[]
-        )
-        on conflict (event_id) do nothing
-        returning footprint_time, request, link, route, status, is_bot
-        ),
-        ${sql.unsafe(PG_ROLLUP_UPSERTS)}`;
+      await sql.unsafe(INSERT_WITH_ROLLUPS, columnArrays(rows), { prepare: true });
     },
 
     async countFootprints() {
@@ -123,11 +96,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       await sql.end({ timeout: 5 });
     },
   };
-
-  // Sent as text[] and cast in SQL, so nulls and numbers need no per-type array handling.
-  function array(values: (string | null)[]) {
-    return sql.array(values as string[], 25);
-  }
 }
 
 /**
@@ -145,12 +113,17 @@ const PG_ROLLUP_UPSERTS = (() => {
         counted as (
           select minute, method, endpoint, status_class, is_bot, count(*)::int4 as n from keyed group by 1, 2, 3, 4, 5
         )`;
-  const upserts = ROLLUP_TABLES.map(({ table, tier, columns }) => {
+  const upserts = ROLLUP_TABLES.map(({ table, family, tier, columns }) => {
     const keys = [tier, ...columns];
     const time = tier === "minute" ? "minute" : `date_trunc('${tier}', minute, 'UTC')`;
     const positions = keys.map((_, i) => i + 1).join(", ");
+    // The per-minute table of the whole key is `counted` itself: nothing to group again.
+    const counts =
+      family === "endpoint" && tier === "minute"
+        ? `select ${[...keys, "n"].join(", ")} from counted`
+        : `select ${[time, ...columns].join(", ")}, sum(n) from counted group by ${positions}`;
     return `insert into ${table} (${keys.join(", ")}, n)
-          select ${[time, ...columns].join(", ")}, sum(n) from counted group by ${positions} order by ${positions}
+          ${counts} order by ${positions}
           on conflict (${keys.join(", ")}) do update set n = ${table}.n + excluded.n`;
   });
   const last = upserts.pop() as string;
@@ -158,43 +131,93 @@ const PG_ROLLUP_UPSERTS = (() => {
   return `${[counted, ...ctes].join(",\n        ")}\n        ${last}`;
 })();
 
-/** The rows' columns as text (null stays null), in one pass over the batch. */
-function textColumns(rows: readonly FootprintRow[]): Record<keyof FootprintRow, (string | null)[]> {
-  const n = rows.length;
-  const col = () => new Array<string | null>(n);
-  const c = {
-    eventId: col(),
-    method: col(),
-    link: col(),
-    route: col(),
-    status: col(),
-    durationMs: col(),
-    footprintTime: col(),
-    query: col(),
-    host: col(),
-    userAgent: col(),
-    referrer: col(),
-    ipHash: col(),
-    isBot: col(),
-    bytesOut: col(),
-  };
-  const text = (v: number | boolean | null) => (v === null ? null : String(v));
-  for (let i = 0; i < n; i++) {
+/**
+ * The columns of user_footprint the consumer writes, in statement order: the element type of the
+ * array each is sent in, its value as text (null stays null), and the SQL of the stored value
+ * when it is not the array element itself. footprint_time travels as epoch microseconds (an
+ * integer is far cheaper to write than a timestamp text; float8 holds every microsecond up to
+ * 2255, interval arithmetic keeps them all).
+ */
+const FOOTPRINT_COLUMNS: readonly FootprintColumn[] = [
+  { name: "event_id", type: "uuid", text: (r) => r.eventId },
+  { name: "request", type: "text", text: (r) => r.method },
+  { name: "link", type: "text", text: (r) => r.link },
+  { name: "route", type: "text", text: (r) => r.route },
+  { name: "status", type: "int2", text: (r) => orNull(r.status) },
+  { name: "duration_ms", type: "float8", text: (r) => orNull(r.durationMs) },
+  {
+    name: "footprint_time",
+    type: "int8",
+    text: (r) => String(r.footprintTime),
+    value: (micros) => `timestamptz 'epoch' + ${micros} * interval '1 microsecond'`,
+  },
+  { name: "query", type: "text", text: (r) => r.query },
+  { name: "host", type: "text", text: (r) => r.host },
+  { name: "user_agent", type: "text", text: (r) => r.userAgent },
+  { name: "referrer", type: "text", text: (r) => r.referrer },
+  { name: "ip_hash", type: "text", text: (r) => r.ipHash },
+  { name: "is_bot", type: "bool", text: (r) => orNull(r.isBot) },
+  { name: "bytes_out", type: "int8", text: (r) => orNull(r.bytesOut) },
+];
+
+type FootprintColumn = {
+  name: string;
+  type: string;
+  text: (r: FootprintRow) => string | null;
+  value?: (element: string) => string;
+};
+
+function orNull(v: number | boolean | null): string | null {
+  return v === null ? null : String(v);
+}
+
+/**
+ * The raw insert: one array parameter per column, so a constant parameter count whatever the
+ * batch size (a multi-row VALUES hits the 65,535-parameter limit at ~9k rows); rows whose
+ * event_id is stored already (or earlier in the batch) are skipped.
+ */
+const RAW_INSERT = `insert into user_footprint (${FOOTPRINT_COLUMNS.map((c) => c.name).join(", ")})
+        select ${FOOTPRINT_COLUMNS.map((c) => c.value?.(c.name) ?? c.name).join(", ")}
+        from unnest(${FOOTPRINT_COLUMNS.map((c, i) => `$${i + 1}::${c.type}[]`).join(", ")})
+          as batch (${FOOTPRINT_COLUMNS.map((c) => c.name).join(", ")})
+        on conflict (event_id) do nothing`;
+
+const INSERT_WITH_ROLLUPS = `with inserted as (
+        ${RAW_INSERT}
+        returning footprint_time, request, link, route, status, is_bot
+        ),
+        ${PG_ROLLUP_UPSERTS}`;
+
+/**
+ * Each column of the batch as one PostgreSQL array literal, built in one pass over the rows
+ * (postgres.js would escape every element with two regular expressions). A column with no value
+ * in the batch (most of them for seed-format messages) is sent empty: unnest pads it with nulls.
+ */
+function columnArrays(rows: readonly FootprintRow[]): string[] {
+  const width = FOOTPRINT_COLUMNS.length;
+  const literals = new Array<string>(width).fill("");
+  const present = new Array<boolean>(width).fill(false);
+  for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as FootprintRow;
-    c.eventId[i] = r.eventId;
-    c.method[i] = r.method;
-    c.link[i] = r.link;
-    c.route[i] = r.route;
-    c.status[i] = text(r.status);
-    c.durationMs[i] = text(r.durationMs);
-    c.footprintTime[i] = formatIsoUtc(r.footprintTime);
-    c.query[i] = r.query;
-    c.host[i] = r.host;
-    c.userAgent[i] = r.userAgent;
-    c.referrer[i] = r.referrer;
-    c.ipHash[i] = r.ipHash;
-    c.isBot[i] = text(r.isBot);
-    c.bytesOut[i] = text(r.bytesOut);
+    const sep = i === 0 ? "" : ",";
+    for (let j = 0; j < width; j++) {
+      const v = (FOOTPRINT_COLUMNS[j] as FootprintColumn).text(r);
+      if (v !== null) present[j] = true;
+      literals[j] += sep + (v === null ? "NULL" : arrayElement(v));
+    }
   }
-  return c;
+  return literals.map((l, j) => (present[j] ? `{${l}}` : "{}"));
+}
+
+const ARRAY_SPECIAL = /["\\]/;
+
+/** A quoted array element: only `"` and `\` are escaped inside the quotes. */
+function arrayElement(v: string): string {
+  return ARRAY_SPECIAL.test(v) ? `"${v.replace(/["\\]/g, "\\$&")}"` : `"${v}"`;
+}
+
+/** Inserts the rows whose event_id is not stored yet, without counting them in any rollup; returns how many. */
+export async function insertRawFootprints(sql: postgres.Sql, rows: readonly FootprintRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  return (await sql.unsafe(RAW_INSERT, columnArrays(rows), { prepare: true })).count;
 }
