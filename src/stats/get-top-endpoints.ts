@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { type ChDimension, chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
 import { type PgDimension, pgCounts, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices } from "./slices.ts";
+import { coarsestTier, planSlices } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 
@@ -33,7 +33,7 @@ function toResult(rows: readonly Row[]): TopEndpoints {
 const PG_DIMS: Record<string, PgDimension> = { method: (_, c) => c.method, endpoint: (_, c) => c.endpoint };
 
 function fromPostgres(sql: postgres.Sql, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
-  const slices = planSlices(q.from, q.to, q.source, "day");
+  const slices = planSlices(q.from, q.to, q.source, coarsestTier("endpoint"));
   return withStatsSettings(sql, slices, async (tx) => {
     const counts = pgCounts(tx, slices, "endpoint", q.filters, PG_DIMS);
     // The window total is taken before LIMIT: the share is of every matching request.
@@ -50,7 +50,13 @@ const CH_DIMS: Record<string, ChDimension> = { method: (_, c) => c.method, endpo
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery & { limit: number }): Promise<TopEndpoints> {
   const params = createChParams();
-  const counts = chCounts(params, planSlices(q.from, q.to, q.source, "day"), "endpoint", q.filters, CH_DIMS);
+  const counts = chCounts(
+    params,
+    planSlices(q.from, q.to, q.source, coarsestTier("endpoint")),
+    "endpoint",
+    q.filters,
+    CH_DIMS,
+  );
   const rows = await chRows<Row>(
     client,
     `SELECT k_method AS method, k_endpoint AS endpoint, n, sum(n) OVER () AS total

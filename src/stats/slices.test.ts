@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseTimestamp } from "../time.ts";
-import { holdsWholeMinute, planSlices, rollupFamily } from "./slices.ts";
+import { coarsestTier, holdsWholeMinute, planSlices, rollupFamily } from "./slices.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 
@@ -37,6 +37,26 @@ test("coarser tiers take the middle: whole days, then hours, then minutes, then 
     table: "hour",
     from: at("2025-05-17T23:00:00Z"),
     to: at("2025-05-20T01:00:00Z"),
+  });
+});
+
+test("weeks start on Monday 00:00 UTC and take the middle of a long period where the family has them", () => {
+  // Thursday 2025-05-01 12:00 to Wednesday 2025-05-21 00:30: the weeks of May 5 and 12 are whole.
+  const slices = planSlices(at("2025-05-01T12:00:00Z"), at("2025-05-21T00:30:00Z"), "rollup", coarsestTier("endpoint"));
+  expect(slices).toEqual([
+    { table: "hour", from: at("2025-05-01T12:00:00Z"), to: at("2025-05-02T00:00:00Z") },
+    { table: "day", from: at("2025-05-02T00:00:00Z"), to: at("2025-05-05T00:00:00Z") },
+    { table: "week", from: at("2025-05-05T00:00:00Z"), to: at("2025-05-19T00:00:00Z") },
+    { table: "day", from: at("2025-05-19T00:00:00Z"), to: at("2025-05-21T00:00:00Z") },
+    { table: "minute", from: at("2025-05-21T00:00:00Z"), to: at("2025-05-21T00:30:00Z") },
+  ]);
+  // The kind and total families stop at days.
+  expect(coarsestTier("kind")).toBe("day");
+  expect(coarsestTier("total")).toBe("day");
+  expect(planSlices(at("2025-05-01T12:00:00Z"), at("2025-05-21T00:30:00Z"), "rollup", "day")[1]).toEqual({
+    table: "day",
+    from: at("2025-05-02T00:00:00Z"),
+    to: at("2025-05-21T00:00:00Z"),
   });
 });
 
