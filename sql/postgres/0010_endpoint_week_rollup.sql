@@ -26,3 +26,9 @@ INSERT INTO user_footprint_week (week, method, endpoint, status_class, is_bot, n
 SELECT date_trunc('week', day, 'UTC'), method, endpoint, status_class, is_bot, sum(n)
 FROM user_footprint_day
 GROUP BY 1, 2, 3, 4, 5;
+
+-- A top-N reads the hours and minutes at the edges of its period only for the few endpoints that
+-- can be in it (src/stats/get-top-endpoints.ts): endpoint first, rather than every endpoint of
+-- those hours by the primary key. Without n, so that the upserts' updates of n stay HOT.
+CREATE INDEX IF NOT EXISTS user_footprint_hour_by_endpoint ON user_footprint_hour (method, endpoint, hour);
+CREATE INDEX IF NOT EXISTS user_footprint_minute_by_endpoint ON user_footprint_minute (method, endpoint, minute);

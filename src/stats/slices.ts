@@ -83,3 +83,27 @@ export function rollupFamily(needs: RollupNeeds, filters: StatsFilters): RollupF
 export function coarsestTier(family: RollupFamily): RollupTier {
   return ROLLUP_FAMILY_TIERS[family].at(-1) as RollupTier;
 }
+
+/**
+ * A rollup plan split for a top-N that reads the edges of the period only for the keys that can
+ * be in it: `whole` (weeks and whole days, exact for every key), `edges` (the hours, minutes and
+ * raw rows at either end) and `bounds`, the whole UTC days the edges lie in. A key's count over
+ * the period is at least its count in `whole` and at most that plus its count in `bounds`, so a
+ * key whose upper bound is below the N-th largest lower bound has N keys above it.
+ *
+ * @example
+ * splitEdges(planSlices(parse("2025-05-01T12:00Z"), parse("2025-05-21T00:30Z"), "rollup", "week"))
+ * // whole: day 05-02–05-05, week 05-05–05-19, day 05-19–05-21; edges: hour 05-01 12:00–24:00,
+ * // minute 05-21 00:00–00:30; bounds: day 05-01, day 05-21
+ */
+export function splitEdges(slices: readonly Slice[]): { whole: Slice[]; edges: Slice[]; bounds: Slice[] } {
+  const isWhole = (s: Slice) => s.table === "week" || s.table === "day";
+  const edges = slices.filter((s) => !isWhole(s));
+  const days = new Set<number>();
+  for (const s of edges) for (let d = Math.floor(s.from / DAY_US) * DAY_US; d < s.to; d += DAY_US) days.add(d);
+  return {
+    whole: slices.filter(isWhole),
+    edges,
+    bounds: [...days].sort((a, b) => a - b).map((d) => ({ table: "day", from: d, to: d + DAY_US })),
+  };
+}

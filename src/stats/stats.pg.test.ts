@@ -484,6 +484,23 @@ describe("random rows against the reference, across zones, filters and DST", () 
   );
 
   test(
+    "a top-N whose period is cut inside hours and minutes: edges read only for the keys that can be in it, same answer",
+    async () => {
+      const cut = { from: at("2024-09-30T05:17:31.5Z"), to: at("2024-11-06T20:44:02Z") };
+      for (const filters of filterSets) {
+        for (const limit of [1, 3, 10]) {
+          const ref = { ...cut, timeZone: "Asia/Seoul", filters };
+          await expectEverywhere(
+            (db, source) => getTopEndpoints(db, { ...ref, source, limit }),
+            referenceTop(random, ref, limit),
+          );
+        }
+      }
+    },
+    SLOW,
+  );
+
+  test(
     "top, total, status and latency under filters",
     async () => {
       for (const filters of filterSets) {
