@@ -4,7 +4,7 @@
  * every rollup read ("at most a few tens of thousands of rows whatever the traffic"). Not a test:
  * it prints a Markdown table. Run it on databases kept by generate-in-stores.ts --keep:
  *
- *   bun app/bench/stats-rows-read.ts --pg-url postgres://…/eft_bench_x --ch-database eft_bench_y
+ *   bun app/bench/stats-rows-read.ts --pg-url postgres://…/eft_bench_x [--ch-database eft_bench_y]
  *       [--end 2026-11-30T16:00:00Z] [--days 30] [--zones Asia/Seoul] [--reps 5] [--sources rollup]
  *
  * - PostgreSQL: every statement the statistic sends is captured (postgres.js `debug`) and run
@@ -44,7 +44,7 @@ const { values: opts } = parseArgs({
 });
 const pgUrl = opts["pg-url"];
 const chDatabase = opts["ch-database"];
-if (!pgUrl || !chDatabase) {
+if (!pgUrl) {
   console.error("usage: bun app/bench/stats-rows-read.ts --pg-url <url> --ch-database <name> [--end ISO] [--days 30]");
   process.exit(2);
 }
@@ -63,9 +63,12 @@ type PlanNode = {
 function scannedRows(node: PlanNode, into: Map<string, number>): Map<string, number> {
   if (node["Relation Name"]) {
     const rows =
-      ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) *
+      ((node["Actual Rows"] ?? 0) +
+        (node["Rows Removed by Filter"] ?? 0) +
+        (node["Rows Removed by Index Recheck"] ?? 0)) *
       (node["Actual Loops"] ?? 1);
-    into.set(node["Relation Name"], (into.get(node["Relation Name"]) ?? 0) + rows);
+    if (!node["Relation Name"].startsWith("pg_"))
+      into.set(node["Relation Name"], (into.get(node["Relation Name"]) ?? 0) + rows);
   }
   for (const child of node.Plans ?? []) scannedRows(child, into);
   return into;
@@ -81,7 +84,7 @@ async function postgresRowsRead(url: string, run: (db: StatsDb) => Promise<unkno
   });
   try {
     await run({ kind: "postgres", sql });
-    const statements = captured.filter((s) => /^\s*select\b/i.test(s.text));
+    const statements = captured.filter((s) => /^\s*(select|with)\b/i.test(s.text));
     const rows = new Map<string, number>();
     await sql.begin("read only", async (tx) => {
       for (const s of statements) {
@@ -137,6 +140,7 @@ function countingClient(
   return new Proxy(client, { get: (target, key) => (key === "query" ? query : Reflect.get(target, key)) });
 }
 
+// Catalog tables (postgres.js reads pg_type once per connection) are left out.
 const perTable = (rows: Map<string, number>) =>
   [...rows]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -157,20 +161,25 @@ async function timeIt(run: () => Promise<unknown>, reps: number) {
 
 const config = loadConfig(process.env);
 const reps = Number(opts.reps);
-const ch = createClickhouseStore({ ...config.clickhouse, database: chDatabase });
+// Without --ch-database, PostgreSQL only.
+const ch = chDatabase ? createClickhouseStore({ ...config.clickhouse, database: chDatabase }) : undefined;
 const pg = postgres(pgUrl, { max: 1, onnotice: () => {} });
 try {
-  const [newest] = await pg<{ t: number }[]>`select extract(epoch from max(footprint_time))::float8 as t from user_footprint`;
+  const [newest] = await pg<
+    { t: number }[]
+  >`select extract(epoch from max(footprint_time))::float8 as t from user_footprint`;
   const endMs = opts.end ? Date.parse(opts.end) : Math.floor((newest?.t ?? Date.now() / 1000) * 1000) + 1000;
   const from = (endMs - Number(opts.days) * 86_400_000) * 1000;
   const to = endMs * 1000;
   // What reading system.events itself adds to SelectedRows.
-  const overhead = -((await selectedRows(ch.stats.client)) - (await selectedRows(ch.stats.client)));
+  const overhead = ch ? -((await selectedRows(ch.stats.client)) - (await selectedRows(ch.stats.client))) : 0;
   console.log(
     `Period ${new Date(from / 1000).toISOString()} – ${new Date(to / 1000).toISOString()}; median / p95 ms of ${reps} runs after a warm-up. ` +
       "PG rows: EXPLAIN ANALYZE scan nodes; CH rows: SelectedRows (EXPLAIN ESTIMATE per table in brackets).\n",
   );
-  console.log("| query | zone | source | PG rows read | PG ms | CH rows read | CH ms |\n|---|---|---|---|---:|---|---:|");
+  console.log(
+    "| query | zone | source | PG rows read | PG ms | CH rows read | CH ms |\n|---|---|---|---|---:|---|---:|",
+  );
   for (const query of opts.queries.split(",") as QueryName[]) {
     const statistic = DASHBOARD_QUERIES[query];
     for (const timeZone of opts.zones.split(",")) {
@@ -178,17 +187,20 @@ try {
         const q = { from, to, timeZone, filters: {}, source };
         const pgRows = await postgresRowsRead(pgUrl, (db) => statistic(db, q));
         const pgTime = await timeIt(() => statistic({ kind: "postgres", sql: pg }, q), reps);
-        const tally = { read: 0, estimate: new Map<string, number>() };
-        await statistic({ kind: "clickhouse", client: countingClient(ch.stats.client, overhead, tally) }, q);
-        const chTime = await timeIt(() => statistic(ch.stats, q), reps);
+        let chCells = "— | —";
+        if (ch) {
+          const tally = { read: 0, estimate: new Map<string, number>() };
+          await statistic({ kind: "clickhouse", client: countingClient(ch.stats.client, overhead, tally) }, q);
+          const chTime = await timeIt(() => statistic(ch.stats, q), reps);
+          chCells = `${tally.read.toLocaleString("en-US")} (${perTable(tally.estimate)}) | ${chTime.median} / ${chTime.p95}`;
+        }
         console.log(
           `| ${query} | ${timeZone} | ${source} | ${total(pgRows).toLocaleString("en-US")} (${perTable(pgRows)}) | ` +
-            `${pgTime.median} / ${pgTime.p95} | ${tally.read.toLocaleString("en-US")} (${perTable(tally.estimate)}) | ` +
-            `${chTime.median} / ${chTime.p95} |`,
+            `${pgTime.median} / ${pgTime.p95} | ${chCells} |`,
         );
       }
     }
   }
 } finally {
-  await Promise.allSettled([pg.end({ timeout: 5 }), ch.close()]);
+  await Promise.allSettled([pg.end({ timeout: 5 }), ch?.close()]);
 }

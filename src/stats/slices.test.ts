@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseTimestamp } from "../time.ts";
-import { coarsestTier, holdsWholeMinute, planSlices, rollupFamily } from "./slices.ts";
+import { coarsestTier, holdsWholeMinute, planSlices, rollupFamily, splitEdges } from "./slices.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 
@@ -79,4 +79,20 @@ test("the family read holds the statistic's keys and every filter's column, and 
   expect(rollupFamily("time", { route: "/api" })).toBe("endpoint");
   expect(rollupFamily("kind", { route: "/api", status: "2xx" })).toBe("endpoint");
   expect(rollupFamily("endpoint", {})).toBe("endpoint");
+});
+
+test("a top-N's edges are bounded by the whole UTC days they lie in, also when a slice crosses midnight", () => {
+  const { whole, edges, bounds } = splitEdges(
+    planSlices(at("2025-05-01T12:00:00Z"), at("2025-05-21T00:30:00Z"), "rollup", "week"),
+  );
+  expect(whole.map((s) => s.table)).toEqual(["day", "week", "day"]);
+  expect(edges.map((s) => s.table)).toEqual(["hour", "minute"]);
+  expect(bounds).toEqual([
+    { table: "day", from: at("2025-05-01T00:00:00Z"), to: at("2025-05-02T00:00:00Z") },
+    { table: "day", from: at("2025-05-21T00:00:00Z"), to: at("2025-05-22T00:00:00Z") },
+  ]);
+  // 23:00 to 01:00 holds no whole day: its hours lie in two days.
+  const night = splitEdges(planSlices(at("2025-05-01T23:00:00Z"), at("2025-05-02T01:00:00Z"), "rollup", "week"));
+  expect(night.whole).toEqual([]);
+  expect(night.bounds.map((s) => s.from)).toEqual([at("2025-05-01T00:00:00Z"), at("2025-05-02T00:00:00Z")]);
 });
