@@ -96,7 +96,7 @@ async function postgresRowsRead(url: string, run: (db: StatsDb) => Promise<unkno
           `explain (analyze, buffers, format json) ${s.text}`,
           s.params as postgres.ParameterOrJSON<never>[],
         );
-        const root = (plan?.["QUERY PLAN"] as { Plan: PlanNode }[])[0]?.Plan;
+        const root = (plan?.["QUERY PLAN"] as { Plan: PlanNode }[] | undefined)?.[0]?.Plan;
         if (root) scannedRows(root, rows);
       }
     });
