@@ -5,12 +5,14 @@ import chMinuteRollup from "./clickhouse/0003_minute_rollup.sql" with { type: "t
 import chInsertDeduplication from "./clickhouse/0005_insert_deduplication.sql" with { type: "text" };
 import chHourDayRollups from "./clickhouse/0007_hour_day_rollups.sql" with { type: "text" };
 import chQuestionRollups from "./clickhouse/0008_question_rollups.sql" with { type: "text" };
+import chEndpointWeekRollup from "./clickhouse/0010_endpoint_week_rollup.sql" with { type: "text" };
 import pgUserFootprint from "./postgres/0001_user_footprint.sql" with { type: "text" };
 import pgRichEventFields from "./postgres/0002_rich_event_fields.sql" with { type: "text" };
 import pgMinuteRollup from "./postgres/0003_minute_rollup.sql" with { type: "text" };
 import pgHourDayRollups from "./postgres/0007_hour_day_rollups.sql" with { type: "text" };
 import pgQuestionRollups from "./postgres/0008_question_rollups.sql" with { type: "text" };
 import pgDashboardSessions from "./postgres/0009_dashboard_sessions.sql" with { type: "text" };
+import pgEndpointWeekRollup from "./postgres/0010_endpoint_week_rollup.sql" with { type: "text" };
 
 export type Migration = { version: string; name: string; sql: string };
 
@@ -22,6 +24,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: "0007", name: "hour_day_rollups", sql: pgHourDayRollups },
   { version: "0008", name: "question_rollups", sql: pgQuestionRollups },
   { version: "0009", name: "dashboard_sessions", sql: pgDashboardSessions },
+  { version: "0010", name: "endpoint_week_rollup", sql: pgEndpointWeekRollup },
 ];
 
 export const clickhouseMigrations: readonly Migration[] = [
@@ -31,4 +34,5 @@ export const clickhouseMigrations: readonly Migration[] = [
   { version: "0005", name: "insert_deduplication", sql: chInsertDeduplication },
   { version: "0007", name: "hour_day_rollups", sql: chHourDayRollups },
   { version: "0008", name: "question_rollups", sql: chQuestionRollups },
+  { version: "0010", name: "endpoint_week_rollup", sql: chEndpointWeekRollup },
 ];

@@ -58,7 +58,11 @@ function hours(end: number): { start: number; count: number }[] {
   })).filter((h) => h.start * 1000 < end);
 }
 
-/** One hour's rows for PostgreSQL; ids in time order so the unique index only appends. */
+/**
+ * One hour's rows for PostgreSQL; ids in time order so the unique index only appends. The first
+ * lateral names `i` so that it runs once per row: uncorrelated, PostgreSQL ran it once per
+ * statement, and every row of an hour got the same route, status and bot flag.
+ */
 function postgresHour(h: number, start: number, count: number): string {
   return `
     insert into user_footprint (event_id, request, link, route, status, duration_ms, footprint_time, host, is_bot)
@@ -75,7 +79,7 @@ function postgresHour(h: number, start: number, count: number): string {
     from generate_series(1, ${count}) i,
          lateral (select (array[${list(PICKS)}])[1 + floor(random() * ${PICKS.length})::int] as k,
                          random() as r2, random() < 1.0 / 6 as seed, random() as r4, random() as r5,
-                         random() as r6, random() as r7 offset 0) r,
+                         random() as r6, random() as r7 where i > 0 offset 0) r,
          lateral (select (array[${list(ROUTES.map((r) => r[2]))}])[k] as route,
                          (array[${list(ROUTES.map((r) => r[3]))}])[k] as ids offset 0) x`;
 }

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCounts, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices, rollupFamily } from "./slices.ts";
+import { coarsestTier, planSlices, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 
@@ -26,9 +26,10 @@ function toResult(rows: readonly Row[]): StatusClasses {
 }
 
 function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<StatusClasses> {
-  const slices = planSlices(q.from, q.to, q.source, "day");
+  const family = rollupFamily("kind", q.filters);
+  const slices = planSlices(q.from, q.to, q.source, coarsestTier(family));
   return withStatsSettings(sql, slices, async (tx) => {
-    const counts = pgCounts(tx, slices, rollupFamily("kind", q.filters), q.filters, {
+    const counts = pgCounts(tx, slices, family, q.filters, {
       status_class: (_, c) => c.statusClass,
     });
     return toResult(await tx<Row[]>`select status_class, sum(n)::int8 as n from (${counts}) s group by 1`);
@@ -37,8 +38,9 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<StatusClasses> 
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<StatusClasses> {
   const params = createChParams();
-  const slices = planSlices(q.from, q.to, q.source, "day");
-  const counts = chCounts(params, slices, rollupFamily("kind", q.filters), q.filters, {
+  const family = rollupFamily("kind", q.filters);
+  const slices = planSlices(q.from, q.to, q.source, coarsestTier(family));
+  const counts = chCounts(params, slices, family, q.filters, {
     status_class: (_, c) => c.statusClass,
   });
   return toResult(

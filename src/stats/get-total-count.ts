@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { chCounts, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCounts, withStatsSettings } from "./postgres-counts.ts";
-import { planSlices, rollupFamily } from "./slices.ts";
+import { coarsestTier, planSlices, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 
@@ -15,9 +15,12 @@ export function getTotalCount(db: StatsDb, q: StatsQuery): Promise<TotalCount> {
 
 function periods(q: StatsQuery) {
   const previousFrom = q.from - (q.to - q.from);
+  const family = rollupFamily("time", q.filters);
+  const tier = coarsestTier(family);
   return {
-    current: planSlices(q.from, q.to, q.source, "day"),
-    previous: planSlices(previousFrom, q.from, q.source, "day"),
+    family,
+    current: planSlices(q.from, q.to, q.source, tier),
+    previous: planSlices(previousFrom, q.from, q.source, tier),
   };
 }
 
@@ -28,8 +31,7 @@ function toResult(row: Row | undefined): TotalCount {
 }
 
 function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TotalCount> {
-  const { current, previous } = periods(q);
-  const family = rollupFamily("time", q.filters);
+  const { family, current, previous } = periods(q);
   return withStatsSettings(sql, [...current, ...previous], async (tx) => {
     const [row] = await tx<Row[]>`
       select (select coalesce(sum(n), 0)::int8 from (${pgCounts(tx, current, family, q.filters, {})}) a) as count,
@@ -39,8 +41,7 @@ function fromPostgres(sql: postgres.Sql, q: StatsQuery): Promise<TotalCount> {
 }
 
 async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<TotalCount> {
-  const { current, previous } = periods(q);
-  const family = rollupFamily("time", q.filters);
+  const { family, current, previous } = periods(q);
   const params = createChParams();
   const [row] = await chRows<Row>(
     client,

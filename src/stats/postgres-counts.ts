@@ -30,6 +30,9 @@ export type PgColumns = {
 /** One GROUP BY key of a statistic, written once for both sources. */
 export type PgDimension = (sql: Sql, columns: PgColumns) => Fragment;
 
+/** An extra condition on the rows counted, written once for both sources. */
+export type PgCondition = (sql: Sql, columns: PgColumns) => Fragment;
+
 function columnsOf(sql: Sql, table: Slice["table"]): PgColumns {
   // date_bin is exact integer arithmetic; date_part of a whole minute is an exact integer. An
   // hour or day row stands for its first minute: every bucket a statistic may read from that
@@ -68,13 +71,14 @@ function filterConditions(sql: Sql, table: Slice["table"], filters: StatsFilters
   return where;
 }
 
-function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters): Fragment {
+function periodConditions(sql: Sql, slice: Slice, filters: StatsFilters, only?: PgCondition): Fragment {
   // A rollup's time column is named after its tier: the start of its minute, hour or day, UTC.
   const time = slice.table === "raw" ? sql`footprint_time` : sql(slice.table);
   const where = [
     sql`${time} >= ${instant(sql, slice.from)}`,
     sql`${time} < ${instant(sql, slice.to)}`,
     ...filterConditions(sql, slice.table, filters),
+    ...(only ? [only(sql, columnsOf(sql, slice.table))] : []),
   ];
   return join(sql, where, sql` and `);
 }
@@ -104,7 +108,8 @@ function join(sql: Sql, parts: readonly Fragment[], separator: Fragment): Fragme
 /**
  * `select <dims>, n` over the slices: one grouped SELECT per slice, UNION ALL, rollup slices from
  * `family`'s table of their tier (which must hold every dimension and filter, see rollupFamily).
- * The caller sums `n` per key (a key may appear once per slice). Zero slices give no rows.
+ * The caller sums `n` per key (a key may appear once per slice). Zero slices give no rows. `only`
+ * counts only the rows it holds true for, besides the filters.
  */
 export function pgCounts(
   sql: Sql,
@@ -112,11 +117,12 @@ export function pgCounts(
   family: RollupFamily,
   filters: StatsFilters,
   dimensions: Readonly<Record<string, PgDimension>>,
+  only?: PgCondition,
 ): Fragment {
   const names = Object.keys(dimensions);
   const parts = slices.map((slice) => {
     const columns = columnsOf(sql, slice.table);
-    const where = periodConditions(sql, slice, filters);
+    const where = periodConditions(sql, slice, filters, only);
     const keys = names.map((name) => sql`${(dimensions[name] as PgDimension)(sql, columns)} as ${sql(name)}`);
     const count = slice.table === "raw" ? sql`count(*)` : sql`sum(n)::int8`;
     const select = join(sql, [...keys, sql`${count} as n`], sql`, `);

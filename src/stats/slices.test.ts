@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseTimestamp } from "../time.ts";
-import { holdsWholeMinute, planSlices, rollupFamily } from "./slices.ts";
+import { coarsestTier, holdsWholeMinute, planSlices, rollupFamily, splitEdges } from "./slices.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 
@@ -40,6 +40,26 @@ test("coarser tiers take the middle: whole days, then hours, then minutes, then 
   });
 });
 
+test("weeks start on Monday 00:00 UTC and take the middle of a long period where the family has them", () => {
+  // Thursday 2025-05-01 12:00 to Wednesday 2025-05-21 00:30: the weeks of May 5 and 12 are whole.
+  const slices = planSlices(at("2025-05-01T12:00:00Z"), at("2025-05-21T00:30:00Z"), "rollup", coarsestTier("endpoint"));
+  expect(slices).toEqual([
+    { table: "hour", from: at("2025-05-01T12:00:00Z"), to: at("2025-05-02T00:00:00Z") },
+    { table: "day", from: at("2025-05-02T00:00:00Z"), to: at("2025-05-05T00:00:00Z") },
+    { table: "week", from: at("2025-05-05T00:00:00Z"), to: at("2025-05-19T00:00:00Z") },
+    { table: "day", from: at("2025-05-19T00:00:00Z"), to: at("2025-05-21T00:00:00Z") },
+    { table: "minute", from: at("2025-05-21T00:00:00Z"), to: at("2025-05-21T00:30:00Z") },
+  ]);
+  // The kind and total families stop at days.
+  expect(coarsestTier("kind")).toBe("day");
+  expect(coarsestTier("total")).toBe("day");
+  expect(planSlices(at("2025-05-01T12:00:00Z"), at("2025-05-21T00:30:00Z"), "rollup", "day")[1]).toEqual({
+    table: "day",
+    from: at("2025-05-02T00:00:00Z"),
+    to: at("2025-05-21T00:00:00Z"),
+  });
+});
+
 test("a period without a whole minute is raw whatever the source", () => {
   const from = at("2025-05-19T00:00:30Z");
   const to = at("2025-05-19T00:01:20Z");
@@ -59,4 +79,20 @@ test("the family read holds the statistic's keys and every filter's column, and 
   expect(rollupFamily("time", { route: "/api" })).toBe("endpoint");
   expect(rollupFamily("kind", { route: "/api", status: "2xx" })).toBe("endpoint");
   expect(rollupFamily("endpoint", {})).toBe("endpoint");
+});
+
+test("a top-N's edges are bounded by the whole UTC days they lie in, also when a slice crosses midnight", () => {
+  const { whole, edges, bounds } = splitEdges(
+    planSlices(at("2025-05-01T12:00:00Z"), at("2025-05-21T00:30:00Z"), "rollup", "week"),
+  );
+  expect(whole.map((s) => s.table)).toEqual(["day", "week", "day"]);
+  expect(edges.map((s) => s.table)).toEqual(["hour", "minute"]);
+  expect(bounds).toEqual([
+    { table: "day", from: at("2025-05-01T00:00:00Z"), to: at("2025-05-02T00:00:00Z") },
+    { table: "day", from: at("2025-05-21T00:00:00Z"), to: at("2025-05-22T00:00:00Z") },
+  ]);
+  // 23:00 to 01:00 holds no whole day: its hours lie in two days.
+  const night = splitEdges(planSlices(at("2025-05-01T23:00:00Z"), at("2025-05-02T01:00:00Z"), "rollup", "week"));
+  expect(night.whole).toEqual([]);
+  expect(night.bounds.map((s) => s.from)).toEqual([at("2025-05-01T00:00:00Z"), at("2025-05-02T00:00:00Z")]);
 });

@@ -1,8 +1,8 @@
 import type { FootprintRow } from "./store.ts";
 
 /**
- * The key every rollup (per minute, hour, day; migrations 0003, 0007) counts a footprint under,
- * besides its time bucket. Written here once: in TypeScript, and as the SQL expressions over a
+ * The key every rollup (per minute, hour, day, week; migrations 0003, 0007, 0010) counts a
+ * footprint under, besides its time bucket. Written here once: in TypeScript, and as the SQL expressions over a
  * user_footprint row for the places that count rows already in the database. The ClickHouse
  * materialized views hold the same key in their migrations, which are never edited.
  */
@@ -45,12 +45,15 @@ export const CH_ROLLUP_KEY: Record<keyof RollupKey, string> = {
   isBot: "coalesce(is_bot, false)",
 };
 
-/** Rollup granularity: every rollup table counts per whole UTC minute, hour or day. */
-export type RollupTier = "minute" | "hour" | "day";
+/**
+ * Rollup granularity: every rollup table counts per whole UTC minute, hour, day or week (weeks
+ * start on Monday 00:00 UTC, PostgreSQL's date_trunc('week') and ClickHouse's toMonday).
+ */
+export type RollupTier = "minute" | "hour" | "day" | "week";
 
 /**
- * Rollups shaped by the questions asked (migrations 0003, 0007, 0008). Each family keeps part of
- * the key besides time, and exists per minute, hour and day:
+ * Rollups shaped by the questions asked (migrations 0003, 0007, 0008, 0010). Each family keeps
+ * part of the key besides time, and exists per minute, hour and day (ROLLUP_FAMILY_TIERS):
  * - endpoint: the whole key; top endpoints and anything filtered by route;
  * - kind: method, status class and bot flag, without the endpoint (a few rows per minute, not one
  *   per endpoint); status classes and time statistics filtered by method, status or bots;
@@ -73,10 +76,21 @@ export const ROLLUP_COLUMN: Record<keyof RollupKey, string> = {
   isBot: "is_bot",
 };
 
-export const ROLLUP_TIERS: readonly RollupTier[] = ["minute", "hour", "day"];
+export const ROLLUP_TIERS: readonly RollupTier[] = ["minute", "hour", "day", "week"];
+
+/**
+ * The tiers each family exists in (finest first). Only the endpoint family has weeks (migration
+ * 0010): it holds about one row per distinct endpoint per unit, so a 30-day top-10 read 29 day
+ * rows per endpoint; the kind and total families hold a few rows per day, and days are enough.
+ */
+export const ROLLUP_FAMILY_TIERS: Record<RollupFamily, readonly RollupTier[]> = {
+  endpoint: ["minute", "hour", "day", "week"],
+  kind: ["minute", "hour", "day"],
+  total: ["minute", "hour", "day"],
+};
 export const ROLLUP_FAMILIES: readonly RollupFamily[] = ["endpoint", "kind", "total"];
 
-/** Table of a family and tier; its time column is named after the tier (minute, hour, day). */
+/** Table of a family and tier; its time column is named after the tier (minute, hour, day, week). */
 export function rollupTable(family: RollupFamily, tier: RollupTier): string {
   return family === "endpoint" ? `user_footprint_${tier}` : `user_footprint_${family}_${tier}`;
 }
@@ -85,7 +99,7 @@ export type RollupTable = { table: string; family: RollupFamily; tier: RollupTie
 
 /** Every rollup table, families and tiers in one fixed order (writers lock them in this order). */
 export const ROLLUP_TABLES: readonly RollupTable[] = ROLLUP_FAMILIES.flatMap((family) =>
-  ROLLUP_TIERS.map((tier) => ({
+  ROLLUP_FAMILY_TIERS[family].map((tier) => ({
     table: rollupTable(family, tier),
     family,
     tier,
