@@ -22,6 +22,7 @@ import { classifyStoreError } from "../src/store/store-errors.ts";
 import { kafkaMessage, type MessageCase, withUniqueEventId } from "../test/support/arbitraries.ts";
 import { checkProperty, createTally, propertyTimeout } from "../test/support/property.ts";
 import { writePropertyReport } from "../test/support/property-report.ts";
+import { linkPostgresRejects } from "../test/support/store-rejections.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
 import { createBatchWriter } from "./batch-writer.ts";
 import type { DeadLetter } from "./dead-letter.ts";
@@ -45,6 +46,14 @@ afterAll(async () => {
   await Promise.all([pg?.drop(), ch?.drop()]);
   writePropertyReport(FILE);
 });
+
+function refusedByPostgres(n: number): MessageCase {
+  const link = linkPostgresRejects(String(n));
+  return {
+    label: "valid",
+    value: Buffer.from(JSON.stringify({ method: "GET", link, footprint_time: "2025-05-19T13:45:30Z" })),
+  };
+}
 
 /** Offsets run on across cases, so every batch's token is new to ClickHouse. */
 let nextOffset = 0;
@@ -161,7 +170,14 @@ describe("the consumer over random and corrupted messages, into both real stores
     async () => {
       const tally = createTally();
       const property = fc.asyncProperty(
-        fc.array(kafkaMessage(), { minLength: 5, maxLength: 40, size: "medium" }),
+        fc.array(
+          fc.oneof(
+            { weight: 19, arbitrary: kafkaMessage() },
+            // A valid footprint PostgreSQL refuses (54000, a long link): dead-lettered by its sink only.
+            { weight: 1, arbitrary: fc.nat().map((n) => refusedByPostgres(n)) },
+          ),
+          { minLength: 5, maxLength: 40, size: "medium" },
+        ),
         fc.integer({ min: 8, max: 40 }),
         async (generated, batchSize) => {
           const messages = generated.map(withUniqueEventId);
