@@ -24,6 +24,7 @@ import {
   type World,
 } from "../test/support/fault-stack.ts";
 import { waitFor } from "../test/support/wait-for.ts";
+import { storeRefusalScenario } from "./faults/store-refusal.ts";
 
 const skip = process.env.EFT_SKIP_FAULTS === "1";
 const SCENARIO_MS = 300_000;
@@ -80,8 +81,8 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     try {
       await body(world, row);
       Object.assign(row, await world.counts());
-      expect(row.postgres).toBe(row.sent);
-      expect(row.clickhouse).toBe(row.sent);
+      expect(row.postgres).toBe(row.sent - (row.refusedBy?.postgres ?? 0));
+      expect(row.clickhouse).toBe(row.sent - (row.refusedBy?.clickhouse ?? 0));
       expect(row.pgDuplicates).toBe(0);
       expect(row.chDuplicates).toBe(0);
       row.passed = true;
@@ -380,6 +381,12 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
         const byCode = /\.dlq \(([^)]*)\)/.exec(summary)?.[1] ?? summary.trim();
         row.notes = `dead letters by code: ${byCode}; one consumer process throughout, never restarted; "recovery" = time to store them all`;
       }),
+    SCENARIO_MS,
+  );
+
+  test(
+    "a row refused by one store, among good ones under load",
+    () => scenario("a row refused by one store", (world, row) => storeRefusalScenario(world, row, { startTraffic })),
     SCENARIO_MS,
   );
 
