@@ -50,6 +50,8 @@ function harness(options: {
   flushMs?: number;
   /** Rows the store refuses for their content (a batch holding one fails whole, as both stores do). */
   refuses?: (row: FootprintRow) => boolean;
+  /** The store names the (1-based) row it refused, as ClickHouse does ("at row N"). */
+  namesRow?: boolean;
 }) {
   const failures = { insert: 0, commit: 0, deadLetters: 0, ...options.failures };
   const trace: string[] = [];
@@ -74,16 +76,16 @@ function harness(options: {
         }
         if (options.refuses && rows.some(options.refuses)) {
           trace.push(`insert ${batch?.token} refused`);
-          throw new Error("refused: value too long");
+          throw new Error(`refused: value too long at row ${rows.findIndex(options.refuses) + 1}`);
         }
         trace.push(`insert ${batch?.token} (${rows.length} rows)`);
       },
     },
-    classify: (err) => ({
-      class: (err as Error).message.startsWith("refused") ? "content" : "outage",
-      code: "22001",
-      message: (err as Error).message,
-    }),
+    classify: (err) => {
+      const { message } = err as Error;
+      const row = options.namesRow ? Number(/at row (\d+)/.exec(message)?.[1]) : undefined;
+      return { class: message.startsWith("refused") ? "content" : "outage", code: "22001", message, row };
+    },
     deadLetters: {
       async send(letters) {
         if (failures.deadLetters-- > 0) {
@@ -393,7 +395,7 @@ describe("batch writer: rows a store refuses for their content", () => {
         rejectedBy: "postgres",
         storeCode: "22001",
         code: "MESSAGE_REJECTED_BY_STORE",
-        message: "refused: value too long",
+        message: "refused: value too long at row 1",
         value: Buffer.from("message 3"),
         headers: { "x-trace": "t3" },
         timestamp: "1700000000000",
@@ -434,6 +436,24 @@ describe("batch writer: rows a store refuses for their content", () => {
       "resume 0",
     ]);
     expect(h.sent.map((l) => l.origin.offset)).toEqual(["3"]);
+  });
+
+  test("a store that names the refused row: the rows before it, it alone, the rows after it", async () => {
+    const h = harness({ refuses: refusesLink("/2", "/6"), namesRow: true });
+    const state = h.partition(0);
+    h.collect(state, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    expect(h.trace.filter((x) => x.startsWith("insert"))).toEqual([
+      "insert t/0/0-9 refused",
+      "insert t/0/0-9/0-1 (2 rows)",
+      "insert t/0/0-9/2-2 refused",
+      "insert t/0/0-9/3-9 refused",
+      "insert t/0/0-9/3-5 (3 rows)",
+      "insert t/0/0-9/6-6 refused",
+      "insert t/0/0-9/7-9 (3 rows)",
+    ]);
+    expect(h.sent.map((l) => l.origin.offset)).toEqual(["2", "6"]);
   });
 
   test("a store that is down never dead-letters: the batch is retried whole", async () => {

@@ -197,9 +197,11 @@ async function insert(w: Writer, batch: PartitionBatch, progress: Progress): Pro
 }
 
 /**
- * Inserts rows [lo, hi) of the batch; when the store refuses them for their content, each half on
- * its own, down to the single rows it refuses (about 2·log2(n) more inserts per refused row). An
- * outage is thrown: the retry skips the ranges settled before it.
+ * Inserts rows [lo, hi) of the batch; when the store refuses them for their content, parts of it
+ * on their own, down to the single rows it refuses. Where the store names the row it refused
+ * (ClickHouse: "at row N"), the rows before it, it alone and the rows after it (3 inserts per
+ * refused row); else each half (about 2·log2(n)). An outage is thrown: the retry skips the ranges
+ * settled before it.
  */
 async function insertRange(w: Writer, batch: PartitionBatch, progress: Progress, lo: number, hi: number) {
   const range = `${lo}-${hi}`;
@@ -220,13 +222,27 @@ async function insertRange(w: Writer, batch: PartitionBatch, progress: Progress,
       });
     }
     if (hi - lo === 1) progress.rejected.set(lo, refusal(w, batch, lo, verdict));
-    else {
-      const mid = lo + Math.ceil((hi - lo) / 2);
-      await insertRange(w, batch, progress, lo, mid);
-      await insertRange(w, batch, progress, mid, hi);
-    }
+    else for (const [a, b] of splitPoints(lo, hi, verdict.row)) await insertRange(w, batch, progress, a, b);
   }
   progress.settled.add(range);
+}
+
+/** The parts [lo, hi) is split into: around the row the store named (1-based), or in halves. */
+export function splitPoints(lo: number, hi: number, row: number | undefined): [number, number][] {
+  if (row === undefined || row < 1 || row > hi - lo) {
+    const mid = lo + Math.ceil((hi - lo) / 2);
+    return [
+      [lo, mid],
+      [mid, hi],
+    ];
+  }
+  const at = lo + row - 1;
+  const parts: [number, number][] = [
+    [lo, at],
+    [at, at + 1],
+    [at + 1, hi],
+  ];
+  return parts.filter(([a, b]) => b > a);
 }
 
 /**

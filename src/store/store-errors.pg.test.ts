@@ -122,8 +122,11 @@ describe("ClickHouse errors", () => {
 
   test("a CHECK constraint: 469 VIOLATED_CONSTRAINT, content", async () => {
     await addClickhouseRejection(ch.store.stats.client);
-    const err = await failure(() => ch.store.insertFootprints([row(`${CLICKHOUSE_REJECTED_PREFIX}1`)]));
-    expect(classOf(classifyClickhouseError(err))).toEqual({ class: "content", code: "469 VIOLATED_CONSTRAINT" });
+    const rows = [row("/fine"), row(`${CLICKHOUSE_REJECTED_PREFIX}1`), row("/fine/too")];
+    const e = classifyClickhouseError(await failure(() => ch.store.insertFootprints(rows)));
+    expect(classOf(e)).toEqual({ class: "content", code: "469 VIOLATED_CONSTRAINT" });
+    // The row ClickHouse names ("is violated at row 2"): where the writer splits first.
+    expect(e.row).toBe(2);
   });
 
   test("a batch over more than 100 months: 252 'Too many partitions for single INSERT block', content", async () => {

@@ -14,8 +14,11 @@ import type { StoreName } from "./store.ts";
  */
 export type StoreErrorClass = "content" | "outage";
 
-/** A store's verdict on a failed insert: its class, and the store's own code and message. */
-export type StoreError = { class: StoreErrorClass; code: string; message: string };
+/**
+ * A store's verdict on a failed insert: its class, the store's own code and message, and, when the
+ * store names it, the (1-based) row of the insert it refused: a hint, checked by the caller.
+ */
+export type StoreError = { class: StoreErrorClass; code: string; message: string; row?: number };
 
 /**
  * PostgreSQL: SQLSTATE class 22 (data exception: a value out of range, an invalid byte sequence or
@@ -58,6 +61,9 @@ const CLICKHOUSE_CONTENT_CODES = new Set([
   469, // VIOLATED_CONSTRAINT
 ]);
 
+/** "… is violated at row 4. …", "(at row 1)": the row ClickHouse names, when it names one. */
+const AT_ROW = /\bat row (\d{1,9})\b/;
+
 /** TOO_MANY_PARTS (252) is both an overloaded table (outage) and a batch over too many months. */
 const TOO_MANY_PARTS = 252;
 const TOO_MANY_PARTITIONS = /Too many partitions for single INSERT block/;
@@ -73,7 +79,13 @@ export function classifyClickhouseError(err: unknown): StoreError {
     const code = Number(err.code);
     const content =
       CLICKHOUSE_CONTENT_CODES.has(code) || (code === TOO_MANY_PARTS && TOO_MANY_PARTITIONS.test(err.message));
-    return { class: content ? "content" : "outage", code: `${err.code} ${err.type}`, message: err.message };
+    const verdict: StoreError = {
+      class: content ? "content" : "outage",
+      code: `${err.code} ${err.type}`,
+      message: err.message,
+    };
+    const row = content ? AT_ROW.exec(err.message)?.[1] : undefined;
+    return row === undefined ? verdict : { ...verdict, row: Number(row) };
   }
   return outage(err);
 }
