@@ -15,20 +15,16 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { ERROR_CODES } from "../src/errors.ts";
 import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
-import { createMemoryLogger } from "../src/log.ts";
-import { createMetrics } from "../src/metrics.ts";
 import type { Store } from "../src/store/store.ts";
 import { classifyStoreError } from "../src/store/store-errors.ts";
 import { kafkaMessage, type MessageCase, withUniqueEventId } from "../test/support/arbitraries.ts";
 import { checkProperty, createTally, propertyTimeout } from "../test/support/property.ts";
 import { writePropertyReport } from "../test/support/property-report.ts";
+import { createSinkWriter } from "../test/support/sink-writer.ts";
 import { linkPostgresRejects } from "../test/support/store-rejections.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
-import { createBatchWriter } from "./batch-writer.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { createGenerations } from "./generation.ts";
-import { createPartitionBatcher } from "./partition-batches.ts";
-import type { PartitionState } from "./partition-state.ts";
 
 const FILE = "consumer/batch-writer.property.pg.test.ts";
 const TOPIC = `prop-${randomBytes(4).toString("hex")}`;
@@ -72,7 +68,7 @@ async function runSink(
 ): Promise<SinkRun> {
   const generations = createGenerations();
   const run: SinkRun = { stored: 0, committed: undefined, refused: undefined };
-  const writer = createBatchWriter({
+  const sink = createSinkWriter({
     store: {
       name: store.name,
       async insertFootprints(rows, batch) {
@@ -89,41 +85,24 @@ async function runSink(
         }
       },
     },
-    deadLetters: {
-      async send(letters) {
-        deadLetters.push(...letters);
-        return letters;
-      },
-    },
-    async commit(_partition, offset, metadata) {
-      if (metadata === null) run.committed = offset;
-    },
-    setPaused() {},
+    topic: TOPIC,
+    start,
+    batchSize,
     generations,
-    logger: createMemoryLogger(),
-    metrics: createMetrics(),
-    backoff: () => 1,
-    sleep: (ms) => Bun.sleep(ms),
-    flushMs: 60_000,
-    schedule: (fn) => {
-      queueMicrotask(fn);
-      return () => {};
-    },
+    backoffMs: 1,
   });
-  const state: PartitionState = {
-    partition: 0,
-    batcher: createPartitionBatcher({ topic: TOPIC, partition: 0, start: BigInt(start), batchSize, flushMs: 60_000 }),
-    writing: false,
-    written: Promise.resolve(),
-    paused: false,
-    uncommitted: undefined,
+  const { writer, state } = sink;
+  const done = () => {
+    deadLetters.push(...sink.letters);
+    run.committed = sink.committed;
+    return run;
   };
   for (const [i, m] of messages.entries()) {
     const offset = BigInt(start + i);
     if (!state.batcher.accepts(offset)) {
       writer.sealAndWrite(state);
       await writer.drain();
-      if (run.refused) return run;
+      if (run.refused) return done();
     }
     const origin = { topic: TOPIC, partition: 0, offset: String(offset) };
     const parsed = parseFootprintMessage(m.value, origin);
@@ -148,7 +127,7 @@ async function runSink(
   }
   generations.stop(10_000);
   await writer.finish(() => [state]);
-  return run;
+  return done();
 }
 
 /** A sink that neither stores nor fails its batches in 30 s fails the case, never hangs the run. */

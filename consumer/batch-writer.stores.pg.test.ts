@@ -8,11 +8,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes, randomUUID } from "node:crypto";
 import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
-import { createMemoryLogger } from "../src/log.ts";
-import { createMetrics } from "../src/metrics.ts";
 import { createPostgresStore } from "../src/store/postgres.ts";
 import type { ClickhouseStore, PostgresStore, Store } from "../src/store/store.ts";
 import { closedPort } from "../test/support/closed-port.ts";
+import { createSinkWriter } from "../test/support/sink-writer.ts";
 import {
   addClickhouseRejection,
   CLICKHOUSE_REJECTED_PREFIX,
@@ -20,11 +19,8 @@ import {
   monthTime,
 } from "../test/support/store-rejections.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
-import { createBatchWriter } from "./batch-writer.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { createGenerations } from "./generation.ts";
-import { createPartitionBatcher } from "./partition-batches.ts";
-import type { PartitionState } from "./partition-state.ts";
 
 const TOPIC = `refused-${randomBytes(4).toString("hex")}`;
 
@@ -64,56 +60,28 @@ async function writeBatch(
   store: Pick<Store, "name" | "insertFootprints">,
   values: readonly Buffer[],
   start: number,
-  insert?: (run: Run, stop: () => void, next: () => Promise<void>) => Promise<void>,
+  insert?: (inserts: string[], stop: () => void, next: () => Promise<void>) => Promise<void>,
 ): Promise<Run> {
   const generations = createGenerations();
-  const run: Run = { letters: [], committed: undefined, inserts: [] };
-  const writer = createBatchWriter({
+  const inserts: string[] = [];
+  const sink = createSinkWriter({
     store: {
       name: store.name,
       async insertFootprints(rows, batch) {
         const next = async () => {
           await store.insertFootprints(rows, batch);
-          run.inserts.push(batch?.token ?? "");
+          inserts.push(batch?.token ?? "");
         };
-        await (insert ? insert(run, () => generations.stop(0), next) : next());
+        await (insert ? insert(inserts, () => generations.stop(0), next) : next());
       },
     },
-    deadLetters: {
-      async send(letters) {
-        run.letters.push(...letters);
-        return letters;
-      },
-    },
-    async commit(_partition, offset, metadata) {
-      if (metadata === null) run.committed = offset;
-    },
-    setPaused() {},
+    topic: TOPIC,
+    start,
+    batchSize: 1000,
     generations,
-    logger: createMemoryLogger(),
-    metrics: createMetrics(),
-    backoff: () => 20,
-    sleep: (ms) => Bun.sleep(ms),
-    flushMs: 60_000,
-    schedule: (fn) => {
-      queueMicrotask(fn);
-      return () => {};
-    },
+    backoffMs: 20,
   });
-  const state: PartitionState = {
-    partition: 0,
-    batcher: createPartitionBatcher({
-      topic: TOPIC,
-      partition: 0,
-      start: BigInt(start),
-      batchSize: 1000,
-      flushMs: 60_000,
-    }),
-    writing: false,
-    written: Promise.resolve(),
-    paused: false,
-    uncommitted: undefined,
-  };
+  const { writer, state } = sink;
   for (const [i, value] of values.entries()) {
     const offset = String(start + i);
     const parsed = parseFootprintMessage(value, { topic: TOPIC, partition: 0, offset });
@@ -126,7 +94,7 @@ async function writeBatch(
     generations.stop(10_000);
     await writer.finish(() => [state]);
   }
-  return run;
+  return { letters: sink.letters, committed: sink.committed, inserts };
 }
 
 const linksIn = async (store: Store, prefix: string): Promise<string[]> => {
@@ -249,9 +217,9 @@ describe("a crash in the middle of isolating a refused row stores nothing twice"
       const start = take(values.length);
       const rollupsBefore = await rollupTotal(kind);
       // The first consumer dies (its writer abandons the batch uncommitted) once two parts are in.
-      const first = await writeBatch(store, values, start, async (run, stop, next) => {
+      const first = await writeBatch(store, values, start, async (inserts, stop, next) => {
         await next();
-        if (run.inserts.length === 2) {
+        if (inserts.length === 2) {
           stop();
           throw new Error("killed");
         }
