@@ -5,8 +5,9 @@
  * of the two; each sink commits the partition's end; the counts add up. Messages go through the
  * consumer's own parse (parseFootprintMessage), partition batches and batch writer, one writer per
  * sink as in `consume`, into the stack's real PostgreSQL AND ClickHouse (named .pg.test.ts after
- * the first). A row a store refuses for its content would block its partition (issue 16, item 2):
- * the property fails at once, naming the row, instead of retrying it forever. Few, larger cases:
+ * the first). A row a store refuses for its content is dead-lettered by that store's sink and
+ * stored by the other; a store error the writer would retry forever (an outage) fails the property
+ * at once, naming the rows, instead of hanging. Few, larger cases:
  * a ClickHouse insert on the stack's chdb endpoint takes ~0.3 s.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -14,18 +15,16 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { ERROR_CODES } from "../src/errors.ts";
 import { parseFootprintMessage } from "../src/footprint/parse-message.ts";
-import { createMemoryLogger } from "../src/log.ts";
-import { createMetrics } from "../src/metrics.ts";
 import type { Store } from "../src/store/store.ts";
+import { classifyStoreError } from "../src/store/store-errors.ts";
 import { kafkaMessage, type MessageCase, withUniqueEventId } from "../test/support/arbitraries.ts";
 import { checkProperty, createTally, propertyTimeout } from "../test/support/property.ts";
 import { writePropertyReport } from "../test/support/property-report.ts";
+import { createSinkWriter } from "../test/support/sink-writer.ts";
+import { linkPostgresRejects } from "../test/support/store-rejections.ts";
 import { openTestStore, type TestStore } from "../test/support/test-store.ts";
-import { createBatchWriter } from "./batch-writer.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { createGenerations } from "./generation.ts";
-import { createPartitionBatcher } from "./partition-batches.ts";
-import type { PartitionState } from "./partition-state.ts";
 
 const FILE = "consumer/batch-writer.property.pg.test.ts";
 const TOPIC = `prop-${randomBytes(4).toString("hex")}`;
@@ -44,6 +43,14 @@ afterAll(async () => {
   writePropertyReport(FILE);
 });
 
+function refusedByPostgres(n: number): MessageCase {
+  const link = linkPostgresRejects(String(n));
+  return {
+    label: "valid",
+    value: Buffer.from(JSON.stringify({ method: "GET", link, footprint_time: "2025-05-19T13:45:30Z" })),
+  };
+}
+
 /** Offsets run on across cases, so every batch's token is new to ClickHouse. */
 let nextOffset = 0;
 type SinkRun = { stored: number; committed: bigint | undefined; refused: string | undefined };
@@ -57,11 +64,11 @@ async function runSink(
   messages: readonly MessageCase[],
   start: number,
   batchSize: number,
-  deadLetters?: DeadLetter[],
+  deadLetters: DeadLetter[],
 ): Promise<SinkRun> {
   const generations = createGenerations();
   const run: SinkRun = { stored: 0, committed: undefined, refused: undefined };
-  const writer = createBatchWriter({
+  const sink = createSinkWriter({
     store: {
       name: store.name,
       async insertFootprints(rows, batch) {
@@ -69,47 +76,33 @@ async function runSink(
           await store.insertFootprints(rows, batch);
           run.stored += rows.length;
         } catch (err) {
-          // Retried forever by the writer (a store outage): give up and name the rows instead.
+          // A content error is isolated and dead-lettered by the writer; anything else would be
+          // retried forever (a store outage): give up and name the rows instead.
+          if (classifyStoreError(store.name, err).class === "content") throw err;
           run.refused ??= `${store.name} refused ${JSON.stringify(rows).slice(0, 800)}: ${(err as Error).message.slice(0, 300)}`;
           generations.stop(0);
           throw err;
         }
       },
     },
-    deadLetters: deadLetters && {
-      async send(letters) {
-        deadLetters.push(...letters);
-      },
-    },
-    async commit(_partition, offset, metadata) {
-      if (metadata === null) run.committed = offset;
-    },
-    setPaused() {},
+    topic: TOPIC,
+    start,
+    batchSize,
     generations,
-    logger: createMemoryLogger(),
-    metrics: createMetrics(),
-    backoff: () => 1,
-    sleep: (ms) => Bun.sleep(ms),
-    flushMs: 60_000,
-    schedule: (fn) => {
-      queueMicrotask(fn);
-      return () => {};
-    },
+    backoffMs: 1,
   });
-  const state: PartitionState = {
-    partition: 0,
-    batcher: createPartitionBatcher({ topic: TOPIC, partition: 0, start: BigInt(start), batchSize, flushMs: 60_000 }),
-    writing: false,
-    written: Promise.resolve(),
-    paused: false,
-    uncommitted: undefined,
+  const { writer, state } = sink;
+  const done = () => {
+    deadLetters.push(...sink.letters);
+    run.committed = sink.committed;
+    return run;
   };
   for (const [i, m] of messages.entries()) {
     const offset = BigInt(start + i);
     if (!state.batcher.accepts(offset)) {
       writer.sealAndWrite(state);
       await writer.drain();
-      if (run.refused) return run;
+      if (run.refused) return done();
     }
     const origin = { topic: TOPIC, partition: 0, offset: String(offset) };
     const parsed = parseFootprintMessage(m.value, origin);
@@ -125,11 +118,16 @@ async function runSink(
             timestamp: "0",
           } satisfies DeadLetter,
         };
-    state.batcher.add(offset, entry, Date.now());
+    state.batcher.add(offset, entry, Date.now(), {
+      offset: String(offset),
+      value: m.value,
+      headers: {},
+      timestamp: "0",
+    });
   }
   generations.stop(10_000);
   await writer.finish(() => [state]);
-  return run;
+  return done();
 }
 
 /** A sink that neither stores nor fails its batches in 30 s fails the case, never hangs the run. */
@@ -151,7 +149,14 @@ describe("the consumer over random and corrupted messages, into both real stores
     async () => {
       const tally = createTally();
       const property = fc.asyncProperty(
-        fc.array(kafkaMessage(), { minLength: 5, maxLength: 40, size: "medium" }),
+        fc.array(
+          fc.oneof(
+            { weight: 19, arbitrary: kafkaMessage() },
+            // A valid footprint PostgreSQL refuses (54000, a long link): dead-lettered by its sink only.
+            { weight: 1, arbitrary: fc.nat().map((n) => refusedByPostgres(n)) },
+          ),
+          { minLength: 5, maxLength: 40, size: "medium" },
+        ),
         fc.integer({ min: 8, max: 40 }),
         async (generated, batchSize) => {
           const messages = generated.map(withUniqueEventId);
@@ -159,12 +164,34 @@ describe("the consumer over random and corrupted messages, into both real stores
           nextOffset += messages.length;
           const end = BigInt(start + messages.length);
           const before = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
-          const letters: DeadLetter[] = [];
-          const pgRun = await withinDeadline("postgres", runSink(pg.store, messages, start, batchSize, letters));
-          const chRun = await withinDeadline("clickhouse", runSink(ch.store, messages, start, batchSize));
+          const pgLetters: DeadLetter[] = [];
+          const chLetters: DeadLetter[] = [];
+          const pgRun = await withinDeadline("postgres", runSink(pg.store, messages, start, batchSize, pgLetters));
+          const chRun = await withinDeadline("clickhouse", runSink(ch.store, messages, start, batchSize, chLetters));
           const refused = pgRun.refused ?? chRun.refused;
-          if (refused) throw new Error(`a row a store refuses would block the partition: ${refused}`);
+          if (refused) throw new Error(`a store error would block the partition: ${refused}`);
 
+          const refusedBy = (sink: string, letters: DeadLetter[]) => {
+            const mine = letters.filter((l) => l.rejectedBy !== undefined);
+            for (const l of mine) {
+              if (l.rejectedBy !== sink || l.code !== "MESSAGE_REJECTED_BY_STORE") {
+                throw new Error(`the ${sink} sink wrote ${l.code} for ${l.rejectedBy}`);
+              }
+              tally.add(`refused by ${sink} ${l.storeCode}`);
+            }
+            return new Set(mine.map((l) => Number(l.origin.offset) - start));
+          };
+          const pgRefused = refusedBy("postgres", pgLetters);
+          const chRefused = refusedBy("clickhouse", chLetters);
+          const letters = pgLetters.filter((l) => l.rejectedBy === undefined);
+          const parsedOut = (ls: DeadLetter[]) =>
+            ls
+              .filter((l) => l.rejectedBy === undefined)
+              .map((l) => l.origin.offset)
+              .join(",");
+          if (parsedOut(chLetters) !== parsedOut(pgLetters)) {
+            throw new Error("the sinks dead-lettered different messages for parse errors");
+          }
           const dead = new Set(letters.map((l) => Number(l.origin.offset) - start));
           for (const l of letters) {
             if (!(l.code in ERROR_CODES) || !l.code.startsWith("MESSAGE_"))
@@ -181,7 +208,9 @@ describe("the consumer over random and corrupted messages, into both real stores
           const after = { pg: await pg.store.countFootprints(), ch: await ch.store.countFootprints() };
           const counts = { pg: after.pg - before.pg, ch: after.ch - before.ch, stored, dead: dead.size };
           if (letters.length !== dead.size) throw new Error(`a message dead-lettered twice: ${JSON.stringify(counts)}`);
-          if (counts.pg !== stored || counts.ch !== stored || pgRun.stored !== stored || chRun.stored !== stored) {
+          const inPg = stored - pgRefused.size;
+          const inCh = stored - chRefused.size;
+          if (counts.pg !== inPg || counts.ch !== inCh || pgRun.stored !== inPg || chRun.stored !== inCh) {
             throw new Error(`counts do not add up: ${JSON.stringify(counts)}`);
           }
           if (pgRun.committed !== end || chRun.committed !== end) {
@@ -190,16 +219,17 @@ describe("the consumer over random and corrupted messages, into both real stores
           totals.sent += messages.length;
           totals.stored += stored;
           totals.dead += dead.size;
+          totals.refused += pgRefused.size + chRefused.size;
         },
       );
-      const totals = { sent: 0, stored: 0, dead: 0 };
+      const totals = { sent: 0, stored: 0, dead: 0, refused: 0 };
       await checkProperty(
         {
           name: "consumer: parse, batch, write (broker-free), both stores",
           file: FILE,
           baseRuns: 12,
           outcome: () =>
-            `messages ${totals.sent}: stored in both stores ${totals.stored}, dead-lettered ${totals.dead} (${tally})`,
+            `messages ${totals.sent}: valid ${totals.stored} (refused by one store and dead-lettered by its sink ${totals.refused}), dead-lettered ${totals.dead} (${tally})`,
         },
         property,
       );

@@ -35,10 +35,24 @@ const deadLetter = (offset: number): DeadLetter => ({
   timestamp: "0",
 });
 
+const source = (offset: number) => ({
+  offset: String(offset),
+  value: Buffer.from(`message ${offset}`),
+  headers: { "x-trace": `t${offset}` },
+  timestamp: "1700000000000",
+});
+
 type Timer = { ms: number; fire(): void; cancelled: boolean };
 
 /** A writer whose every dependency is a fake; `failures` says how often each one fails first. */
-function harness(options: { failures?: { insert?: number; commit?: number; deadLetters?: number }; flushMs?: number }) {
+function harness(options: {
+  failures?: { insert?: number; commit?: number; deadLetters?: number };
+  flushMs?: number;
+  /** Rows the store refuses for their content (a batch holding one fails whole, as both stores do). */
+  refuses?: (row: FootprintRow) => boolean;
+  /** The store names the (1-based) row it refused, as ClickHouse does ("at row N"). */
+  namesRow?: boolean;
+}) {
   const failures = { insert: 0, commit: 0, deadLetters: 0, ...options.failures };
   const trace: string[] = [];
   let clock = 0;
@@ -49,6 +63,7 @@ function harness(options: { failures?: { insert?: number; commit?: number; deadL
   const logger = createMemoryLogger();
   const metrics = createMetrics();
   const hooks: { onInsert?: () => void } = {};
+  const sent: DeadLetter[] = [];
 
   const writer = createBatchWriter({
     store: {
@@ -59,8 +74,17 @@ function harness(options: { failures?: { insert?: number; commit?: number; deadL
           trace.push(`insert ${batch?.token} failed`);
           throw new Error("postgres is down");
         }
+        if (options.refuses && rows.some(options.refuses)) {
+          trace.push(`insert ${batch?.token} refused`);
+          throw new Error(`refused: value too long at row ${rows.findIndex(options.refuses) + 1}`);
+        }
         trace.push(`insert ${batch?.token} (${rows.length} rows)`);
       },
+    },
+    classify: (err) => {
+      const { message } = err as Error;
+      const row = options.namesRow ? Number(/at row (\d+)/.exec(message)?.[1]) : undefined;
+      return { class: message.startsWith("refused") ? "content" : "outage", code: "22001", message, row };
     },
     deadLetters: {
       async send(letters) {
@@ -69,6 +93,8 @@ function harness(options: { failures?: { insert?: number; commit?: number; deadL
           throw new Error("dlq topic is away");
         }
         trace.push(`dead letters ${letters.map((l) => l.origin.offset).join(",")}`);
+        sent.push(...letters);
+        return letters;
       },
     },
     async commit(partition, offset, metadata) {
@@ -120,7 +146,8 @@ function harness(options: { failures?: { insert?: number; commit?: number; deadL
   });
   const collect = (state: PartitionState, offsets: number[], dead: number[] = []) => {
     for (const o of offsets) {
-      state.batcher.add(BigInt(o), dead.includes(o) ? { deadLetter: deadLetter(o) } : { row: row(o) }, clock);
+      const entry = dead.includes(o) ? { deadLetter: deadLetter(o) } : { row: row(o) };
+      state.batcher.add(BigInt(o), entry, clock, source(o));
     }
   };
   const fireTimers = async () => {
@@ -138,6 +165,7 @@ function harness(options: { failures?: { insert?: number; commit?: number; deadL
     backoffAttempts,
     timers,
     hooks,
+    sent,
     metrics,
     partition,
     collect,
@@ -334,6 +362,147 @@ describe("batch writer: commits only what is stored or dead-lettered", () => {
     expect(h.sleeps).toEqual([250, 50, 250, 250, 100, 250]);
     expect(h.logged("batch not committed; it will be consumed again").map((l) => l.reason)).toEqual([
       "shutdown timeout",
+    ]);
+  });
+});
+
+describe("batch writer: rows a store refuses for their content", () => {
+  const refusesLink =
+    (...links: string[]) =>
+    (r: FootprintRow) =>
+      links.includes(r.link);
+
+  test("one refused row: halves inserted on their own, the row dead-lettered with the store's verdict, then the commit", async () => {
+    const h = harness({ refuses: refusesLink("/3") });
+    const state = h.partition(0);
+    h.collect(state, [0, 1, 2, 3, 4]);
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    await h.fireTimers();
+    expect(h.trace).toEqual([
+      "commit 0@0 eft-batch-end=5",
+      "insert t/0/0-4 refused",
+      "insert t/0/0-4/0-2 (3 rows)",
+      "insert t/0/0-4/3-4 refused",
+      "insert t/0/0-4/3-3 refused",
+      "insert t/0/0-4/4-4 (1 rows)",
+      "dead letters 3",
+      "commit 0@5 null",
+    ]);
+    expect(h.sent).toEqual([
+      {
+        origin: { topic: TOPIC, partition: 0, offset: "3" },
+        rejectedBy: "postgres",
+        storeCode: "22001",
+        code: "MESSAGE_REJECTED_BY_STORE",
+        message: "refused: value too long at row 1",
+        value: Buffer.from("message 3"),
+        headers: { "x-trace": "t3" },
+        timestamp: "1700000000000",
+      },
+    ]);
+    // Never paused: nothing is wrong with the store.
+    expect(h.trace.filter((x) => x.startsWith("pause"))).toEqual([]);
+    expect(h.logged("row refused by the store dead-lettered")).toHaveLength(1);
+    expect(await h.metrics.registry.metrics()).toContain(
+      'eft_dead_letters_total{code="MESSAGE_REJECTED_BY_STORE",rejected_by="postgres"} 1',
+    );
+    expect(await h.metrics.registry.metrics()).toContain('eft_sink_rows_total{sink="postgres"} 4');
+  });
+
+  test("an outage in the middle of isolating: paused and retried, the parts stored before are not sent again", async () => {
+    const h = harness({ refuses: refusesLink("/3") });
+    const state = h.partition(0);
+    h.collect(state, [0, 1, 2, 3]);
+    let inserts = 0;
+    h.hooks.onInsert = () => {
+      // The fourth insert (the second half's first half) meets an outage.
+      if (++inserts === 4) h.failures.insert = 1;
+    };
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    expect(h.trace).toEqual([
+      "commit 0@0 eft-batch-end=4",
+      "insert t/0/0-3 refused",
+      "insert t/0/0-3/0-1 (2 rows)",
+      "insert t/0/0-3/2-3 refused",
+      "insert t/0/0-3/2-2 failed",
+      "pause 0",
+      "insert t/0/0-3 refused",
+      "insert t/0/0-3/2-3 refused",
+      "insert t/0/0-3/2-2 (1 rows)",
+      "insert t/0/0-3/3-3 refused",
+      "dead letters 3",
+      "resume 0",
+    ]);
+    expect(h.sent.map((l) => l.origin.offset)).toEqual(["3"]);
+  });
+
+  test("a store that names the refused row: the rows before it, it alone, the rows after it", async () => {
+    const h = harness({ refuses: refusesLink("/2", "/6"), namesRow: true });
+    const state = h.partition(0);
+    h.collect(state, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    expect(h.trace.filter((x) => x.startsWith("insert"))).toEqual([
+      "insert t/0/0-9 refused",
+      "insert t/0/0-9/0-1 (2 rows)",
+      "insert t/0/0-9/2-2 refused",
+      "insert t/0/0-9/3-9 refused",
+      "insert t/0/0-9/3-5 (3 rows)",
+      "insert t/0/0-9/6-6 refused",
+      "insert t/0/0-9/7-9 (3 rows)",
+    ]);
+    expect(h.sent.map((l) => l.origin.offset)).toEqual(["2", "6"]);
+  });
+
+  test("a store that is down never dead-letters: the batch is retried whole", async () => {
+    const h = harness({ failures: { insert: 3 }, refuses: () => false });
+    const state = h.partition(0);
+    h.collect(state, [0, 1]);
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    expect(h.trace.filter((x) => x.startsWith("insert"))).toEqual([
+      "insert t/0/0-1 failed",
+      "insert t/0/0-1 failed",
+      "insert t/0/0-1 failed",
+      "insert t/0/0-1 (2 rows)",
+    ]);
+    expect(h.sent).toEqual([]);
+  });
+
+  test("every row refused: all dead-lettered, nothing stored, the offsets committed", async () => {
+    const h = harness({ refuses: () => true });
+    const state = h.partition(7);
+    h.collect(state, [7, 8]);
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    await h.fireTimers();
+    expect(h.trace).toEqual([
+      "commit 0@7 eft-batch-end=9",
+      "insert t/0/7-8 refused",
+      "insert t/0/7-8/7-7 refused",
+      "insert t/0/7-8/8-8 refused",
+      "dead letters 7,8",
+      "commit 0@9 null",
+    ]);
+  });
+
+  test("a failing dead-letter send after isolating: retried without inserting again", async () => {
+    const h = harness({ refuses: refusesLink("/1"), failures: { deadLetters: 1 } });
+    const state = h.partition(0);
+    h.collect(state, [0, 1]);
+    h.writer.sealAndWrite(state);
+    await h.writer.drain();
+    expect(h.trace).toEqual([
+      "commit 0@0 eft-batch-end=2",
+      "insert t/0/0-1 refused",
+      "insert t/0/0-1/0-0 (1 rows)",
+      "insert t/0/0-1/1-1 refused",
+      "dead letters failed",
+      "pause 0",
+      "dead letters 1",
+      "resume 0",
     ]);
   });
 });

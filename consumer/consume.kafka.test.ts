@@ -4,6 +4,7 @@
  * because it failed. Each sink has its own consumer group (`<group>-<sink>`).
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { ClickHouseError } from "@clickhouse/client-web";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import { createKafka } from "../src/kafka.ts";
 import { deadLetterTopic } from "../src/kafka-topics.ts";
@@ -15,9 +16,17 @@ import { createFakeStore } from "../test/support/fake-store.ts";
 import { createTestClickhouseDatabase, createTestTopic } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 import { adoptLegacyGroupOffsets, startConsumer } from "./consume.ts";
-import { DLQ_HEADERS, headerText } from "./dead-letter.ts";
+import { DLQ_HEADERS, headerText, REPLAY_SINK_HEADER } from "./dead-letter.ts";
+import { listDeadLetters, replayDeadLetters } from "./dead-letter-tools.ts";
 
-type Gate = { attempts: number; batches: FootprintRow[][]; tokens: string[]; failing: boolean };
+type Gate = {
+  attempts: number;
+  batches: FootprintRow[][];
+  tokens: string[];
+  failing: boolean;
+  /** Links the store refuses for their content (as ClickHouse refuses a CHECK constraint). */
+  refuses?: string[];
+};
 const gate = (failing = false): Gate => ({ attempts: 0, batches: [], tokens: [], failing });
 
 function gatedStore(g: Gate, name: Store["name"] = "postgres"): Store {
@@ -25,6 +34,9 @@ function gatedStore(g: Gate, name: Store["name"] = "postgres"): Store {
     async insertFootprints(rows, batch) {
       g.attempts++;
       if (g.failing) throw new Error(`${name} is down`);
+      if (rows.some((r) => g.refuses?.includes(r.link))) {
+        throw new ClickHouseError({ message: "Constraint `c` is violated", code: "469", type: "VIOLATED_CONSTRAINT" });
+      }
       g.batches.push([...rows]);
       g.tokens.push(batch?.token ?? "");
     },
@@ -205,6 +217,71 @@ describe("consumer on a real broker", () => {
     expect(Date.parse(headerText(letters[0]?.headers, DLQ_HEADERS.deadLetteredAt) ?? "")).toBeGreaterThan(0);
     expect((await metrics.deadLetters.get()).values.reduce((n, v) => n + v.value, 0)).toBe(4);
   }, 60_000);
+
+  test("PostgreSQL down: the ClickHouse group dead-letters what is invalid and what ClickHouse refuses; a replay goes to ClickHouse only", async () => {
+    const pg = gate(true);
+    const ch = { ...gate(false), refuses: ["/m/2"] };
+    const { t, kafka, admin, committed } = await createTopicWith([message(0), "garbage", message(2), message(3)]);
+    const { metrics } = await consume(t, [gatedStore(pg, "postgres"), gatedStore(ch, "clickhouse")], {
+      batchSize: 100,
+      flushMs: 50,
+    });
+    await waitFor(
+      "ClickHouse group committed",
+      () => committed("clickhouse"),
+      (o) => o === "4",
+    );
+    const dlq = { topic: t.topic, groupId: t.groupId };
+    const listed = await waitFor(
+      "two dead letters while PostgreSQL is down",
+      () => listDeadLetters(kafka, admin, dlq),
+      (l) => l.letters.length >= 2,
+    );
+    expect(
+      listed.letters.map((l) => [l.origin?.offset, l.code, l.rejectedBy, l.storeCode, l.dlqOffset !== undefined]),
+    ).toEqual([
+      ["1", "MESSAGE_NOT_JSON", undefined, undefined, true],
+      ["2", "MESSAGE_REJECTED_BY_STORE", "clickhouse", "469 VIOLATED_CONSTRAINT", true],
+    ]);
+    expect(listed.letters[1]?.message).toBe("Constraint `c` is violated");
+    expect(await committed("postgres")).toBe("0");
+    expect(ch.batches.flat().map((r) => r.link)).toEqual(["/m/0", "/m/3"]);
+
+    // PostgreSQL back: it stores every valid row, /m/2 included; the parse error is not written again.
+    pg.failing = false;
+    await waitFor(
+      "PostgreSQL group committed",
+      () => committed("postgres"),
+      (o) => o === "4",
+    );
+    expect(pg.batches.flat().map((r) => r.link)).toEqual(["/m/0", "/m/2", "/m/3"]);
+    expect((await listDeadLetters(kafka, admin, dlq)).duplicates).toBe(0);
+    const counted = (await metrics.deadLetters.get()).values.map((v) => [v.labels.code, v.labels.rejected_by, v.value]);
+    expect(counted).toEqual([
+      ["MESSAGE_NOT_JSON", undefined, 1],
+      ["MESSAGE_REJECTED_BY_STORE", "clickhouse", 1],
+    ]);
+
+    // ClickHouse fixed: the replay of the refusal is stored by ClickHouse, skipped by PostgreSQL.
+    ch.refuses = [];
+    const { replayed } = await replayDeadLetters(kafka, admin, dlq);
+    expect(replayed).toHaveLength(2);
+    await waitFor(
+      "both groups past the replayed messages",
+      async () => [await committed("postgres"), await committed("clickhouse")],
+      (o) => o.every((x) => x === "6"),
+    );
+    expect(ch.batches.flat().map((r) => r.link)).toEqual(["/m/0", "/m/3", "/m/2"]);
+    expect(pg.batches.flat().map((r) => r.link)).toEqual(["/m/0", "/m/2", "/m/3"]);
+    const again = await listDeadLetters(kafka, admin, dlq);
+    // "garbage" is still garbage: written again once (a new position, the same source), not twice.
+    expect(again.letters.map((l) => [l.origin?.offset, l.code])).toEqual([
+      ["1", "MESSAGE_NOT_JSON"],
+      ["2", "MESSAGE_REJECTED_BY_STORE"],
+      ["4", "MESSAGE_NOT_JSON"],
+    ]);
+    expect(headerText(again.letters[1]?.headers, REPLAY_SINK_HEADER)).toBeUndefined();
+  }, 90_000);
 
   test("a batch is written when it reaches the batch size; the rest on stop", async () => {
     const g = gate();

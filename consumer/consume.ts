@@ -5,7 +5,8 @@
  * Each store is consumed by its own consumer group, `<GROUP_ID>-<store>` (e.g.
  * `eft-footprint-postgres`, `eft-footprint-clickhouse`), in this one process: a PostgreSQL
  * outage pauses only the PostgreSQL group while ClickHouse keeps ingesting, and the other way
- * round. Invalid messages go to `<topic>.dlq`, written by the first store's group only.
+ * round. Invalid messages, and rows a store refuses for their content, go to `<topic>.dlq`,
+ * written by every group through one sink (a parse error once, by the group that reaches it first).
  */
 import type { Admin } from "kafkajs";
 import type { Logger } from "../src/log.ts";
@@ -37,11 +38,10 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const sinks: SinkConsumer[] = [];
   const decoded = createDecodedMessages(stores.length);
   try {
-    for (const [i, store] of stores.entries()) {
+    for (const store of stores) {
       const groupId = sinkGroupId(baseGroupId, store);
       await adoptLegacyGroupOffsets(admin, { from: baseGroupId, to: groupId, topic }, logger);
-      const sinkDeadLetters = i === 0 ? deadLetters : undefined;
-      sinks.push(await startSinkConsumer({ ...common, admin, groupId, store, deadLetters: sinkDeadLetters, decoded }));
+      sinks.push(await startSinkConsumer({ ...common, admin, groupId, store, deadLetters, decoded }));
     }
   } catch (err) {
     await Promise.all(sinks.map((s) => s.stop(1000)));

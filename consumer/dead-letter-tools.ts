@@ -3,11 +3,19 @@ import type { Admin, IHeaders, Kafka } from "kafkajs";
 import { formatOrigin } from "../src/footprint/parse-message.ts";
 import { createIdempotentProducer } from "../src/kafka.ts";
 import { deadLetterTopic } from "../src/kafka-topics.ts";
-import { DLQ_HEADERS, fromDeadLetterRecord, ORIGIN_HEADER, type StoredDeadLetter } from "./dead-letter.ts";
+import {
+  DLQ_HEADERS,
+  deadLetterKey,
+  fromDeadLetterRecord,
+  ORIGIN_HEADER,
+  REPLAY_SINK_HEADER,
+  type StoredDeadLetter,
+} from "./dead-letter.ts";
 
 /**
  * Reads `<topic>.dlq` from `groupId`'s committed position (or the start) to its end as it was when
- * called. Each source position counts once: a letter written again after a crash is a duplicate.
+ * called. Each source position counts once per store that refused it (deadLetterKey): a letter
+ * written again after a crash, or by both sinks' groups, is a duplicate.
  */
 export async function readDeadLetters(
   kafka: Kafka,
@@ -43,7 +51,9 @@ export async function readDeadLetters(
         for (const message of batch.messages) {
           if (BigInt(message.offset) >= end) break;
           const letter = fromDeadLetterRecord(batch.partition, message);
-          const key = letter.origin ? formatOrigin(letter.origin) : `dlq/${batch.partition}/${message.offset}`;
+          const key = letter.origin
+            ? deadLetterKey({ origin: letter.origin, rejectedBy: storeName(letter.rejectedBy) })
+            : `dlq/${batch.partition}/${message.offset}`;
           if (seen.has(key)) duplicates++;
           else {
             seen.add(key);
@@ -111,11 +121,18 @@ export async function replayDeadLetters(
   return { replayed: letters, duplicates };
 }
 
+const storeName = (name: string | undefined) => (name === "postgres" || name === "clickhouse" ? name : undefined);
+
+/**
+ * The source message's own headers, its first position (`eft-origin`) and, when a store refused it,
+ * that store (`eft-replay-sink`): the other store's group stored it the first time and skips it.
+ */
 function replayHeaders(letter: StoredDeadLetter): IHeaders {
-  const own = new Set<string>(Object.values(DLQ_HEADERS));
+  const own = new Set<string>([...Object.values(DLQ_HEADERS), REPLAY_SINK_HEADER]);
   const headers: IHeaders = {};
   for (const [k, v] of Object.entries(letter.headers)) if (!own.has(k) && v !== undefined) headers[k] = v;
   if (letter.origin) headers[ORIGIN_HEADER] = formatOrigin(letter.origin);
+  if (letter.rejectedBy) headers[REPLAY_SINK_HEADER] = letter.rejectedBy;
   return headers;
 }
 
@@ -125,7 +142,7 @@ export function formatDeadLetter(l: StoredDeadLetter): string {
   return [
     `${l.dlqPartition}:${l.dlqOffset}`,
     l.deadLetteredAt ?? "-",
-    l.code ?? "-",
+    l.rejectedBy ? `${l.code ?? "-"}(${l.rejectedBy} ${l.storeCode ?? ""})` : (l.code ?? "-"),
     l.origin ? formatOrigin(l.origin) : "-",
     (l.message ?? "").replace(/\s+/g, " ").slice(0, 160),
     value,

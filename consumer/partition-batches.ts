@@ -1,5 +1,12 @@
+import type { KafkaMessage } from "kafkajs";
 import type { FootprintRow } from "../src/store/store.ts";
 import type { DeadLetter } from "./dead-letter.ts";
+
+/** The Kafka message a row came from: what its dead letter carries should a store refuse the row. */
+export type RowSource = Pick<KafkaMessage, "offset" | "value" | "headers" | "timestamp">;
+
+/** What a message adds to its batch: a row, a dead letter, or nothing (a replay for another sink). */
+export type BatchEntryOf = { row: FootprintRow } | { deadLetter: DeadLetter } | { skip: true };
 
 /**
  * The messages of one partition from `start` (inclusive) to `end` (exclusive): everything between
@@ -12,6 +19,8 @@ export type PartitionBatch = {
   start: bigint;
   end: bigint;
   rows: FootprintRow[];
+  /** The message of each row, at the same index. */
+  sources: RowSource[];
   deadLetters: DeadLetter[];
   token: string;
 };
@@ -56,6 +65,7 @@ export function createPartitionBatcher(options: PartitionBatcherOptions) {
   let next = options.start;
   let cutAt = options.cutAt;
   let rows: FootprintRow[] = [];
+  let sources: RowSource[] = [];
   let deadLetters: DeadLetter[] = [];
   let count = 0;
   let openedAt = 0;
@@ -72,9 +82,11 @@ export function createPartitionBatcher(options: PartitionBatcherOptions) {
       if (cutAt !== undefined) return offset < cutAt;
       return count < batchSize;
     },
-    add(offset: bigint, entry: { row: FootprintRow } | { deadLetter: DeadLetter }, now: number): void {
-      if ("row" in entry) rows.push(entry.row);
-      else deadLetters.push(entry.deadLetter);
+    add(offset: bigint, entry: BatchEntryOf, now: number, source: RowSource): void {
+      if ("row" in entry) {
+        rows.push(entry.row);
+        sources.push(source);
+      } else if ("deadLetter" in entry) deadLetters.push(entry.deadLetter);
       if (count === 0) openedAt = now;
       count++;
       next = offset + 1n;
@@ -102,12 +114,14 @@ export function createPartitionBatcher(options: PartitionBatcherOptions) {
         start,
         end,
         rows,
+        sources,
         deadLetters,
         token: `${topic}/${partition}/${start}-${end - 1n}`,
       };
       start = end;
       cutAt = undefined;
       rows = [];
+      sources = [];
       deadLetters = [];
       count = 0;
       openedAt = 0;

@@ -28,7 +28,8 @@ describe("partition states, per generation", () => {
   test("a batch intent at the committed offset makes the first batch end where it said", async () => {
     const t = table(async () => new Map([[2, { offset: "40", metadata: "eft-batch-end=45" }]]));
     const state = await t.partitions.stateFor(2, 40n, t.generations.current);
-    for (const o of [40n, 41n, 42n, 43n]) state?.batcher.add(o, { row: row(o) }, 0);
+    for (const o of [40n, 41n, 42n, 43n])
+      state?.batcher.add(o, { row: row(o) }, 0, { offset: String(o), value: null, headers: {}, timestamp: "0" });
     expect(state?.batcher.isDue(0)).toBe(false);
     expect(state?.batcher.accepts(45n)).toBe(false);
     expect(t.logger.lines.find((l) => l.msg === "resuming a batch recorded before a restart")).toMatchObject({

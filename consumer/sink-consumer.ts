@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { type Backoff, createBackoff, sleep as realSleep } from "../src/retry.ts";
 import type { Store } from "../src/store/store.ts";
 import { type BatchWriter, createBatchWriter } from "./batch-writer.ts";
-import type { DeadLetterSink } from "./dead-letter.ts";
+import { type DeadLetterSink, replaySinkOf } from "./dead-letter.ts";
 import { createDecodedMessages, type DecodedMessages } from "./decoded-messages.ts";
 import { createGenerations, type Generations } from "./generation.ts";
 import { measureLag } from "./lag.ts";
@@ -31,8 +31,11 @@ export type SinkConsumerOptions = {
   groupId: string;
   fromBeginning: boolean;
   store: Store;
-  /** Only one sink writes dead letters (the others skip the same messages, parsing is deterministic). */
-  deadLetters?: DeadLetterSink | undefined;
+  /**
+   * Every sink's group writes dead letters (its parse errors and its store's refusals), so none
+   * waits for a store that is down; share one sink per process: it writes a parse error once.
+   */
+  deadLetters: DeadLetterSink;
   /** Shared by the sinks of this process, so that each message is decoded once. */
   decoded?: DecodedMessages;
   logger: Logger;
@@ -93,7 +96,7 @@ export async function startSinkConsumer(options: SinkConsumerOptions): Promise<S
     flushMs,
   });
   const decoded = options.decoded ?? createDecodedMessages(1);
-  const eachBatch = createBatchHandler(partitions, writer, generations, decoded);
+  const eachBatch = createBatchHandler(sink, partitions, writer, generations, decoded);
   const member = createGroupMember({ ...options, log, backoff, sleep, generations, partitions, eachBatch });
 
   const timer = setInterval(
@@ -137,6 +140,7 @@ async function fetchCommitted(admin: Admin, groupId: string, topic: string): Pro
 
 /** kafkajs's eachBatch: collects messages into partition batches and hands sealed ones to the writer. */
 function createBatchHandler(
+  sink: string,
   partitions: PartitionTable,
   writer: BatchWriter,
   generations: Generations,
@@ -176,7 +180,10 @@ function createBatchHandler(
       }
       const here = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       const now = Date.now();
-      state.batcher.add(offset, decoded.entryFor(message, here), now);
+      const entry = decoded.entryFor(message, here);
+      // A replayed store refusal is stored by the sink that refused it only: the others have it.
+      const target = replaySinkOf(message);
+      state.batcher.add(offset, target !== undefined && target !== sink ? SKIP : entry, now, message);
       resolved = message.offset;
       if (!state.writing && state.batcher.isDue(now)) writer.sealAndWrite(state);
     }
@@ -186,6 +193,8 @@ function createBatchHandler(
     await heartbeat();
   };
 }
+
+const SKIP = { skip: true } as const;
 
 /**
  * How long a full partition batch waits for the one being written before fetching pauses. Long:

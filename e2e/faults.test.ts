@@ -26,6 +26,7 @@ import {
 } from "../test/support/fault-stack.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 import { producerResendScenario } from "./faults/producer-resend.ts";
+import { deadLetterSummary, storeRefusalScenario } from "./faults/store-refusal.ts";
 
 const skip = process.env.EFT_SKIP_FAULTS === "1";
 const SCENARIO_MS = 300_000;
@@ -86,8 +87,8 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
         expect(row.loss.postgres).toBeLessThanOrEqual(row.loss.bound);
         expect(row.loss.clickhouse).toBeLessThanOrEqual(row.loss.bound);
       } else {
-        expect(row.postgres).toBe(row.sent);
-        expect(row.clickhouse).toBe(row.sent);
+        expect(row.postgres).toBe(row.sent - (row.refusedBy?.postgres ?? 0));
+        expect(row.clickhouse).toBe(row.sent - (row.refusedBy?.clickhouse ?? 0));
       }
       expect(row.pgDuplicates).toBe(0);
       expect(row.chDuplicates).toBe(0);
@@ -385,20 +386,12 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
         await bothHold(world, goodSent);
         row.recoveryMs = Date.now() - started;
         // Every bad one is in the dead-letter topic, counted once per source message.
-        const dlq = Bun.spawn([join(repoRoot, "eft-footprint"), "dlq", "list", "--limit", "1"], {
-          env: { PATH: process.env.PATH ?? "", ...world.env, LOG_LEVEL: "warn" },
-          stdout: "pipe",
-          stderr: "pipe",
-        });
-        const stderr = await new Response(dlq.stderr).text();
-        const summary = stderr.split("\n").find((line) => /dead letter\(s\)/.test(line)) ?? stderr;
-        expect(await dlq.exited).toBe(0);
-        row.deadLetters = Number(/(\d+) dead letter\(s\)/.exec(summary)?.[1] ?? -1);
+        const { count, byCode } = await deadLetterSummary(world);
+        row.deadLetters = count;
         expect(row.deadLetters).toBe(10_000);
         // One consumer process throughout: never crashed, never restarted.
         expect(c.lines.filter((x) => x.msg === "kafka consumer failed")).toEqual([]);
         expect(process.kill(c.pid, 0)).toBe(true);
-        const byCode = /\.dlq \(([^)]*)\)/.exec(summary)?.[1] ?? summary.trim();
         row.notes = `dead letters by code: ${byCode}; one consumer process throughout, never restarted; "recovery" = time to store them all`;
       }),
     SCENARIO_MS,
@@ -418,6 +411,12 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
           }),
         () => createWorld(stack, { partitions: 3, replicationFactor: 1 }),
       ),
+    SCENARIO_MS,
+  );
+
+  test(
+    "a row refused by one store, among good ones under load",
+    () => scenario("a row refused by one store", (world, row) => storeRefusalScenario(world, row, { startTraffic })),
     SCENARIO_MS,
   );
 

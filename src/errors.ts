@@ -68,6 +68,11 @@ export const ERROR_CODES = {
   MESSAGE_NOT_UTF8: { status: 400, api: false, meaning: "A Kafka message is not UTF-8 (dead-lettered)." },
   MESSAGE_NOT_JSON: { status: 400, api: false, meaning: "A Kafka message is not JSON (dead-lettered)." },
   MESSAGE_INVALID: { status: 400, api: false, meaning: "A Kafka message is not a valid footprint (dead-lettered)." },
+  MESSAGE_REJECTED_BY_STORE: {
+    status: 400,
+    api: false,
+    meaning: "A store refused a valid footprint for its content (dead-lettered by that store's group).",
+  },
 } as const satisfies Record<string, { status: number; api: boolean; meaning: string }>;
 
 /** Stable error codes: tests and operators match on these, never on message text. */

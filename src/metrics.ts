@@ -78,8 +78,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     deadLetters: new Counter({
       name: "eft_dead_letters_total",
-      help: "Messages sent to the dead-letter topic, by error code.",
-      labelNames: ["code"] as const,
+      help: "Messages sent to the dead-letter topic, by error code, and the store that refused the row if one did.",
+      labelNames: ["code", "rejected_by"] as const,
       registers,
     }),
     httpRequests: new Counter({

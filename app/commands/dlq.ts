@@ -66,6 +66,7 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
                 dlq: `${l.dlqPartition}:${l.dlqOffset}`,
                 deadLetteredAt: l.deadLetteredAt,
                 code: l.code,
+                ...(l.rejectedBy ? { rejectedBy: l.rejectedBy, storeCode: l.storeCode } : {}),
                 origin: l.origin,
                 message: l.message,
                 value: l.value?.toString("base64") ?? null,
@@ -74,7 +75,10 @@ export async function runDlq(config: Config, logger: Logger, flags: DlqFlags): P
         );
       }
       const byCode = new Map<string, number>();
-      for (const l of letters) byCode.set(l.code ?? "-", (byCode.get(l.code ?? "-") ?? 0) + 1);
+      for (const l of letters) {
+        const code = l.rejectedBy ? `${l.code} by ${l.rejectedBy}` : (l.code ?? "-");
+        byCode.set(code, (byCode.get(code) ?? 0) + 1);
+      }
       console.error(
         `${letters.length} dead letter(s) in ${config.kafka.topic}.dlq` +
           (byCode.size ? ` (${[...byCode].map(([c, n]) => `${c} ${n}`).join(", ")})` : "") +

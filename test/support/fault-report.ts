@@ -13,6 +13,11 @@ export type ScenarioResult = {
   chDuplicates: number;
   /** Distinct source messages in the dead-letter topic. */
   deadLetters: number | undefined;
+  /**
+   * Valid events of `sent` each store refused for their content (dead-lettered by its group):
+   * that store holds the rest. Absent: both stores hold every event sent.
+   */
+  refusedBy?: { postgres: number; clickhouse: number };
   /** From the end of the fault until both stores held every event sent up to then. */
   recoveryMs: number | undefined;
   notes: string;
@@ -52,9 +57,10 @@ Each scenario runs the compiled binary on a stack of its own (Kafka, PostgreSQL,
 \`EFT_FAULT_STACK_DIR\`, never the shared one): \`serve --demo --no-consumer\` takes steady traffic
 (about 80 requests/s, every answer must be 200) and \`consume\` stores it. The fault is applied, undone,
 and the scenario ends by comparing counts: events sent (requests answered, or good messages
-produced) = rows in PostgreSQL = rows in ClickHouse, with no event_id stored twice. The one
-scenario allowed a loss, serve \`kill -9\`, counts it by identity (requests answered 200 whose
-footprint a store lacks) against the bound documented in docs/delivery.md.
+produced) = rows in PostgreSQL = rows in ClickHouse (less, in each store, the valid events it refused
+for their content, which its group dead-lettered: "a row refused by one store"), with no event_id
+stored twice. The one scenario allowed a loss, serve \`kill -9\`, counts it by identity (requests
+answered 200 whose footprint a store lacks) against the bound documented in docs/delivery.md.
 
 The broker-loss rows run on a 3-broker KRaft cluster (\`./scripts/stack up --brokers 3\` in
 \`EFT_CLUSTER_STACK_DIR\`; replication 3, \`min.insync.replicas=2\`): two \`consume\` processes on a
