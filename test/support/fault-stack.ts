@@ -60,8 +60,8 @@ export type FaultStack = {
   down(purge: boolean): Promise<void>;
 };
 
-export async function startFaultStack(): Promise<FaultStack> {
-  const dir = faultStackDir();
+/** The fault stack, or another stack of the same kind in `dir` (the soak's: test/support/soak-run.ts). */
+export async function startFaultStack(dir = faultStackDir()): Promise<FaultStack> {
   let up = await stackCommand(dir, ["up"]);
   // A first start on a busy machine may time out (Kafka's JVM): one more try reuses what started.
   if (up.code !== 0) up = await stackCommand(dir, ["up"]);
