@@ -51,8 +51,14 @@ export function startIngest(url: string, batch = 10, everyMs = 500): IngestClien
           signal: AbortSignal.timeout(30_000),
         });
         const text = await res.text();
-        if (res.status === 202) return void (accepted += batch);
-        if (res.status >= 400 && res.status < 500) return void failures.push(`HTTP ${res.status} ${text.slice(0, 200)}`);
+        if (res.status === 202) {
+          accepted += batch;
+          return;
+        }
+        if (res.status >= 400 && res.status < 500) {
+          failures.push(`HTTP ${res.status} ${text.slice(0, 200)}`);
+          return;
+        }
       } catch {
         // No answer: resent below, like a 503.
       }

@@ -38,6 +38,17 @@ export type SoakOptions = {
   log: (line: string) => void;
 };
 
+/** The CI run's settings; scripts/soak.ts and EFT_SOAK_* change some. */
+export const SOAK_DEFAULTS: Omit<SoakOptions, "log"> = {
+  minutes: 10,
+  faultEveryMinutes: 2,
+  faults: SOAK_FAULTS,
+  sampleSeconds: 10,
+  demoRate: 50,
+  ingestBatch: 10,
+  outageSeconds: 20,
+};
+
 export type SoakFault = {
   name: SoakFaultName;
   /** Seconds since the start when it was applied and when it was undone. */
@@ -224,7 +235,10 @@ async function startSoak(options: SoakOptions, stack: FaultStack, world: World):
 }
 
 /** Stops the load, waits until both stores hold everything, and counts. */
-async function finishSoak(soak: Soak, samples: Sample[]): Promise<Omit<SoakResult, "options" | "startedAt" | "faults">> {
+async function finishSoak(
+  soak: Soak,
+  samples: Sample[],
+): Promise<Omit<SoakResult, "options" | "startedAt" | "faults">> {
   await Promise.all([soak.load.stop(), soak.ingest.stop()]);
   const total = sentSoFar(soak);
   soak.options.log(`soak: load stopped, ${total} events sent; waiting for both stores`);

@@ -63,11 +63,7 @@ export function parseMetrics(text: string): Map<string, Map<string, number>> {
 }
 
 /** The sum of `name`'s series whose labels include `label` (all of them when omitted). */
-export function metricSum(
-  metrics: Map<string, Map<string, number>>,
-  name: string,
-  label?: string,
-): number | undefined {
+export function metricSum(metrics: Map<string, Map<string, number>>, name: string, label?: string): number | undefined {
   const series = metrics.get(name);
   if (!series) return undefined;
   let total = 0;
