@@ -13,6 +13,7 @@ import { type RunningBinary, repoRoot } from "../test/support/binary.ts";
 import { CLUSTER_BROKERS, type ClusterStack, startClusterStack } from "../test/support/fault-cluster.ts";
 import { type ScenarioResult, writeReliabilityReport } from "../test/support/fault-report.ts";
 import {
+  bothStoresHold,
   createWorld,
   type FaultStack,
   type Load,
@@ -113,17 +114,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     return l;
   };
   /** Until both stores hold at least `n` events; returns the time it took. */
-  const bothHold = async (world: World, n: number, timeoutMs = 120_000) => {
-    const started = Date.now();
-    await waitFor(
-      `both stores holding ${n} events`,
-      () => world.counts(),
-      (c) => c.postgres >= n && c.clickhouse >= n,
-      timeoutMs,
-      250,
-    );
-    return Date.now() - started;
-  };
+  const bothHold = (world: World, n: number, timeoutMs?: number) => bothStoresHold(world, n, timeoutMs);
   const finish = async (world: World, row: ScenarioResult, l: Load) => {
     await l.stop();
     expect(l.failures).toEqual([]);

@@ -13,6 +13,7 @@ import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
 import { deadLetterTopic } from "../../src/kafka-topics.ts";
 import { type RunningBinary, repoRoot, startBinary } from "./binary.ts";
+import { waitFor } from "./wait-for.ts";
 
 export type ServiceName = "kafka" | "postgres" | "clickhouse";
 
@@ -227,6 +228,19 @@ export async function createWorld(
       await c.close();
     },
   };
+}
+
+/** Until both stores of `world` hold at least `n` events; returns the time it took. */
+export async function bothStoresHold(world: World, n: number, timeoutMs = 120_000, intervalMs = 250): Promise<number> {
+  const started = Date.now();
+  await waitFor(
+    `both stores holding ${n} events`,
+    () => world.counts(),
+    (c) => c.postgres >= n && c.clickhouse >= n,
+    timeoutMs,
+    intervalMs,
+  );
+  return Date.now() - started;
 }
 
 /** `serve --demo --no-consumer`: the site whose requests are recorded (the producer side). */

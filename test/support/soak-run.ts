@@ -6,6 +6,7 @@
  */
 import type { RunningBinary } from "./binary.ts";
 import {
+  bothStoresHold,
   createWorld,
   type FaultStack,
   type Load,
@@ -18,7 +19,6 @@ import {
 } from "./fault-stack.ts";
 import { type IngestClient, SOAK_INGEST_KEY, startIngest } from "./soak-ingest.ts";
 import { dirBytes, metricSum, processSample, type Sample, scrapeMetrics } from "./soak-sample.ts";
-import { waitFor } from "./wait-for.ts";
 
 export const SOAK_FAULTS = ["consume-kill", "postgres", "clickhouse", "kafka"] as const;
 export type SoakFaultName = (typeof SOAK_FAULTS)[number];
@@ -138,21 +138,8 @@ export async function takeSample(soak: Soak): Promise<Sample> {
 }
 
 /** Until both stores hold at least `n` events; the time it took, or undefined after `timeoutMs`. */
-async function bothHold(world: World, n: number, timeoutMs: number): Promise<number | undefined> {
-  const started = Date.now();
-  try {
-    await waitFor(
-      `both stores holding ${n} events`,
-      () => world.counts(),
-      (c) => c.postgres >= n && c.clickhouse >= n,
-      timeoutMs,
-      500,
-    );
-    return Date.now() - started;
-  } catch {
-    return undefined;
-  }
-}
+const bothHold = (world: World, n: number, timeoutMs: number) =>
+  bothStoresHold(world, n, timeoutMs, 500).catch(() => undefined);
 
 /** Applies one fault and undoes it; resolves when it is undone, with a note on what happened. */
 async function applyFault(soak: Soak, name: SoakFaultName): Promise<string> {
