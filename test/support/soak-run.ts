@@ -20,7 +20,11 @@ import {
 import { type IngestClient, SOAK_INGEST_KEY, startIngest } from "./soak-ingest.ts";
 import { dirBytes, metricSum, processSample, type Sample, scrapeMetrics } from "./soak-sample.ts";
 
-export const SOAK_FAULTS = ["consume-kill", "postgres", "clickhouse", "kafka"] as const;
+/**
+ * In this order: the kill first, so that consume's last process lives through most of the run; Kafka
+ * second, so that the backlog its outage leaves is drained well before the end.
+ */
+export const SOAK_FAULTS = ["consume-kill", "kafka", "postgres", "clickhouse"] as const;
 export type SoakFaultName = (typeof SOAK_FAULTS)[number];
 
 export type SoakOptions = {
