@@ -254,7 +254,7 @@ ClickHouse or Kafka stopped for ${o.outageSeconds} s and started again (while Ka
 ingest client holds its batches: a 503's events may still be stored, and ClickHouse would count a
 resent one twice, issue 16 item 1). Every ${o.sampleSeconds} s the soak samples each process's RSS
 (/proc/PID/status) and open files (/proc/PID/fd), its JS heap (\`nodejs_heap_size_used_bytes\` of its
-/metrics), the spool dir's size on disk and serve's unsent spool bytes, each sink's consumer lag,
+/metrics: the main thread's; serve's capture Worker and its producer count in its RSS only), the spool dir's size on disk and serve's unsent spool bytes, each sink's consumer lag,
 events sent and rows in each store. At the end the load stops and the soak waits for both stores
 to hold everything.
 

@@ -11,6 +11,7 @@ import {
   type FaultStack,
   type Load,
   metricValue,
+  type ServiceName,
   startConsumer,
   startFaultStack,
   startLoad,
@@ -94,6 +95,8 @@ type Soak = {
   load: Load;
   ingest: IngestClient;
   started: number;
+  /** Set when a fault could not be applied or undone: the sampler stops too. */
+  aborted: boolean;
 };
 
 const seconds = (soak: Soak) => (Date.now() - soak.started) / 1000;
@@ -145,6 +148,21 @@ export async function takeSample(soak: Soak): Promise<Sample> {
 const bothHold = (world: World, n: number, timeoutMs: number) =>
   bothStoresHold(world, n, timeoutMs, 500).catch(() => undefined);
 
+/**
+ * Starts a stopped service again; on a busy machine Kafka's start may time out (the stack script
+ * stops what did not come up), so it is tried three times before the soak gives up.
+ */
+async function startAgain(stack: FaultStack, service: ServiceName, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await stack.start(service);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      log(`soak: ${service} did not start (attempt ${attempt}), again: ${String(err).split("\n")[1] ?? err}`);
+    }
+  }
+}
+
 /** Applies one fault and undoes it; resolves when it is undone, with a note on what happened. */
 async function applyFault(soak: Soak, name: SoakFaultName): Promise<string> {
   const outage = soak.options.outageSeconds * 1000;
@@ -164,21 +182,21 @@ async function applyFault(soak: Soak, name: SoakFaultName): Promise<string> {
     await soak.stack.stop("kafka");
     await Bun.sleep(outage);
     const spoolBytes = dirBytes(soak.world.spoolDir);
-    await soak.stack.start("kafka");
+    await startAgain(soak.stack, "kafka", soak.options.log);
     soak.ingest.resume();
     const spooled = (await metricValue(soak.serve.url, "eft_events_spooled_total")) - spooledBefore;
     return `Kafka stopped ${soak.options.outageSeconds} s: ${spooled.toLocaleString("en-US")} events spooled (${Math.round(spoolBytes / 1024)} KiB on disk before the restart), ingest held`;
   }
   await soak.stack.stop(name);
   await Bun.sleep(outage);
-  await soak.stack.start(name);
+  await startAgain(soak.stack, name, soak.options.log);
   return `${name === "postgres" ? "PostgreSQL" : "ClickHouse"} stopped ${soak.options.outageSeconds} s`;
 }
 
 /** The fault schedule: one every faultEveryMinutes, until half an interval before the end. */
 async function runFaults(soak: Soak, faults: SoakFault[], endAt: number): Promise<void> {
   const every = soak.options.faultEveryMinutes * 60_000;
-  for (let k = 1; soak.started + k * every <= endAt - every / 2; k++) {
+  for (let k = 1; soak.started + k * every <= endAt - every / 2 && !soak.aborted; k++) {
     await Bun.sleep(Math.max(0, soak.started + k * every - Date.now()));
     const name = soak.options.faults[(k - 1) % soak.options.faults.length] as SoakFaultName;
     const at = seconds(soak);
@@ -194,7 +212,7 @@ async function runFaults(soak: Soak, faults: SoakFault[], endAt: number): Promis
 /** A sample every sampleSeconds until `endAt`. */
 async function runSampler(soak: Soak, samples: Sample[], endAt: number): Promise<void> {
   const every = soak.options.sampleSeconds * 1000;
-  for (let k = 0; soak.started + k * every <= endAt; k++) {
+  for (let k = 0; soak.started + k * every <= endAt && !soak.aborted; k++) {
     await Bun.sleep(Math.max(0, soak.started + k * every - Date.now()));
     const s = await takeSample(soak);
     samples.push(s);
@@ -222,6 +240,7 @@ async function startSoak(options: SoakOptions, stack: FaultStack, world: World):
     load: startLoad(serve.url, options.demoRate, 8),
     ingest: startIngest(serve.url, options.ingestBatch, 500),
     started: Date.now(),
+    aborted: false,
   };
 }
 
@@ -260,7 +279,13 @@ export async function runSoak(options: SoakOptions, purgeStack: boolean): Promis
     const endAt = soak.started + options.minutes * 60_000;
     const samples: Sample[] = [];
     const faults: SoakFault[] = [];
-    await Promise.all([runSampler(soak, samples, endAt), runFaults(soak, faults, endAt)]);
+    const live = soak;
+    const faulting = runFaults(soak, faults, endAt).catch((err) => {
+      live.aborted = true;
+      throw err;
+    });
+    const [sampled, faulted] = await Promise.allSettled([runSampler(soak, samples, endAt), faulting]);
+    for (const r of [sampled, faulted]) if (r.status === "rejected") throw r.reason;
     await Bun.sleep(Math.max(0, endAt - Date.now()));
     const { log: _log, ...shown } = options;
     return { options: shown, startedAt, faults, ...(await finishSoak(soak, samples)) };
