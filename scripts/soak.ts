@@ -6,13 +6,15 @@
  * stack). Writes its section of docs/RELIABILITY.md and docs/soak.svg; exits 1 when something was
  * lost or doubled or memory was not flat. e2e/soak.test.ts runs the 10-minute one in CI.
  */
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { repoRoot } from "../test/support/binary.ts";
 import { soakProblems, writeSoakReport } from "../test/support/soak-report.ts";
 import { runSoak, SOAK_DEFAULTS, SOAK_FAULTS, type SoakFaultName } from "../test/support/soak-run.ts";
 
 const USAGE = `usage: ./scripts/soak.ts <duration: 60m, 90 (minutes), 2h> [--fault-every <minutes>] [--sample <seconds>]
-                       [--faults ${SOAK_FAULTS.join(",")}] [--rate <demo requests/s>] [--outage <seconds>]`;
+                       [--faults ${SOAK_FAULTS.join(",")}] [--rate <demo requests/s>] [--outage <seconds>]
+                       [--json <file>: every sample, for a closer look]`;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -50,6 +52,7 @@ const { values, positionals } = parseArgs({
     faults: { type: "string" },
     rate: { type: "string" },
     outage: { type: "string" },
+    json: { type: "string" },
   },
 });
 if (positionals.length !== 1) fail("give one duration");
@@ -64,6 +67,7 @@ const options = {
   log: (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`),
 };
 const result = await runSoak(options, false);
+if (values.json) writeFileSync(values.json, JSON.stringify(result));
 const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repoRoot }).stdout.toString().trim();
 const path = writeSoakReport(result, commit || "unknown", `./scripts/soak.ts ${Bun.argv.slice(2).join(" ")}`);
 const problems = soakProblems(result);
