@@ -101,6 +101,12 @@ describe("the soak's verdict", () => {
     ]);
   });
 
+  test("a run that ended early (a service did not start again) fails with the reason first", () => {
+    const r = result();
+    r.error = "Error: ./scripts/stack start kafka failed: kafka FAILED after 97527 ms";
+    expect(soakProblems(r)[0]).toBe(`ended early: ${r.error}`);
+  });
+
   test("too few samples for a third is a failure, not a pass", () => {
     const r = result();
     r.samples = r.samples.filter((s) => s.t < 40);

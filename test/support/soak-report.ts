@@ -108,13 +108,13 @@ export function flatChecks(r: SoakResult): FlatCheck[] {
 
 /** Everything that makes the soak fail, in words (empty: it passed). */
 export function soakProblems(r: SoakResult): string[] {
-  const problems: string[] = [];
+  const problems: string[] = r.error ? [`ended early: ${r.error}`] : [];
   const { counts, sent } = r;
   if (counts.postgres !== sent.total) problems.push(`PostgreSQL holds ${counts.postgres} of ${sent.total} events`);
   if (counts.clickhouse !== sent.total) problems.push(`ClickHouse holds ${counts.clickhouse} of ${sent.total} events`);
   if (counts.pgDuplicates || counts.chDuplicates)
     problems.push(`duplicate event_ids: ${counts.pgDuplicates} in PostgreSQL, ${counts.chDuplicates} in ClickHouse`);
-  if (r.dropped > 0) problems.push(`${r.dropped} events dropped by serve`);
+  if (!(r.dropped === 0)) problems.push(`${r.dropped} events dropped by serve`);
   if (r.failedRequests.length > 0) problems.push(`failed requests: ${r.failedRequests.slice(0, 3).join("; ")}`);
   for (const f of r.faults.filter((x) => x.recoveryMs === undefined))
     problems.push(`not recovered within 180 s after ${f.name} at ${f.at.toFixed(0)} s`);

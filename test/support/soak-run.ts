@@ -77,6 +77,8 @@ export type SoakResult = {
   drainMs: number | undefined;
   dropped: number;
   spooled: number;
+  /** Why the run ended early (a fault could not be applied or undone): then it fails. */
+  error?: string;
 };
 
 export function soakStackDir(env: Record<string, string | undefined> = process.env): string {
@@ -248,11 +250,12 @@ async function startSoak(options: SoakOptions, stack: FaultStack, world: World):
 async function finishSoak(
   soak: Soak,
   samples: Sample[],
-): Promise<Omit<SoakResult, "options" | "startedAt" | "faults">> {
+  drainTimeoutMs: number,
+): Promise<Omit<SoakResult, "options" | "startedAt" | "faults" | "error">> {
   await Promise.all([soak.load.stop(), soak.ingest.stop()]);
   const total = sentSoFar(soak);
   soak.options.log(`soak: load stopped, ${total} events sent; waiting for both stores`);
-  const drainMs = await bothHold(soak.world, total, 300_000);
+  const drainMs = await bothHold(soak.world, total, drainTimeoutMs);
   // Anything late (a duplicate) would land within a flush or two.
   await Bun.sleep(2000);
   samples.push(await takeSample(soak));
@@ -261,10 +264,12 @@ async function finishSoak(
     sent: { demo: soak.load.sent, ingest: soak.ingest.accepted, total },
     failedRequests: [...soak.load.failures, ...soak.ingest.failures],
     ingestRetries: soak.ingest.retries,
-    counts: await soak.world.counts(),
+    counts: await soak.world
+      .counts()
+      .catch(() => ({ postgres: Number.NaN, clickhouse: Number.NaN, pgDuplicates: 0, chDuplicates: 0 })),
     drainMs,
-    dropped: await metricValue(soak.serve.url, "eft_events_dropped_total"),
-    spooled: await metricValue(soak.serve.url, "eft_events_spooled_total"),
+    dropped: await metricValue(soak.serve.url, "eft_events_dropped_total").catch(() => Number.NaN),
+    spooled: await metricValue(soak.serve.url, "eft_events_spooled_total").catch(() => Number.NaN),
   };
 }
 
@@ -279,16 +284,20 @@ export async function runSoak(options: SoakOptions, purgeStack: boolean): Promis
     const endAt = soak.started + options.minutes * 60_000;
     const samples: Sample[] = [];
     const faults: SoakFault[] = [];
-    const live = soak;
-    const faulting = runFaults(soak, faults, endAt).catch((err) => {
-      live.aborted = true;
-      throw err;
-    });
-    const [sampled, faulted] = await Promise.allSettled([runSampler(soak, samples, endAt), faulting]);
-    for (const r of [sampled, faulted]) if (r.status === "rejected") throw r.reason;
-    await Bun.sleep(Math.max(0, endAt - Date.now()));
+    let error: string | undefined;
+    await Promise.all([
+      runSampler(soak, samples, endAt),
+      runFaults(soak, faults, endAt).catch((err) => {
+        // The run ends here, but what it measured so far is still reported, with the error.
+        error = String(err).split("\n").slice(0, 2).join(" ");
+        (soak as Soak).aborted = true;
+        options.log(`soak: aborted: ${error}`);
+      }),
+    ]);
+    if (!error) await Bun.sleep(Math.max(0, endAt - Date.now()));
     const { log: _log, ...shown } = options;
-    return { options: shown, startedAt, faults, ...(await finishSoak(soak, samples)) };
+    if (error) await stack.restoreAll().catch(() => {});
+    return { options: shown, startedAt, faults, error, ...(await finishSoak(soak, samples, error ? 60_000 : 300_000)) };
   } finally {
     await soak?.load.stop();
     await soak?.ingest.stop();
