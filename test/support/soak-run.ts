@@ -200,6 +200,9 @@ async function runFaults(soak: Soak, faults: SoakFault[], endAt: number): Promis
   const every = soak.options.faultEveryMinutes * 60_000;
   for (let k = 1; soak.started + k * every <= endAt - every / 2 && !soak.aborted; k++) {
     await Bun.sleep(Math.max(0, soak.started + k * every - Date.now()));
+    // A fault that overran (a slow restart) leaves the ones due meanwhile out, and none starts
+    // after half an interval before the end: the soak ends on steady load.
+    if (Date.now() > Math.min(soak.started + (k + 0.5) * every, endAt - every / 2)) continue;
     const name = soak.options.faults[(k - 1) % soak.options.faults.length] as SoakFaultName;
     const at = seconds(soak);
     soak.options.log(`soak: ${at.toFixed(0)} s, fault ${name}`);
