@@ -14,6 +14,7 @@ import { CLUSTER_BROKERS, type ClusterStack, startClusterStack } from "../test/s
 import { type ScenarioResult, writeReliabilityReport } from "../test/support/fault-report.ts";
 import { serveKillScenario } from "../test/support/fault-serve-kill.ts";
 import {
+  bothStoresHold,
   createWorld,
   type FaultStack,
   type Load,
@@ -121,17 +122,7 @@ describe.skipIf(skip)("fault tests (own stack, compiled binary)", () => {
     return l;
   };
   /** Until both stores hold at least `n` events; returns the time it took. */
-  const bothHold = async (world: World, n: number, timeoutMs = 120_000) => {
-    const started = Date.now();
-    await waitFor(
-      `both stores holding ${n} events`,
-      () => world.counts(),
-      (c) => c.postgres >= n && c.clickhouse >= n,
-      timeoutMs,
-      250,
-    );
-    return Date.now() - started;
-  };
+  const bothHold = (world: World, n: number, timeoutMs?: number) => bothStoresHold(world, n, timeoutMs);
   /** `extra`: events sent besides the load's requests. */
   const finish = async (world: World, row: ScenarioResult, l: Load, extra = 0) => {
     await l.stop();

@@ -13,6 +13,7 @@ import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
 import { deadLetterTopic } from "../../src/kafka-topics.ts";
 import { type RunningBinary, repoRoot, startBinary } from "./binary.ts";
+import { waitFor } from "./wait-for.ts";
 
 export type ServiceName = "kafka" | "postgres" | "clickhouse";
 
@@ -60,8 +61,8 @@ export type FaultStack = {
   down(purge: boolean): Promise<void>;
 };
 
-export async function startFaultStack(): Promise<FaultStack> {
-  const dir = faultStackDir();
+/** The fault stack, or another stack of the same kind in `dir` (the soak's: test/support/soak-run.ts). */
+export async function startFaultStack(dir = faultStackDir()): Promise<FaultStack> {
   let up = await stackCommand(dir, ["up"]);
   // A first start on a busy machine may time out (Kafka's JVM): one more try reuses what started.
   if (up.code !== 0) up = await stackCommand(dir, ["up"]);
@@ -227,6 +228,19 @@ export async function createWorld(
       await c.close();
     },
   };
+}
+
+/** Until both stores of `world` hold at least `n` events; returns the time it took. */
+export async function bothStoresHold(world: World, n: number, timeoutMs = 120_000, intervalMs = 250): Promise<number> {
+  const started = Date.now();
+  await waitFor(
+    `both stores holding ${n} events`,
+    () => world.counts(),
+    (c) => c.postgres >= n && c.clickhouse >= n,
+    timeoutMs,
+    intervalMs,
+  );
+  return Date.now() - started;
 }
 
 /** `serve --demo --no-consumer`: the site whose requests are recorded (the producer side). */
