@@ -61,7 +61,7 @@ test("the lookup takes the ids and the span bounds as parameters, never in the S
   expect(query).not.toContain("0190b2f8");
   expect(query).toContain("{from1:DateTime64(6, 'UTC')}");
   expect(params).toEqual({
-    ids: ["0190b2f8-0000-7000-8000-000000000001"],
+    ids: [0x0190b2f8000070008000000000000001n],
     from0: "1970-01-01 00:00:01.000000",
     to0: "1970-01-01 00:00:02.000001",
     from1: "1970-01-01 00:01:30.000000",

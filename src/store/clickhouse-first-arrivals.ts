@@ -69,20 +69,22 @@ export function timeSpans(
 /**
  * The lookup: which of these event_ids are stored with a footprint_time inside the spans. The ids
  * go as one array parameter in the request body (multipart), not in the SQL text (whose parser is
- * slow on thousands of literals, and capped by max_query_size) nor in the URL (length limits).
+ * slow on thousands of literals, and capped by max_query_size) nor in the URL (length limits); as
+ * numbers (a UUID's 128 bits, which toUInt128 reads the same way), since the client escapes a
+ * string parameter one character at a time: 5,000 ids as UUID strings took it ~220 ms a batch.
  */
 export function storedEventIdsQuery(
   ids: readonly string[],
   spans: readonly [EpochMicros, EpochMicros][],
 ): { query: string; params: Record<string, unknown> } {
-  const params: Record<string, unknown> = { ids };
+  const params: Record<string, unknown> = { ids: ids.map((id) => BigInt(`0x${id.replaceAll("-", "")}`)) };
   const within = spans.map(([from, to], i) => {
     params[`from${i}`] = formatUtc(from);
     params[`to${i}`] = formatUtc(to);
     return `footprint_time BETWEEN {from${i}:DateTime64(6, 'UTC')} AND {to${i}:DateTime64(6, 'UTC')}`;
   });
   return {
-    query: `SELECT DISTINCT toString(event_id) FROM user_footprint WHERE (${within.join(" OR ")}) AND event_id IN {ids:Array(UUID)}`,
+    query: `SELECT DISTINCT toString(event_id) FROM user_footprint WHERE (${within.join(" OR ")}) AND toUInt128(event_id) IN {ids:Array(UInt128)}`,
     params,
   };
 }
