@@ -130,7 +130,7 @@ describe("the soak's section of docs/RELIABILITY.md", () => {
     const once = withSoakSection(faults, renderSoakSection(result(), "abc123", "cmd"));
     expect(once.startsWith(faults)).toBe(true);
     expect(once).toContain(
-      "| the soak (10 min, faults every 2 min) | 42,000 | 42,000 | 42,000 | 0 / 0 | — | 9.0 s | pass |",
+      "| the soak (10 min, faults every 2 min) | 42,000 | 42,000 | 42,000 | 0 / 0 | 0 | — | 9.0 s | pass |",
     );
     const twice = withSoakSection(once, "## The soak\n\nagain");
     expect(twice.match(new RegExp(SOAK_SECTION_START, "g"))).toHaveLength(1);
