@@ -143,8 +143,8 @@ function parseCommonTimestamp(text: string): EpochMicros | undefined {
   const s = digitsAt(text, 17, 2);
   const micros = digitsAt(text, 20, 6);
   // Years before 100 are left to the pattern (Date.UTC reads them as 1900 + year).
-  if (y < 100 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
-  if (micros < 0) return undefined;
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || micros < 0) return undefined;
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (d > (MONTH_DAYS[mo - 1] as number) + (leap ? 1 : 0)) return undefined;
   let offset = 0;

@@ -35,7 +35,10 @@ let decoded = 0;
 const kept: { value: Buffer | null; offset: string }[] = [];
 const take = (value: Buffer | null, offset: string, headers: Record<string, Buffer | undefined>, ts: string) => {
   if (kept.length < total) kept.push({ value, offset });
-  const entry = decode({ value, offset, headers, timestamp: ts, key: null, attributes: 0 }, { topic, partition: 0, offset });
+  const entry = decode(
+    { value, offset, headers, timestamp: ts, key: null, attributes: 0 },
+    { topic, partition: 0, offset },
+  );
   if ("row" in entry) decoded++;
 };
 
@@ -102,7 +105,10 @@ const clients: Record<string, (group: string) => Promise<void>> = {
 };
 const results: Record<string, { perSecond: number[]; cpuUsPerMessage: number[] }> = {};
 for (let round = 0; round < rounds; round++) {
-  for (const name of [...(round % 2 === 0 ? ["kafkajs", "platformatic"] : ["platformatic", "kafkajs"]), "decoding alone"]) {
+  for (const name of [
+    ...(round % 2 === 0 ? ["kafkajs", "platformatic"] : ["platformatic", "kafkajs"]),
+    "decoding alone",
+  ]) {
     decoded = 0;
     const cpu = process.cpuUsage();
     const started = performance.now();
