@@ -204,7 +204,7 @@ export function columnArrays(rows: readonly FootprintRow[]): string[] {
     for (let j = 0; j < width; j++) {
       const v = (FOOTPRINT_COLUMNS[j] as FootprintColumn).text(r);
       if (literals[j] === "") {
-        if (v === null) leadingNulls[j]++;
+        if (v === null) leadingNulls[j] = (leadingNulls[j] as number) + 1;
         else literals[j] = `${"NULL,".repeat(leadingNulls[j] as number)}${arrayElement(v)}`;
       } else literals[j] += v === null ? ",NULL" : `,${arrayElement(v)}`;
     }

@@ -6,13 +6,13 @@
  * round on one backlog (a fresh group each time), so a noisy machine affects both alike; prints
  * messages/s and the CPU of this process per message (the client's work plus the decoding).
  *
- *   eval "$(./scripts/stack env)"; bun scripts/kafka/compare-consumers.ts [--rounds 4] [--messages 200000]
+ *   eval "$(./scripts/stack env)"; bun app/bench/compare-consumers.ts [--rounds 4] [--messages 200000]
  */
 import { parseArgs } from "node:util";
-import { produceSeedBacklog } from "../../app/bench/backlog.ts";
 import { decode } from "../../consumer/decoded-messages.ts";
 import { createKafka } from "../../src/kafka.ts";
 import { createLogger } from "../../src/log.ts";
+import { produceSeedBacklog } from "./backlog.ts";
 
 const { values } = parseArgs({
   options: { rounds: { type: "string", default: "4" }, messages: { type: "string", default: "200000" } },
