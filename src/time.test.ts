@@ -6,6 +6,7 @@ import {
   formatZoned,
   offsetMinutes,
   parseTimestamp,
+  parseTimestampByPattern,
   wallClock,
 } from "./time.ts";
 
@@ -66,6 +67,29 @@ describe("time", () => {
       expect(parseTimestamp(bad)).toBeUndefined();
     }
     expect(parseTimestamp("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29) * 1000);
+  });
+
+  test("the digit-by-digit path reads every text as the pattern does", () => {
+    // Valid wire-format texts, then each with one character replaced by one that could confuse a
+    // fixed-position reader (a digit out of range, a separator, a sign, a letter).
+    const replacements = ["0", "1", "2", "3", "9", "-", "+", ":", ".", ",", "T", " ", "Z", "z", "a", "/", "٣"];
+    const texts = ["0099-12-31T23:59:59.999999+00:00", "2024-02-29T12:00:00.000000Z", "2023-02-29T12:00:00.000000Z"];
+    for (let i = 0; i < 300; i++) {
+      const t = Math.floor(Math.random() * 4e15);
+      texts.push(formatZoned(t, ["Asia/Seoul", "UTC", "America/St_Johns"][i % 3] as string), formatIsoUtc(t));
+    }
+    let compared = 0;
+    for (const text of texts) {
+      expect(parseTimestamp(text)).toBe(parseTimestampByPattern(text) as number);
+      for (let at = 0; at < text.length; at++) {
+        for (const r of replacements) {
+          const changed = text.slice(0, at) + r + text.slice(at + 1);
+          expect([changed, parseTimestamp(changed)]).toEqual([changed, parseTimestampByPattern(changed)]);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(300 * 2 * 27 * replacements.length);
   });
 
   test("formats UTC for ClickHouse and PostgreSQL", () => {

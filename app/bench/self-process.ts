@@ -27,6 +27,8 @@ export type SelfProcessOptions = {
   env?: Record<string, string>;
   /** The log line (msg) that says it is ready: "listening" for serve, "metrics listening" for consume. */
   ready?: string;
+  /** Another program to start instead of this one (e.g. another checkout's `bun app/main.ts`). */
+  command?: string[];
 };
 
 /**
@@ -38,7 +40,7 @@ export async function startSelf(config: Config, o: SelfProcessOptions): Promise<
   const ch = new URL(config.clickhouse.url);
   ch.username = encodeURIComponent(config.clickhouse.username);
   ch.password = encodeURIComponent(config.clickhouse.password);
-  const [cmd, ...args] = selfCommand();
+  const [cmd, ...args] = o.command ?? selfCommand();
   const ready = o.ready ?? "listening";
   const child = spawn(cmd as string, [...args, ...o.args], {
     stdio: ["ignore", "pipe", "inherit"],

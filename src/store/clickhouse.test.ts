@@ -34,10 +34,15 @@ describe("encodeRows (the ClickHouse insert body)", () => {
       });
     }
     rows.push({ ...rows[0], ...NO_RICH_FIELDS } as FootprintRow);
-    // Rows within one second, and the second's edges (the formatter reuses a second's text).
+    // Rows within one second, and the second's edges.
     const second = Date.UTC(2025, 4, 19, 4, 45, 30) * 1000;
-    for (const micros of [0, 1, 999_999, 1_000_000, 1_000_001, 123_456, -1, -1_000_000]) {
+    for (const micros of [0, 1, 999_999, 1_000_000, 1_000_001, 123_456, -1, -1_000_000, 59_999_999]) {
       rows.push({ ...(rows[1] as FootprintRow), footprintTime: second + micros });
+    }
+    // An hour's edges, one after the other (the formatter reuses an hour's date and hour).
+    const hour = Date.UTC(2025, 4, 19, 5) * 1000;
+    for (const micros of [-1, 0, 1, 3_599_999_999, 3_600_000_000, -3_600_000_000, -3_600_000_001]) {
+      rows.push({ ...(rows[1] as FootprintRow), footprintTime: hour + micros });
     }
     expect(
       encodeRows(rows)

@@ -179,17 +179,29 @@ export function encodeRows(rows: readonly FootprintRow[]): string {
   return lines.join("\n");
 }
 
-/** formatUtc, reusing the date and time of the previous call within the same second (a batch's rows). */
+const HOUR_MICROS = 3_600_000_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+
+/**
+ * formatUtc, reusing the date and hour of the previous call within the same hour (a batch's rows):
+ * minutes, seconds and microseconds by arithmetic (a UTC hour always has 3,600 seconds), instead
+ * of a Date and its ISO text per row.
+ */
 function utcFormatter(): (micros: EpochMicros) => string {
-  let second = Number.NaN;
+  let hour = Number.NaN;
   let prefix = "";
   return (micros) => {
-    const s = Math.floor(micros / 1_000_000);
-    if (s !== second) {
-      second = s;
-      prefix = formatUtc(s * 1_000_000).slice(0, 20); // "YYYY-MM-DD HH:MM:SS."
+    const h = Math.floor(micros / HOUR_MICROS);
+    if (h !== hour) {
+      hour = h;
+      prefix = formatUtc(h * HOUR_MICROS).slice(0, 14); // "YYYY-MM-DD HH:"
     }
-    return prefix + String(micros - s * 1_000_000).padStart(6, "0");
+    const inHour = micros - h * HOUR_MICROS;
+    const minute = Math.floor(inHour / 60_000_000);
+    const inMinute = inHour - minute * 60_000_000;
+    const second = Math.floor(inMinute / 1_000_000);
+    const fraction = String(inMinute - second * 1_000_000).padStart(6, "0");
+    return `${prefix}${TWO_DIGITS[minute]}:${TWO_DIGITS[second]}.${fraction}`;
   };
 }
 

@@ -193,20 +193,23 @@ const INSERT_WITH_ROLLUPS = `with inserted as (
  * (postgres.js would escape every element with two regular expressions). A column with no value
  * in the batch (most of them for seed-format messages) is sent empty: unnest pads it with nulls.
  */
-function columnArrays(rows: readonly FootprintRow[]): string[] {
+export function columnArrays(rows: readonly FootprintRow[]): string[] {
   const width = FOOTPRINT_COLUMNS.length;
   const literals = new Array<string>(width).fill("");
-  const present = new Array<boolean>(width).fill(false);
+  // Until a column's first value, only its leading nulls are counted: seed-format rows leave most
+  // columns empty, and appending NULL to each of them for every row was half the work.
+  const leadingNulls = new Array<number>(width).fill(0);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as FootprintRow;
-    const sep = i === 0 ? "" : ",";
     for (let j = 0; j < width; j++) {
       const v = (FOOTPRINT_COLUMNS[j] as FootprintColumn).text(r);
-      if (v !== null) present[j] = true;
-      literals[j] += sep + (v === null ? "NULL" : arrayElement(v));
+      if (literals[j] === "") {
+        if (v === null) leadingNulls[j] = (leadingNulls[j] as number) + 1;
+        else literals[j] = `${"NULL,".repeat(leadingNulls[j] as number)}${arrayElement(v)}`;
+      } else literals[j] += v === null ? ",NULL" : `,${arrayElement(v)}`;
     }
   }
-  return literals.map((l, j) => (present[j] ? `{${l}}` : "{}"));
+  return literals.map((l) => (l === "" ? "{}" : `{${l}}`));
 }
 
 const ARRAY_SPECIAL = /["\\]/;
