@@ -11,6 +11,7 @@ import { createLogger, silentLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { quietKafkajsTimeoutWarning } from "../src/runtime-warnings.ts";
 import { openStores } from "../src/store/open-stores.ts";
+import { lowerThisThreadPriority } from "../src/thread-priority.ts";
 import { startPipelineConsumer } from "./commands/consume.ts";
 import type { FromConsumerWorker, ToConsumerWorker } from "./consumer-thread.ts";
 
@@ -22,6 +23,15 @@ const post = (message: FromConsumerWorker) => self.postMessage(message);
 
 /** How often the consumer's metrics are sent to the main thread's /metrics. */
 const METRICS_EVERY_MS = 1000;
+
+/**
+ * This thread's nice value. When a request and the consumer both want a core, the kernel runs
+ * the request thread (nice 0) first: at weights 1024 to 110 the consumer gets about a tenth of a
+ * core both want, and all the time requests leave. Footprints wait in Kafka meanwhile (nothing is
+ * lost or duplicated: offsets are committed as before) and are stored once requests let up; a
+ * site at full load all the time would see them later, never a slower response.
+ */
+const CONSUMER_THREAD_NICE = 10;
 
 let stop: ((timeoutMs: number) => Promise<void>) | undefined;
 
@@ -37,6 +47,9 @@ self.onmessage = async (e: MessageEvent<ToConsumerWorker>) => {
 function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
   // Lines are written by the main thread's logger (stdout, LOG_DIR), one writer for the process.
   const logger = createLogger({ level: config.log.level, write: (line) => post({ type: "log", line }) });
+  const priority = lowerThisThreadPriority(CONSUMER_THREAD_NICE);
+  if (priority.lowered) logger.debug("consumer thread yields to requests", { nice: priority.nice, tid: priority.tid });
+  else logger.warn("consumer thread runs at the request thread's priority", { reason: priority.reason });
   const metrics = createMetrics();
   const sendMetrics = async () => post({ type: "metrics", metrics: await metrics.registry.getMetricsAsJSON() });
   const timer = setInterval(() => void sendMetrics(), METRICS_EVERY_MS);

@@ -56,7 +56,9 @@ export type FootprintOptions = {
  */
 export const BYTES_OUT_VAR = "footprint.bytesOut";
 
-const defaultClock = (): EpochMicros => Math.round((performance.timeOrigin + performance.now()) * 1000);
+/** `performance.timeOrigin` is read once: a getter per call cost more than the clock itself. */
+const originMicros = performance.timeOrigin * 1000;
+const defaultClock = (): EpochMicros => Math.round(originMicros + performance.now() * 1000);
 
 /**
  * Records one footprint per request, after the response is ready, without awaiting anything.
