@@ -57,3 +57,20 @@ test("the socket is asked once per request, however often the address is needed"
   await app.fetch(new Request("http://x/"), server);
   expect(asked).toBe(2);
 });
+
+test("an answer not remembered is asked again; one remembered is not", async () => {
+  let asked = 0;
+  const app = new Hono().get("/", (c) =>
+    c.text(`${socketIp(c, false)} ${clientIp(c, 0, false)} ${socketIp(c)} ${clientIp(c, 0, false)}`),
+  );
+  const server = {
+    requestIP: () => {
+      asked++;
+      return { address: "::ffff:198.51.100.2", family: "IPv6", port: 1 };
+    },
+  };
+  expect(await (await app.fetch(new Request("http://x/"), server)).text()).toBe(
+    "198.51.100.2 198.51.100.2 198.51.100.2 198.51.100.2",
+  );
+  expect(asked).toBe(3);
+});

@@ -81,7 +81,8 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   const capture: CaptureOptions = {
     routePattern: options.routePattern ?? matchedRoute,
     recordQuery: options.recordQuery ?? false,
-    clientIp: options.ipHash === false ? undefined : (options.clientIp ?? ((c) => defaultClientIp(c, trustedHops))),
+    clientIp:
+      options.ipHash === false ? undefined : (options.clientIp ?? ((c) => defaultClientIp(c, trustedHops, false))),
   };
   const report = (err: unknown) => {
     try {
