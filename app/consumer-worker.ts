@@ -7,7 +7,7 @@
 import type { RunningConsumer } from "../consumer/consume.ts";
 import { createKafka } from "../src/kafka.ts";
 import { watchTopicOf } from "../src/kafka-topics.ts";
-import { createLogger, silentLogger } from "../src/log.ts";
+import { createLogger, type Logger, silentLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { quietKafkajsTimeoutWarning } from "../src/runtime-warnings.ts";
 import { openStores } from "../src/store/open-stores.ts";
@@ -24,15 +24,6 @@ const post = (message: FromConsumerWorker) => self.postMessage(message);
 /** How often the consumer's metrics are sent to the main thread's /metrics. */
 const METRICS_EVERY_MS = 1000;
 
-/**
- * This thread's nice value. When a request and the consumer both want a core, the kernel runs
- * the request thread (nice 0) first: at weights 1024 to 110 the consumer gets about a tenth of a
- * core both want, and all the time requests leave. Footprints wait in Kafka meanwhile (nothing is
- * lost or duplicated: offsets are committed as before) and are stored once requests let up; a
- * site at full load all the time would see them later, never a slower response.
- */
-const CONSUMER_THREAD_NICE = 10;
-
 let stop: ((timeoutMs: number) => Promise<void>) | undefined;
 
 self.onmessage = async (e: MessageEvent<ToConsumerWorker>) => {
@@ -47,9 +38,7 @@ self.onmessage = async (e: MessageEvent<ToConsumerWorker>) => {
 function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
   // Lines are written by the main thread's logger (stdout, LOG_DIR), one writer for the process.
   const logger = createLogger({ level: config.log.level, write: (line) => post({ type: "log", line }) });
-  const priority = lowerThisThreadPriority(CONSUMER_THREAD_NICE);
-  if (priority.lowered) logger.debug("consumer thread yields to requests", { nice: priority.nice, tid: priority.tid });
-  else logger.warn("consumer thread runs at the request thread's priority", { reason: priority.reason });
+  yieldToRequests(config.consumer.nice, logger);
   const metrics = createMetrics();
   const sendMetrics = async () => post({ type: "metrics", metrics: await metrics.registry.getMetricsAsJSON() });
   const timer = setInterval(() => void sendMetrics(), METRICS_EVERY_MS);
@@ -75,4 +64,19 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
     clearInterval(timer);
     await sendMetrics();
   };
+}
+
+/**
+ * Gives this thread the nice value CONSUMER_NICE (10 by default). When a request and the consumer
+ * both want a core, the kernel runs the request thread (nice 0) first: at weights 1024 to 110 the
+ * consumer gets about a tenth of a core both want, and all the time requests leave. Footprints
+ * wait in Kafka meanwhile and are stored once requests let up (offsets are committed as before:
+ * nothing lost, nothing twice); a site at full load all the time sees them later, never a slower
+ * response. A system that refuses it leaves the thread as it was (a warning says why).
+ */
+function yieldToRequests(nice: number, logger: Logger): void {
+  if (nice === 0) return;
+  const priority = lowerThisThreadPriority(nice);
+  if (priority.lowered) logger.debug("consumer thread yields to requests", { nice, tid: priority.tid });
+  else logger.warn("consumer thread runs at the request thread's priority", { reason: priority.reason });
 }
