@@ -35,26 +35,29 @@ describe("lowerThisThreadPriority", () => {
     expect(refused).toEqual({ lowered: false, reason: "EACCES: permission denied" });
   });
 
-  test.skipIf(process.platform !== "linux")("on Linux, a Worker's lowered priority leaves the main thread's", async () => {
-    const mainTid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    const before = getPriority(mainTid);
-    const worker = new Worker(
-      URL.createObjectURL(
-        new Blob([
-          `import { lowerThisThreadPriority } from ${JSON.stringify(new URL("./thread-priority.ts", import.meta.url).pathname)};
+  test.skipIf(process.platform !== "linux")(
+    "on Linux, a Worker's lowered priority leaves the main thread's",
+    async () => {
+      const mainTid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+      const before = getPriority(mainTid);
+      const worker = new Worker(
+        URL.createObjectURL(
+          new Blob([
+            `import { lowerThisThreadPriority } from ${JSON.stringify(new URL("./thread-priority.ts", import.meta.url).pathname)};
            import { getPriority } from "node:os";
            const r = lowerThisThreadPriority(${Math.min(19, before + 5)});
            postMessage({ r, now: r.lowered ? getPriority(r.tid) : null });`,
-        ]),
-      ),
-    );
-    const answer = await new Promise<{ r: { lowered: boolean; tid?: number }; now: number | null }>((resolve) => {
-      worker.onmessage = (e) => resolve(e.data);
-    });
-    worker.terminate();
-    expect(answer.r.lowered).toBe(true);
-    expect(answer.now).toBe(Math.min(19, before + 5));
-    expect(answer.r.tid).not.toBe(mainTid);
-    expect(getPriority(mainTid)).toBe(before);
-  });
+          ]),
+        ),
+      );
+      const answer = await new Promise<{ r: { lowered: boolean; tid?: number }; now: number | null }>((resolve) => {
+        worker.onmessage = (e) => resolve(e.data);
+      });
+      worker.terminate();
+      expect(answer.r.lowered).toBe(true);
+      expect(answer.now).toBe(Math.min(19, before + 5));
+      expect(answer.r.tid).not.toBe(mainTid);
+      expect(getPriority(mainTid)).toBe(before);
+    },
+  );
 });

@@ -53,7 +53,11 @@ export function createBatchWriter(expected = 256): BatchWriter {
     take() {
       if (texts.length === 0) return undefined;
       // The whole buffer is transferred; a short batch's unused tail travels with it unread.
-      const batch = { records: texts.length, numbers: n === numbers.length ? numbers : numbers.subarray(0, n), text: texts.join("") };
+      const batch = {
+        records: texts.length,
+        numbers: n === numbers.length ? numbers : numbers.subarray(0, n),
+        text: texts.join(""),
+      };
       numbers = new Float64Array(expected * NUMBERS);
       texts = [];
       n = 0;
