@@ -38,7 +38,6 @@ self.onmessage = async (e: MessageEvent<ToConsumerWorker>) => {
 function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
   // Lines are written by the main thread's logger (stdout, LOG_DIR), one writer for the process.
   const logger = createLogger({ level: config.log.level, write: (line) => post({ type: "log", line }) });
-  yieldToRequests(config.consumer.nice, logger);
   const metrics = createMetrics();
   const sendMetrics = async () => post({ type: "metrics", metrics: await metrics.registry.getMetricsAsJSON() });
   const timer = setInterval(() => void sendMetrics(), METRICS_EVERY_MS);
@@ -54,6 +53,12 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
     aborted.signal,
     topicWatch,
     metrics,
+  );
+  // Once connected: a thread this one starts inherits its nice value, and the first fetch starts
+  // Bun's HTTP client thread, which the whole process (the proxy's requests too) then shares.
+  consumer.then(
+    (running) => running && yieldToRequests(config.consumer.nice, logger),
+    () => {}, // reported where stop() awaits it
   );
   return async (timeoutMs: number) => {
     // Abort first: a topic wait or start-up retry still running must not reconnect the admin.
@@ -72,7 +77,8 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
  * consumer gets about a tenth of a core both want, and all the time requests leave. Footprints
  * wait in Kafka meanwhile and are stored once requests let up (offsets are committed as before:
  * nothing lost, nothing twice); a site at full load all the time sees them later, never a slower
- * response. A system that refuses it leaves the thread as it was (a warning says why).
+ * response. A system that refuses it leaves the thread as it was (a warning says why). Threads
+ * that this one starts from then on (none while it only consumes) would inherit the value.
  */
 function yieldToRequests(nice: number, logger: Logger): void {
   if (nice === 0) return;
