@@ -7,10 +7,11 @@
 import type { RunningConsumer } from "../consumer/consume.ts";
 import { createKafka } from "../src/kafka.ts";
 import { watchTopicOf } from "../src/kafka-topics.ts";
-import { createLogger, silentLogger } from "../src/log.ts";
+import { createLogger, type Logger, silentLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { quietKafkajsTimeoutWarning } from "../src/runtime-warnings.ts";
 import { openStores } from "../src/store/open-stores.ts";
+import { lowerThisThreadPriority } from "../src/thread-priority.ts";
 import { startPipelineConsumer } from "./commands/consume.ts";
 import type { FromConsumerWorker, ToConsumerWorker } from "./consumer-thread.ts";
 
@@ -53,6 +54,12 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
     topicWatch,
     metrics,
   );
+  // Once connected: a thread this one starts inherits its nice value, and the first fetch starts
+  // Bun's HTTP client thread, which the whole process (the proxy's requests too) then shares.
+  consumer.then(
+    (running) => running && yieldToRequests(config.consumer.nice, logger),
+    () => {}, // reported where stop() awaits it
+  );
   return async (timeoutMs: number) => {
     // Abort first: a topic wait or start-up retry still running must not reconnect the admin.
     aborted.abort();
@@ -62,4 +69,20 @@ function start(config: Extract<ToConsumerWorker, { type: "start" }>["config"]) {
     clearInterval(timer);
     await sendMetrics();
   };
+}
+
+/**
+ * Gives this thread the nice value CONSUMER_NICE (10 by default). When a request and the consumer
+ * both want a core, the kernel runs the request thread (nice 0) first: at weights 1024 to 110 the
+ * consumer gets about a tenth of a core both want, and all the time requests leave. Footprints
+ * wait in Kafka meanwhile and are stored once requests let up (offsets are committed as before:
+ * nothing lost, nothing twice); a site at full load all the time sees them later, never a slower
+ * response. A system that refuses it leaves the thread as it was (a warning says why). Threads
+ * that this one starts from then on (none while it only consumes) would inherit the value.
+ */
+function yieldToRequests(nice: number, logger: Logger): void {
+  if (nice === 0) return;
+  const priority = lowerThisThreadPriority(nice);
+  if (priority.lowered) logger.debug("consumer thread yields to requests", { nice, tid: priority.tid });
+  else logger.warn("consumer thread runs at the request thread's priority", { reason: priority.reason });
 }

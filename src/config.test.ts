@@ -30,7 +30,7 @@ describe("loadConfig", () => {
     expect(c.clickhouse).toEqual({ url: "http://localhost:8123", username: "default", password: "", database: "prd" });
     expect(c.timeZone).toBe("Asia/Seoul");
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
-    expect(c.consumer).toEqual({ batchSize: 5000, flushMs: 1000 });
+    expect(c.consumer).toEqual({ batchSize: 5000, flushMs: 1000, nice: 10 });
     expect(c.log).toEqual({ level: "info", dir: undefined, maxBytes: 10 * 1024 * 1024, maxFiles: 5 });
     expect(c.retention).toEqual({ days: undefined });
     expect(c.pathPrefix).toBe("/_footprint");
@@ -142,6 +142,8 @@ describe("loadConfig", () => {
     ["LOG_LEVEL", "verbose"],
     ["BATCH_SIZE", "0"],
     ["BATCH_FLUSH_MS", "soon"],
+    ["CONSUMER_NICE", "20"],
+    ["CONSUMER_NICE", "-5"],
     ["FOOTPRINT_SKIP_PATHS", "healthz"],
     ["PATH_PREFIX", "/_footprint/"],
     ["PATH_PREFIX", "stats"],

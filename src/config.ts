@@ -157,6 +157,10 @@ export const EnvSchema = z.object({
 
   BATCH_SIZE: positiveInt(5000, 1_000_000),
   BATCH_FLUSH_MS: positiveInt(1000, 600_000),
+  // serve's consumer thread yields to requests by this nice value (app/consumer-worker.ts); 0: it does not.
+  CONSUMER_NICE: wholeNumber().pipe(
+    z.number().min(0, "must be between 0 and 19").max(19, "must be between 0 and 19").default(10),
+  ),
   PRODUCER_QUEUE_MAX: positiveInt(100_000, 10_000_000),
   // Disk overflow of the producer queue while Kafka is away (src/footprint/spool.ts).
   SPOOL_DIR: optionalText.pipe(z.string().default("spool")),
@@ -239,7 +243,7 @@ export type Config = Readonly<{
   retention: Readonly<{ days: number | undefined }>;
   /** systemd's notification socket (NOTIFY_SOCKET) when run as a Type=notify unit. */
   systemd: Readonly<{ notifySocket: string | undefined }>;
-  consumer: Readonly<{ batchSize: number; flushMs: number }>;
+  consumer: Readonly<{ batchSize: number; flushMs: number; nice: number }>;
   producer: Readonly<{ queueMax: number; spoolDir: string; spoolMaxBytes: number }>;
   shutdownTimeoutMs: number;
   /** Where `consume` serves its metrics and health. */
@@ -339,7 +343,7 @@ export function loadConfig(env: Record<string, string | undefined>, warnings: re
     log: { level: e.LOG_LEVEL, dir: e.LOG_DIR, maxBytes: e.LOG_MAX_BYTES, maxFiles: e.LOG_MAX_FILES },
     retention: { days: e.RETENTION_DAYS },
     systemd: { notifySocket: e.NOTIFY_SOCKET },
-    consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS },
+    consumer: { batchSize: e.BATCH_SIZE, flushMs: e.BATCH_FLUSH_MS, nice: e.CONSUMER_NICE },
     producer: { queueMax: e.PRODUCER_QUEUE_MAX, spoolDir: e.SPOOL_DIR, spoolMaxBytes: e.SPOOL_MAX_BYTES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsPort: e.METRICS_PORT,

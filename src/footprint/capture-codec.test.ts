@@ -41,4 +41,31 @@ describe("captured-request codec", () => {
     expect(writer.take()).toBeUndefined();
     expect(() => decodeCaptured({ ...(batch as NonNullable<typeof batch>), text: "3:GETx" })).toThrow();
   });
+
+  test("a batch longer than the writer expected grows; a shorter one carries only its records", () => {
+    const record = (i: number): CapturedRequest => ({
+      method: "GET",
+      path: `/p/${i}`,
+      status: 200 + i,
+      started: 1_000 + i,
+      ended: 2_000 + i,
+      route: undefined,
+      host: undefined,
+      userAgent: undefined,
+      referrer: undefined,
+      ip: undefined,
+      query: undefined,
+      bytesOut: i,
+    });
+    const writer = createBatchWriter(2);
+    const five = [0, 1, 2, 3, 4].map(record);
+    for (const r of five) writer.add(r);
+    const long = writer.take() as NonNullable<ReturnType<typeof writer.take>>;
+    expect(long.numbers.length).toBe(20);
+    expect(decodeCaptured(long)).toEqual(five);
+    writer.add(record(7));
+    const short = writer.take() as NonNullable<ReturnType<typeof writer.take>>;
+    expect(short.numbers.length).toBe(4);
+    expect(decodeCaptured(short)).toEqual([record(7)]);
+  });
 });

@@ -23,12 +23,26 @@ export type BatchWriter = {
   take(): CapturedBatch | undefined;
 };
 
-export function createBatchWriter(): BatchWriter {
-  let numbers: number[] = [];
+/**
+ * Numbers go straight into a Float64Array sized for `expected` records (grown by doubling past
+ * it), which is then posted as it is: no array of numbers copied into a typed one per batch.
+ */
+export function createBatchWriter(expected = 256): BatchWriter {
+  let numbers = new Float64Array(expected * NUMBERS);
   let texts: string[] = [];
+  let n = 0;
   return {
     add(r) {
-      numbers.push(r.status, r.started, r.ended, r.bytesOut ?? -1);
+      if (n + NUMBERS > numbers.length) {
+        const grown = new Float64Array(numbers.length * 2);
+        grown.set(numbers);
+        numbers = grown;
+      }
+      numbers[n] = r.status;
+      numbers[n + 1] = r.started;
+      numbers[n + 2] = r.ended;
+      numbers[n + 3] = r.bytesOut ?? -1;
+      n += NUMBERS;
       texts.push(
         `${r.method.length}:${r.method}${r.path.length}:${r.path}${text(r.route)}${text(r.host)}${text(r.userAgent)}${text(r.referrer)}${text(r.ip)}${text(r.query)}`,
       );
@@ -38,9 +52,15 @@ export function createBatchWriter(): BatchWriter {
     },
     take() {
       if (texts.length === 0) return undefined;
-      const batch = { records: texts.length, numbers: Float64Array.from(numbers), text: texts.join("") };
-      numbers = [];
+      // The whole buffer is transferred; a short batch's unused tail travels with it unread.
+      const batch = {
+        records: texts.length,
+        numbers: n === numbers.length ? numbers : numbers.subarray(0, n),
+        text: texts.join(""),
+      };
+      numbers = new Float64Array(expected * NUMBERS);
       texts = [];
+      n = 0;
       return batch;
     },
   };

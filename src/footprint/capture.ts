@@ -43,6 +43,8 @@ export function captureRequest(
   o: CaptureOptions,
 ): CapturedRequest {
   const req = c.req;
+  // The Headers once, not through Hono's req.header() per name.
+  const headers = req.raw.headers;
   const captured: CapturedRequest = {
     method: req.method,
     path: req.path,
@@ -50,9 +52,9 @@ export function captureRequest(
     started,
     ended,
     route: o.routePattern(c),
-    host: req.header("host"),
-    userAgent: req.header("user-agent"),
-    referrer: req.header("referer"),
+    host: headers.get("host") ?? undefined,
+    userAgent: headers.get("user-agent") ?? undefined,
+    referrer: headers.get("referer") ?? undefined,
   };
   if (captured.host === undefined) captured.host = hostOf(req.url);
   if (o.clientIp) captured.ip = o.clientIp(c);

@@ -41,19 +41,36 @@ describe("clientIp", () => {
   });
 });
 
-test("the socket is asked once per request, however often the address is needed", async () => {
-  let asked = 0;
-  const app = new Hono().get("/", (c) => c.text(`${socketIp(c)} ${clientIp(c)} ${socketIp(c)}`));
+/** A Bun server stand-in that counts how often the socket was asked. */
+function countingServer(address: string) {
   const server = {
+    asked: 0,
     requestIP: () => {
-      asked++;
-      return { address: "198.51.100.1", family: "IPv4", port: 1 };
+      server.asked++;
+      return { address, family: address.includes(":") ? "IPv6" : "IPv4", port: 1 };
     },
   };
+  return server;
+}
+
+test("the socket is asked once per request, however often the address is needed", async () => {
+  const app = new Hono().get("/", (c) => c.text(`${socketIp(c)} ${clientIp(c)} ${socketIp(c)}`));
+  const server = countingServer("198.51.100.1");
   expect(await (await app.fetch(new Request("http://x/"), server)).text()).toBe(
     "198.51.100.1 198.51.100.1 198.51.100.1",
   );
-  expect(asked).toBe(1);
+  expect(server.asked).toBe(1);
   await app.fetch(new Request("http://x/"), server);
-  expect(asked).toBe(2);
+  expect(server.asked).toBe(2);
+});
+
+test("an answer not remembered is asked again; one remembered is not", async () => {
+  const app = new Hono().get("/", (c) =>
+    c.text(`${socketIp(c, false)} ${clientIp(c, 0, false)} ${socketIp(c)} ${clientIp(c, 0, false)}`),
+  );
+  const server = countingServer("::ffff:198.51.100.2");
+  expect(await (await app.fetch(new Request("http://x/"), server)).text()).toBe(
+    "198.51.100.2 198.51.100.2 198.51.100.2 198.51.100.2",
+  );
+  expect(server.asked).toBe(3);
 });

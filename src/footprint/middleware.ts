@@ -56,7 +56,9 @@ export type FootprintOptions = {
  */
 export const BYTES_OUT_VAR = "footprint.bytesOut";
 
-const defaultClock = (): EpochMicros => Math.round((performance.timeOrigin + performance.now()) * 1000);
+/** `performance.timeOrigin` is read once: a getter per call cost more than the clock itself. */
+const originMicros = performance.timeOrigin * 1000;
+const defaultClock = (): EpochMicros => Math.round(originMicros + performance.now() * 1000);
 
 /**
  * Records one footprint per request, after the response is ready, without awaiting anything.
@@ -79,7 +81,8 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   const capture: CaptureOptions = {
     routePattern: options.routePattern ?? matchedRoute,
     recordQuery: options.recordQuery ?? false,
-    clientIp: options.ipHash === false ? undefined : (options.clientIp ?? ((c) => defaultClientIp(c, trustedHops))),
+    clientIp:
+      options.ipHash === false ? undefined : (options.clientIp ?? ((c) => defaultClientIp(c, trustedHops, false))),
   };
   const report = (err: unknown) => {
     try {

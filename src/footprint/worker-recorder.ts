@@ -54,7 +54,7 @@ export function startWorkerRecorder(o: WorkerRecorderOptions): WorkerRecorder {
   const batchMax = o.batchMax ?? 256;
   const flushMs = o.flushMs ?? 10;
   const maxInFlight = o.maxInFlight ?? Math.max(batchMax, o.settings.producer.queueMax);
-  const pending = createBatchWriter();
+  const pending = createBatchWriter(batchMax);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight = 0;
   let droppedSinceReport = 0;
