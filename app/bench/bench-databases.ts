@@ -46,11 +46,19 @@ function benchDatabaseName(): string {
 /**
  * A fresh PostgreSQL database and ClickHouse database `eft_bench_<random>` next to the configured
  * ones, migrated: the bench never reads or writes the user's tables. drop() removes both.
+ * `clickhouseTimeoutMs`: for statements that run longer than the client's 30 s (bulk loads).
  */
-export async function createBenchStores(config: Config): Promise<BenchStores> {
+export async function createBenchStores(
+  config: Config,
+  options: { clickhouseTimeoutMs?: number } = {},
+): Promise<BenchStores> {
   const name = benchDatabaseName();
   const { pg, pgUrl, drop: dropPostgres } = await createBenchPostgres(config, name);
-  const ch = createClickhouseStore({ ...config.clickhouse, database: name });
+  const ch = createClickhouseStore({
+    ...config.clickhouse,
+    database: name,
+    requestTimeoutMs: options.clickhouseTimeoutMs,
+  });
   const drop = async () => {
     await ch.close().catch(() => {});
     await dropPostgres();
