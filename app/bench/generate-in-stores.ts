@@ -95,7 +95,10 @@ async function timeEach(stores: readonly StatsStore[], period: Omit<StatsQuery, 
 }
 
 const config = loadConfig(process.env);
-const stores = await createBenchStores(config, { clickhouseTimeoutMs: 3 * 3_600_000 });
+const stores = await createBenchStores(config, {
+  clickhouseTimeoutMs: 3 * 3_600_000,
+  migrate: storeNames.filter((s) => s === "postgres" || s === "clickhouse"),
+});
 log(`PostgreSQL ${stores.pgUrl}, ClickHouse database ${stores.chDatabase}, ${rows} rows, path ${path}`);
 try {
   const end = Date.now();
