@@ -144,6 +144,9 @@ try {
   for (const t of timings)
     console.log(`| ${t.query} | ${t.store} | ${t.source} | ${t.wall} | ${t.own ?? "not reported"} |`);
 } finally {
-  if (opts.keep) log(`kept PostgreSQL ${stores.pgUrl} and ClickHouse database ${stores.chDatabase}`);
-  else await stores.drop();
+  if (opts.keep) {
+    log(`kept PostgreSQL ${stores.pgUrl} and ClickHouse database ${stores.chDatabase}`);
+    // Open connections would keep the process alive.
+    await Promise.allSettled([stores.pg.close(), stores.ch.close()]);
+  } else await stores.drop();
 }
