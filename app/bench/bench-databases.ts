@@ -46,11 +46,20 @@ function benchDatabaseName(): string {
 /**
  * A fresh PostgreSQL database and ClickHouse database `eft_bench_<random>` next to the configured
  * ones, migrated: the bench never reads or writes the user's tables. drop() removes both.
+ * `clickhouseTimeoutMs`: for statements that run longer than the client's 30 s (bulk loads);
+ * `migrate`: the stores to migrate (both by default; a store not used need not wait for its server).
  */
-export async function createBenchStores(config: Config): Promise<BenchStores> {
+export async function createBenchStores(
+  config: Config,
+  options: { clickhouseTimeoutMs?: number; migrate?: readonly ("postgres" | "clickhouse")[] } = {},
+): Promise<BenchStores> {
   const name = benchDatabaseName();
   const { pg, pgUrl, drop: dropPostgres } = await createBenchPostgres(config, name);
-  const ch = createClickhouseStore({ ...config.clickhouse, database: name });
+  const ch = createClickhouseStore({
+    ...config.clickhouse,
+    database: name,
+    requestTimeoutMs: options.clickhouseTimeoutMs,
+  });
   const drop = async () => {
     await ch.close().catch(() => {});
     await dropPostgres();
@@ -62,8 +71,9 @@ export async function createBenchStores(config: Config): Promise<BenchStores> {
     }
   };
   try {
-    await pg.migrate();
-    await ch.migrate();
+    const migrate = options.migrate ?? ["postgres", "clickhouse"];
+    if (migrate.includes("postgres")) await pg.migrate();
+    if (migrate.includes("clickhouse")) await ch.migrate();
   } catch (err) {
     await drop();
     throw err;

@@ -77,20 +77,24 @@ export async function buildPostgresRollups(
   sql: postgres.Sql,
 ): Promise<{ rollupSeconds: number; analyzeSeconds: number }> {
   let t = performance.now();
-  // Minute tables from the raw rows, each coarser one from its family's minute table.
-  for (const { table, family, tier, columns } of ROLLUP_TABLES) {
-    const keys = ROLLUP_FAMILY_KEY[family].map((k) => PG_ROLLUP_KEY[k]);
-    const positions = [tier, ...columns].map((_, i) => i + 1).join(", ");
-    await sql.unsafe(
-      tier === "minute"
-        ? `insert into ${table} (minute, ${[...columns, "n"].join(", ")})
-           select date_trunc('minute', footprint_time, 'UTC'), ${[...keys, "count(*)"].join(", ")}
-           from user_footprint group by ${positions}`
-        : `insert into ${table} (${tier}, ${[...columns, "n"].join(", ")})
-           select date_trunc('${tier}', minute, 'UTC'), ${[...columns, "sum(n)"].join(", ")}
-           from ${rollupTable(family, "minute")} group by ${positions}`,
-    );
-  }
+  await sql.begin(async (tx) => {
+    // Hash aggregates in memory: at 4 MB the minute groups of millions of rows spill to disk.
+    await tx.unsafe("set local work_mem = '256MB'");
+    // Minute tables from the raw rows, each coarser one from its family's minute table.
+    for (const { table, family, tier, columns } of ROLLUP_TABLES) {
+      const keys = ROLLUP_FAMILY_KEY[family].map((k) => PG_ROLLUP_KEY[k]);
+      const positions = [tier, ...columns].map((_, i) => i + 1).join(", ");
+      await tx.unsafe(
+        tier === "minute"
+          ? `insert into ${table} (minute, ${[...columns, "n"].join(", ")})
+             select date_trunc('minute', footprint_time, 'UTC'), ${[...keys, "count(*)"].join(", ")}
+             from user_footprint group by ${positions}`
+          : `insert into ${table} (${tier}, ${[...columns, "n"].join(", ")})
+             select date_trunc('${tier}', minute, 'UTC'), ${[...columns, "sum(n)"].join(", ")}
+             from ${rollupTable(family, "minute")} group by ${positions}`,
+      );
+    }
+  });
   const rollupSeconds = (performance.now() - t) / 1000;
   t = performance.now();
   await sql`vacuum analyze user_footprint`;
