@@ -130,15 +130,19 @@ test("a flag of another command is refused naming the commands it belongs to", a
   );
   expect(await refusal("serve", "--limit", "3")).toBe("--limit, --json and --dry-run are options of dlq, not serve");
   expect(await refusal("migrate", "--row-by-row-sample", "2")).toBe(
-    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog, --row-by-row-sample, --part, --quick and --hot-backlog are options of bench, not migrate",
+    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog, --row-by-row-sample, --part, --quick, --hot-backlog and --generate are options of bench, not migrate",
   );
   expect(await refusal("doctor", "--url", "x")).toBe("--url is an option of healthcheck, not doctor");
+  // A bench flag's value is checked before any setting is read.
+  expect(await refusal("bench", "--generate", "everywhere")).toBe(
+    "--generate takes client or in-store, not everywhere",
+  );
   expect(await refusal("dlq", "list", "--purge")).toBe(
     "--prefix and --purge are options of install and uninstall, not dlq",
   );
   // Several wrong flags: the first command of the help that takes one is named.
   expect(await refusal("consume", "--purge", "--url", "x", "--seed", "1")).toBe(
-    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog, --row-by-row-sample, --part, --quick and --hot-backlog are options of bench, not consume",
+    "--sizes, --reps, --seed, --out, --ingest-rates, --step-seconds, --backlog, --row-by-row-sample, --part, --quick, --hot-backlog and --generate are options of bench, not consume",
   );
 });
 

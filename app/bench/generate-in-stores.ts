@@ -16,12 +16,10 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/config.ts";
-import type { StatsQuery, StatsSource, StatsStore } from "../../src/stats/index.ts";
-import { timeQueries as timedDb } from "../../src/stats/query-timer.ts";
+import type { StatsSource } from "../../src/stats/index.ts";
 import { createBenchStores } from "./bench-databases.ts";
 import { hourPlan, type LoadPath, loadClickhouseInStore, loadPostgresInStore } from "./in-store-rows.ts";
-import { DASHBOARD_QUERIES, type QueryName } from "./queries.ts";
-import { summarize } from "./summary.ts";
+import { timeQueries } from "./queries.ts";
 
 const { values: opts } = parseArgs({
   args: Bun.argv.slice(2),
@@ -63,37 +61,6 @@ function progress(name: string, plan: ReturnType<typeof hourPlan>) {
   };
 }
 
-type Timed = { query: QueryName; store: string; source: StatsSource; wall: number; own: number | null };
-
-/** Each query: a warm-up, then `reps` runs; median wall time and median of the store's own time. */
-async function timeEach(stores: readonly StatsStore[], period: Omit<StatsQuery, "source">): Promise<Timed[]> {
-  const out: Timed[] = [];
-  for (const [query, run] of Object.entries(DASHBOARD_QUERIES) as [QueryName, (typeof DASHBOARD_QUERIES)[QueryName]][])
-    for (const store of stores)
-      for (const source of sources) {
-        const q = { ...period, source };
-        await run(store.stats, q);
-        const wall: number[] = [];
-        const own: number[] = [];
-        for (let i = 0; i < reps; i++) {
-          const timed = timedDb(store.stats);
-          const started = performance.now();
-          await run(timed.db, q);
-          wall.push(performance.now() - started);
-          const ms = timed.queryMs();
-          if (ms !== null) own.push(ms);
-        }
-        out.push({
-          query,
-          store: store.name,
-          source,
-          wall: summarize(wall).median,
-          own: own.length === reps ? summarize(own).median : null,
-        });
-      }
-  return out;
-}
-
 const config = loadConfig(process.env);
 const stores = await createBenchStores(config, {
   clickhouseTimeoutMs: 3 * 3_600_000,
@@ -121,12 +88,8 @@ try {
   const counts = await Promise.all(selected.map((s) => s.countFootprints()));
   log("timing the queries");
   const loadBefore = load();
-  const timings = await timeEach(selected, {
-    from: (end - days * 86_400_000) * 1000,
-    to: end * 1000,
-    timeZone: config.timeZone,
-    filters: {},
-  });
+  const period = { from: (end - days * 86_400_000) * 1000, to: end * 1000, timeZone: config.timeZone, filters: {} };
+  const timings = await timeQueries(selected, period, reps, () => {}, sources);
   const phaseText = Object.entries(phases)
     .map(
       ([k, v]) =>
@@ -142,7 +105,7 @@ try {
   );
   console.log("| query | store | source | wall | store's own time |\n|---|---|---|---:|---:|");
   for (const t of timings)
-    console.log(`| ${t.query} | ${t.store} | ${t.source} | ${t.wall} | ${t.own ?? "not reported"} |`);
+    console.log(`| ${t.query} | ${t.store} | ${t.source} | ${t.median} | ${t.own ?? "not reported"} |`);
 } finally {
   if (opts.keep) {
     log(`kept PostgreSQL ${stores.pgUrl} and ClickHouse database ${stores.chDatabase}`);

@@ -1,4 +1,5 @@
 import { STATISTICS, type StatsDb, type StatsQuery, type StatsSource, type StatsStore } from "../../src/stats/index.ts";
+import { timeQueries as timedDb } from "../../src/stats/query-timer.ts";
 import type { StoreName } from "../../src/store/store.ts";
 import { summarize, type Timing } from "./summary.ts";
 
@@ -13,7 +14,17 @@ export const DASHBOARD_QUERIES = {
 } as const;
 
 export type QueryName = keyof typeof DASHBOARD_QUERIES;
-export type QueryTiming = { query: QueryName; store: StoreName; source: StatsSource } & Timing;
+export type QueryTiming = {
+  query: QueryName;
+  store: StoreName;
+  source: StatsSource;
+  /**
+   * Median of the store's own time for the query (src/stats/query-timer.ts: ClickHouse's query
+   * summary, PostgreSQL's statement time on a held connection); null when the store did not say.
+   * Absent in reports made before it was recorded.
+   */
+  own?: number | null;
+} & Timing;
 
 /**
  * Times every dashboard query on every store, raw and from rollups: one warm-up, then `reps`
@@ -36,13 +47,18 @@ export async function timeQueries(
         const q = { ...period, source };
         await run(store.stats, q);
         const samples: number[] = [];
+        const own: number[] = [];
         for (let i = 0; i < reps; i++) {
+          const timed = timedDb(store.stats);
           const started = performance.now();
-          await run(store.stats, q);
+          await run(timed.db, q);
           samples.push(performance.now() - started);
+          const ms = timed.queryMs();
+          if (ms !== null) own.push(ms);
           onRun();
         }
-        out.push({ query, store: store.name, source, ...summarize(samples) });
+        const ownMedian = own.length === reps ? summarize(own).median : null;
+        out.push({ query, store: store.name, source, ...summarize(samples), own: ownMedian });
       }
     }
   }

@@ -3,8 +3,9 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../../src/config.ts";
 import type { FootprintRow } from "../../src/store/store.ts";
-import { createBenchStores } from "./bench-databases.ts";
+import { type BenchStores, createBenchStores } from "./bench-databases.ts";
 import { benchHotPath } from "./hot-path.ts";
+import { type HourPlan, hourPlan, loadClickhouseInStore, loadPostgresInStore, type Phases } from "./in-store-rows.ts";
 import { benchIngest } from "./ingest.ts";
 import { copyIntoPostgres, insertIntoClickhouse } from "./load.ts";
 import { produceBacklog, timeOurConsumer, timeRowByRowConsumer } from "./old-way.ts";
@@ -32,6 +33,8 @@ export type BenchOptions = {
   /** The hot path's short version (a few minutes) and its consumer backlog. */
   quick: boolean;
   hotBacklog: number;
+  /** How the --sizes rows get into the stores: sent from here (the product's path) or made by SQL in each store. */
+  generate: "client" | "in-store";
 };
 
 export const BENCH_PARTS = ["load", "ingest", "old-way", "hot-path"] as const;
@@ -48,7 +51,8 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
   let servers: BenchServers | undefined;
   for (const rows of o.parts.has("load") ? o.sizes : []) {
     log(`— ${rows.toLocaleString("en-US")} rows`);
-    const stores = await createBenchStores(config);
+    // The in-store generation's statements may run longer than the client's usual 30 s.
+    const stores = await createBenchStores(config, { clickhouseTimeoutMs: 3_600_000 });
     try {
       servers ??= await describeBenchServers(stores.pg.stats.sql, stores.ch.stats.client, {
         postgres: config.postgres.url,
@@ -56,37 +60,13 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       });
       versions = { postgres: servers.postgres.version, clickhouse: servers.clickhouse.version };
       const end = Date.now();
-      // Generated before the clocks start: the load rates are the stores', not the generator's.
-      let p = startProgress("generate", rows);
-      const chunks: FootprintRow[][] = [];
-      for (const chunk of syntheticFootprints({ count: rows, days: o.days, end, seed: o.seed }, 100_000)) {
-        chunks.push(chunk);
-        p.tick(chunks.length * 100_000);
-      }
-      p.end();
-      const data = () => chunks;
-      p = startProgress("load PostgreSQL (COPY)", rows);
-      let t = performance.now();
-      const pgPhases = await copyIntoPostgres(stores.pg.stats.sql, data(), (n) => p.tick(n));
-      const pgSeconds = (performance.now() - t) / 1000;
-      p.end(`${Math.round(rows / pgSeconds).toLocaleString("en-US")} rows/s`);
-      p = startProgress("load ClickHouse (INSERT)", rows);
-      t = performance.now();
-      const chPhases = await insertIntoClickhouse(
-        (chunk) => stores.ch.insertFootprints(chunk),
-        stores.ch.stats.client,
-        data(),
-        (n) => p.tick(n),
-      );
-      const chSeconds = (performance.now() - t) / 1000;
-      p.end(`${Math.round(rows / chSeconds).toLocaleString("en-US")} rows/s`);
-      const counts = [await stores.pg.countFootprints(), await stores.ch.countFootprints()];
-      if (counts[0] !== rows || counts[1] !== rows)
-        throw new Error(`loaded ${counts.join(" / ")} rows, expected ${rows}`);
-
+      const loaded =
+        o.generate === "in-store"
+          ? await generateInStores(stores, rows, o.days, end)
+          : await sendRows(stores, rows, o, end);
       const total = QUERY_RUNS_PER_SIZE(o.reps, 2);
       let done = 0;
-      p = startProgress("queries", total);
+      const p = startProgress("queries", total);
       const queries = await timeQueries(
         [stores.pg, stores.ch],
         { from: (end - o.days * 86_400_000) * 1000, to: end * 1000, timeZone: config.timeZone, filters: {} },
@@ -94,22 +74,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
         () => p.tick(++done),
       );
       p.end();
-      sizes.push({
-        rows,
-        load: {
-          postgres: {
-            seconds: round(pgSeconds),
-            rowsPerSecond: Math.round(rows / pgSeconds),
-            phases: Object.fromEntries(Object.entries(pgPhases).map(([k, v]) => [k, round(v)])),
-          },
-          clickhouse: {
-            seconds: round(chSeconds),
-            rowsPerSecond: Math.round(rows / chSeconds),
-            phases: Object.fromEntries(Object.entries(chPhases).map(([k, v]) => [k, round(v)])),
-          },
-        },
-        queries,
-      });
+      sizes.push({ ...loaded, queries });
     } finally {
       await stores.drop();
     }
@@ -192,6 +157,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
       timeZone: config.timeZone,
       batchSize: config.consumer.batchSize,
       batchFlushMs: config.consumer.flushMs,
+      generate: o.generate,
     },
     sizes,
     ingest,
@@ -204,6 +170,86 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
   writeFileSync(join(o.outDir, "BENCHMARKS.md"), renderMarkdown(report));
   writeFileSync(join(o.outDir, "benchmarks.svg"), renderSvg(report));
   return report;
+}
+
+type Loaded = Omit<SizeResult, "queries">;
+
+function loadResult(rows: number, pg: [number, Phases], ch: [number, Phases]): Loaded {
+  const side = ([seconds, phases]: [number, Phases]) => ({
+    seconds: round(seconds),
+    rowsPerSecond: Math.round(rows / seconds),
+    phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(v)])),
+  });
+  return { rows, load: { postgres: side(pg), clickhouse: side(ch) } };
+}
+
+/** `--generate client`: synthetic rows made here and sent through the product's COPY and INSERT path. */
+async function sendRows(stores: BenchStores, rows: number, o: BenchOptions, end: number): Promise<Loaded> {
+  // Generated before the clocks start: the load rates are the stores', not the generator's.
+  let p = startProgress("generate", rows);
+  const chunks: FootprintRow[][] = [];
+  for (const chunk of syntheticFootprints({ count: rows, days: o.days, end, seed: o.seed }, 100_000)) {
+    chunks.push(chunk);
+    p.tick(chunks.length * 100_000);
+  }
+  p.end();
+  p = startProgress("load PostgreSQL (COPY)", rows);
+  let t = performance.now();
+  const pgPhases = await copyIntoPostgres(stores.pg.stats.sql, chunks, (n) => p.tick(n));
+  const pgSeconds = (performance.now() - t) / 1000;
+  p.end(`${Math.round(rows / pgSeconds).toLocaleString("en-US")} rows/s`);
+  p = startProgress("load ClickHouse (INSERT)", rows);
+  t = performance.now();
+  const chPhases = await insertIntoClickhouse(
+    (chunk) => stores.ch.insertFootprints(chunk),
+    stores.ch.stats.client,
+    chunks,
+    (n) => p.tick(n),
+  );
+  const chSeconds = (performance.now() - t) / 1000;
+  p.end(`${Math.round(rows / chSeconds).toLocaleString("en-US")} rows/s`);
+  await expectRows(stores, rows);
+  return loadResult(rows, [pgSeconds, pgPhases], [chSeconds, chPhases]);
+}
+
+/**
+ * `--generate in-store`: the rows made inside each store by SQL (in-store-rows.ts, its "fast"
+ * path): minutes instead of an hour at 10M rows. The same traffic shape without the minute bursts.
+ */
+async function generateInStores(stores: BenchStores, rows: number, days: number, end: number): Promise<Loaded> {
+  const plan = exactly(rows, hourPlan(rows, days, end));
+  const planned = rows;
+  const timed = async (name: string, load: (tick: (h: number) => void) => Promise<Phases>) => {
+    const p = startProgress(`generate in ${name} (SQL)`, planned);
+    let done = 0;
+    const t = performance.now();
+    const phases = await load((h) => {
+      done += plan[h]?.count ?? 0;
+      p.tick(done);
+    });
+    const s = (performance.now() - t) / 1000;
+    p.end(`${Math.round(planned / s).toLocaleString("en-US")} rows/s`);
+    return [s, phases] as [number, Phases];
+  };
+  const pg = await timed("PostgreSQL", (tick) => loadPostgresInStore(stores.pg.stats.sql, plan, "fast", tick));
+  const ch = await timed("ClickHouse", (tick) => loadClickhouseInStore(stores.ch.stats.client, plan, "fast", tick));
+  await expectRows(stores, planned);
+  return loadResult(planned, pg, ch);
+}
+
+/** The plan's hours scaled to `rows` in all: its last day ends at the run, so it holds a little less. */
+function exactly(rows: number, plan: HourPlan): HourPlan {
+  const planned = plan.reduce((sum, h) => sum + h.count, 0);
+  const scaled = plan.map((h) => ({ ...h, count: Math.round((h.count * rows) / planned) }));
+  // The rounding's remainder (at most half a row an hour) goes to the busiest hour.
+  const busiest = scaled.reduce((a, b) => (b.count > a.count ? b : a), scaled[0] as HourPlan[number]);
+  if (busiest) busiest.count += rows - scaled.reduce((sum, h) => sum + h.count, 0);
+  return scaled;
+}
+
+async function expectRows(stores: BenchStores, rows: number): Promise<void> {
+  const counts = [await stores.pg.countFootprints(), await stores.ch.countFootprints()];
+  if (counts[0] !== rows || counts[1] !== rows) throw new Error(`loaded ${counts.join(" / ")} rows, expected ${rows}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Config } from "../../src/config.ts";
 import { readConfig } from "../../src/config-file.ts";
 import { AppError } from "../../src/errors.ts";
-import { BENCH_PARTS, type BenchPart, runBench } from "../bench/run-bench.ts";
+import { BENCH_PARTS, type BenchOptions, type BenchPart, runBench } from "../bench/run-bench.ts";
 import { defineCommand } from "./command.ts";
 
 export const benchCommand = defineCommand({
@@ -10,13 +10,15 @@ export const benchCommand = defineCommand({
   help: `Usage: eft-footprint bench [--sizes 10000,100000,1000000] [--reps 20] [--seed 42] [--out docs]
                           [--ingest-rates 1000,...] [--step-seconds 10] [--backlog 100000]
                           [--row-by-row-sample 500] [--part load,ingest,old-way,hot-path]
-                          [--quick] [--hot-backlog 1000000] [--env-file <path>]
+                          [--quick] [--hot-backlog 1000000] [--generate client|in-store]
+                          [--env-file <path>]
 
 Measures, on fresh databases eft_bench_<random> (PostgreSQL and ClickHouse) and a fresh topic
 eft-bench-<random> beside the configured ones (DATABASE_URL, CLICKHOUSE_URL, KAFKA_BROKERS; never
 the user's tables; all dropped at the end), and writes <out>/BENCHMARKS.md, benchmarks.json and
 benchmarks.svg. Progress and ETA on stderr. The default run takes about 20 minutes (half of it the
-hot path); 10M rows is opt-in (--sizes 10000,100000,1000000,10000000).
+hot path); 10M rows is opt-in (--sizes 10000,100000,1000000,10000000; with --generate in-store,
+minutes instead of about half an hour).
 
 On your own servers: point the settings at them, e.g.
   DATABASE_URL=postgres://user:pass@db:5432/postgres CLICKHOUSE_URL=http://user:pass@ch:8123 \\
@@ -47,6 +49,11 @@ development endpoint. --ingest-rates none --backlog 0 skips the parts that need 
                  the previous <out>/benchmarks.json. Default: all
   --quick        the hot path's short version (about 2 minutes; --hot-backlog 20000 unless given)
   --hot-backlog  seed-format messages the hot path's consumer drains (default 1000000; 0 skips it)
+  --generate     how the --sizes rows get into the stores: client (default: made here and sent through
+                 the product's COPY and INSERT path, whose rates the bulk-load table gives) or in-store
+                 (made inside each store by SQL, app/bench/in-store-rows.ts: the same traffic shape
+                 without minute bursts, a little under the size as the period ends at the run; the
+                 bulk-load table then gives the generation's time, not the product's load rate)
 `,
   // In the order of the help: a usage error lists them so.
   options: {
@@ -61,14 +68,16 @@ development endpoint. --ingest-rates none --backlog 0 skips the parts that need 
     part: { type: "string" },
     quick: { type: "boolean" },
     "hot-backlog": { type: "string" },
+    generate: { type: "string" },
   },
   async run({ values, env, envFile, argv }) {
-    // The report quotes the command line it was made with.
-    return runBenchCommand(
-      readConfig(env, envFile),
+    // The flags first: a mistyped one is named before any setting is read. The report quotes the
+    // command line it was made with.
+    const options = benchOptions(
       values,
       argv.filter((a) => a !== "bench"),
     );
+    return runBenchCommand(readConfig(env, envFile), options);
   },
 });
 
@@ -84,6 +93,7 @@ export type BenchFlags = {
   part?: string;
   quick?: boolean;
   "hot-backlog"?: string;
+  generate?: string;
 };
 
 function partList(text: string): Set<BenchPart> {
@@ -113,9 +123,14 @@ function whole(name: string, text: string, min: number): number {
   return n as number;
 }
 
-/** `eft-footprint bench`: fills docs/BENCHMARKS.md (see app/bench/). */
-export async function runBenchCommand(config: Config, flags: BenchFlags, argv: readonly string[]): Promise<number> {
-  const report = await runBench(config, {
+function generateFlag(text: string): "client" | "in-store" {
+  if (text === "client" || text === "in-store") return text;
+  throw new AppError("USAGE", `--generate takes client or in-store, not ${text}`);
+}
+
+/** The command line as the bench's options; a usage error names the flag. */
+export function benchOptions(flags: BenchFlags, argv: readonly string[]): BenchOptions {
+  return {
     seed: whole("seed", flags.seed ?? "42", 0),
     sizes: wholeList("sizes", flags.sizes ?? "10000,100000,1000000", 1),
     reps: whole("reps", flags.reps ?? "20", 1),
@@ -128,8 +143,14 @@ export async function runBenchCommand(config: Config, flags: BenchFlags, argv: r
     parts: partList(flags.part ?? BENCH_PARTS.join(",")),
     quick: flags.quick === true,
     hotBacklog: whole("hot-backlog", flags["hot-backlog"] ?? (flags.quick ? "20000" : "1000000"), 0),
+    generate: generateFlag(flags.generate ?? "client"),
     command: `eft-footprint bench ${argv.join(" ")}`.trim(),
-  });
-  console.log(JSON.stringify({ written: flags.out ?? "docs", seconds: report.seconds }));
+  };
+}
+
+/** `eft-footprint bench`: fills docs/BENCHMARKS.md (see app/bench/). */
+export async function runBenchCommand(config: Config, options: BenchOptions): Promise<number> {
+  const report = await runBench(config, options);
+  console.log(JSON.stringify({ written: options.outDir, seconds: report.seconds }));
   return 0;
 }
