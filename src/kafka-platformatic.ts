@@ -1,6 +1,7 @@
-import type { MessageToProduce, Producer } from "@platformatic/kafka";
+import type { Producer } from "@platformatic/kafka";
 import type { KafkaOptions, KafkaSender } from "./kafka.ts";
 import { messageKeyOf } from "./kafka-message-key.ts";
+import { keyPartition } from "./kafka-partition.ts";
 
 /** Between retries of one request: 100 ms doubling to 2 s. */
 const retryDelay = (_client: unknown, _operation: string, attempt: number) => Math.min(100 * 2 ** attempt, 2_000);
@@ -8,13 +9,14 @@ const retryDelay = (_client: unknown, _operation: string, attempt: number) => Ma
 /**
  * Where a message goes: a keyed one by its key hashed as the Java client and kafkajs do (murmur2 &
  * 0x7fffffff, modulo the partitions; the library's default, murmur2 >>> 0, sends half the keys to
- * another partition), one without a key round robin (the library's compatible partitioner alone
- * would send them all to partition 0).
+ * another partition; its compatibilityPartitioner gives the same as keyPartition, with BigInt),
+ * one without a key round robin (the library's compatible partitioner alone would send them all
+ * to partition 0).
  */
-function keyedOrRoundRobin<M>(byKey: (message: M, key?: Buffer) => number) {
+function keyedOrRoundRobin() {
   let next = 0;
-  return (message: M, key?: Buffer) => {
-    if (key) return byKey(message, key);
+  return (_message: unknown, key?: Buffer) => {
+    if (key) return keyPartition(key);
     next = (next + 1) % 0x7fffffff;
     return next;
   };
@@ -45,7 +47,7 @@ export function createPlatformaticSender(options: KafkaOptions, topic: string): 
   let producer: Promise<Producer<string, string, string, string>> | undefined;
   const connected = () => {
     producer ??= loadLibrary().then(
-      ({ Producer, ProduceAcks, stringSerializers, compatibilityPartitioner }) =>
+      ({ Producer, ProduceAcks, stringSerializers }) =>
         new Producer({
           clientId: options.clientId,
           bootstrapBrokers: [...options.brokers],
@@ -54,7 +56,7 @@ export function createPlatformaticSender(options: KafkaOptions, topic: string): 
           compression: "gzip",
           autocreateTopics: false,
           serializers: stringSerializers,
-          partitioner: keyedOrRoundRobin<MessageToProduce<string, string, string, string>>(compatibilityPartitioner),
+          partitioner: keyedOrRoundRobin(),
           connectTimeout: options.timeouts?.connectionMs ?? 1_000,
           timeout: options.timeouts?.requestMs ?? 30_000,
           retries: Number.MAX_SAFE_INTEGER,
