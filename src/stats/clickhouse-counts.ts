@@ -131,6 +131,27 @@ export function chCounts(
   return parts.join(" UNION ALL ");
 }
 
+/** A time bucket of a statistic, from the UTC epoch minute (Int64 expression) of the rows counted. */
+export type ChTimeDimension = (params: ChParams, minute: string) => string;
+
+/**
+ * Like chCounts for statistics bucketed by time only, as pgCountsByTime: each slice is first
+ * counted per UTC epoch minute of its rows (raw rows) or per unit (a rollup's rows), and the zone
+ * and bucket arithmetic runs on those few rows (43,200 minutes in 30 days) rather than on every
+ * raw row. Exact: every row of a minute or unit falls in the same bucket (planSlices' `coarsest`).
+ */
+export function chCountsByTime(
+  params: ChParams,
+  slices: readonly Slice[],
+  family: RollupFamily,
+  filters: StatsFilters,
+  dimensions: Readonly<Record<string, ChTimeDimension>>,
+): string {
+  const perUnit = chCounts(params, slices, family, filters, { t: (_, c) => c.minute });
+  const keys = Object.entries(dimensions).map(([name, dim]) => `${dim(params, "k_t")} AS k_${name}`);
+  return `SELECT ${[...keys, "c"].join(", ")} FROM (${perUnit})`;
+}
+
 /** Local epoch minute (UTC epoch minute + the zone's offset then), as in pgLocalMinute. */
 export function chLocalMinute(params: ChParams, minute: string, segments: readonly ZoneSegment[]): string {
   const [first, ...rest] = segments;

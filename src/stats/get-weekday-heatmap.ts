@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
-import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
+import { chCountsByTime, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
@@ -54,9 +54,9 @@ async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const params = createChParams();
   const slices = planSlices(q.from, q.to, q.source, hourTier(segments));
-  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
-    hour_of_week: (p, c) => {
-      const local = chLocalMinute(p, c.minute, segments);
+  const counts = chCountsByTime(params, slices, rollupFamily("time", q.filters), q.filters, {
+    hour_of_week: (p, minute) => {
+      const local = chLocalMinute(p, minute, segments);
       return `(intDiv(${local}, 1440) + 3) % 7 * 24 + intDiv(${local} % 1440, 60)`;
     },
   });
