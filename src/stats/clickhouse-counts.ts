@@ -43,7 +43,9 @@ export type ChColumns = {
 export type ChDimension = (params: ChParams, columns: ChColumns) => string;
 
 const RAW: ChColumns = {
-  minute: "intDiv(toInt64(toUnixTimestamp(toStartOfMinute(footprint_time))), 60)",
+  // toUnixTimestamp truncates a DateTime64 to its second, which is floor for every instant since
+  // 1970: 2.3 times as fast as through toStartOfMinute (docs/performance.md).
+  minute: "toInt64(intDiv(toUnixTimestamp(footprint_time), 60))",
   method: CH_ROLLUP_KEY.method,
   endpoint: CH_ROLLUP_KEY.endpoint,
   statusClass: CH_ROLLUP_KEY.statusClass,
