@@ -137,10 +137,11 @@ export function chCounts(
 export type ChTimeDimension = (params: ChParams, minute: string) => string;
 
 /**
- * Like chCounts for statistics bucketed by time only, as pgCountsByTime: each slice is first
- * counted per UTC epoch minute of its rows (raw rows) or per unit (a rollup's rows), and the zone
- * and bucket arithmetic runs on those few rows (43,200 minutes in 30 days) rather than on every
- * raw row. Exact: every row of a minute or unit falls in the same bucket (planSlices' `coarsest`).
+ * Like chCounts for statistics bucketed by time only: raw rows are first counted per UTC epoch
+ * minute, and the zone and bucket arithmetic runs on those 43,200 minutes of 30 days rather than
+ * on every row (heatmap of 10M raw rows: see docs/performance.md). Exact: every row of a minute
+ * falls in the same bucket. Rollup rows are few already (one or a few per unit): they are bucketed
+ * as they are, as chCounts does; counting them per unit first only added a GROUP BY.
  */
 export function chCountsByTime(
   params: ChParams,
@@ -149,9 +150,17 @@ export function chCountsByTime(
   filters: StatsFilters,
   dimensions: Readonly<Record<string, ChTimeDimension>>,
 ): string {
-  const perUnit = chCounts(params, slices, family, filters, { t: (_, c) => c.minute });
-  const keys = Object.entries(dimensions).map(([name, dim]) => `${dim(params, "k_t")} AS k_${name}`);
-  return `SELECT ${[...keys, "c"].join(", ")} FROM (${perUnit})`;
+  const onRows = Object.fromEntries(
+    Object.entries(dimensions).map(([name, dim]): [string, ChDimension] => [name, (p, c) => dim(p, c.minute)]),
+  );
+  if (slices.length === 0) return chCounts(params, slices, family, filters, onRows);
+  const parts = slices.map((slice) => {
+    if (slice.table !== "raw") return chCounts(params, [slice], family, filters, onRows);
+    const perMinute = chCounts(params, [slice], family, filters, { t: (_, c) => c.minute });
+    const keys = Object.entries(dimensions).map(([name, dim]) => `${dim(params, "k_t")} AS k_${name}`);
+    return `SELECT ${[...keys, "c"].join(", ")} FROM (${perMinute})`;
+  });
+  return parts.join(" UNION ALL ");
 }
 
 /** Local epoch minute (UTC epoch minute + the zone's offset then), as in pgLocalMinute. */
