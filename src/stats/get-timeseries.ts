@@ -7,7 +7,7 @@ import { planSlices, type RollupTier, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 import { type Bucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";
-import { alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
+import { alignedTo, alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
 
 export type TimeseriesPoint = { t: string; count: number };
 /** Requests per bucket, every bucket of the period included (count 0 when empty). */
@@ -71,9 +71,16 @@ async function fromClickhouse(client: ClickHouseClient, q: TimeseriesQuery): Pro
   const { segments, buckets } = plan(q);
   const params = createChParams();
   const slices = planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments));
-  const counts = chCountsByTime(params, slices, rollupFamily("time", q.filters), q.filters, {
-    bucket: chBucket(q.bucket, segments),
-  });
+  const counts = chCountsByTime(
+    params,
+    slices,
+    rollupFamily("time", q.filters),
+    q.filters,
+    {
+      bucket: chBucket(q.bucket, segments),
+    },
+    q.bucket !== "minute" && alignedTo(segments, 15) ? "quarter" : "minute",
+  );
   const rows = await chRows<Row>(
     client,
     `SELECT k_bucket AS bucket, sum(c) AS n FROM (${counts}) GROUP BY bucket`,
