@@ -13,9 +13,14 @@
  * answers nothing). `http`: wall time of the statistic and the engine time the endpoint reports
  * (X-ClickHouse-Summary elapsed_ns); `engine`: wall time of the chdb call in this process and the
  * engine's own elapsed.
+ *
+ * `--baseline <checkout>` (e.g. /work/main) also times that checkout's statistics (its
+ * app/bench/queries.ts) on the same data, A (baseline) and B (this checkout) alternated run by
+ * run, so that both see the same machine load; the table gets a row for each.
  */
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { loadavg } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import { loadConfig } from "../../src/config.ts";
@@ -35,6 +40,8 @@ const { values: opts } = parseArgs({
     reps: { type: "string", default: "5" },
     queries: { type: "string", default: "top,total,heatmap" },
     sources: { type: "string", default: "raw" },
+    baseline: { type: "string" },
+    zone: { type: "string" },
   },
 });
 if (!opts.database || (opts.via === "engine" && !opts["data-dir"])) {
@@ -73,10 +80,25 @@ type Native = {
   ): Promise<{ elapsed: number }>;
 };
 
-async function timeEngine(statements: Sent[], conn: unknown, native: Native) {
-  const walls: number[] = [];
-  const engine: number[] = [];
+/** One run of a statistic: its wall time and the engine's elapsed, in ms. */
+type Run = () => Promise<{ wall: number; engine: number }>;
+
+/** A warm-up of each, then `reps` rounds running each once in turn; median / p95 per variant. */
+async function alternate(runs: readonly Run[]) {
+  const samples = runs.map(() => ({ walls: [] as number[], engine: [] as number[] }));
   for (let i = 0; i <= reps; i++) {
+    for (const [k, run] of runs.entries()) {
+      const t = await run();
+      if (i === 0) continue;
+      samples[k]?.walls.push(t.wall);
+      samples[k]?.engine.push(t.engine);
+    }
+  }
+  return samples.map((s) => ({ wall: summarize(s.walls), engine: summarize(s.engine) }));
+}
+
+function engineRun(statements: Sent[], conn: unknown, native: Native): Run {
+  return async () => {
     let wall = 0;
     let elapsed = 0;
     for (const s of statements) {
@@ -86,15 +108,11 @@ async function timeEngine(statements: Sent[], conn: unknown, native: Native) {
       wall += performance.now() - started;
       elapsed += result.elapsed * 1000;
     }
-    if (i > 0) {
-      walls.push(wall);
-      engine.push(elapsed);
-    }
-  }
-  return { wall: summarize(walls), engine: summarize(engine) };
+    return { wall, engine: elapsed };
+  };
 }
 
-async function timeHttp(run: (client: ClickHouseClient) => Promise<unknown>, client: ClickHouseClient) {
+function httpRun(run: (client: ClickHouseClient) => Promise<unknown>, client: ClickHouseClient): Run {
   let elapsed = 0;
   const counting = new Proxy(client, {
     get: (target, key) =>
@@ -107,18 +125,12 @@ async function timeHttp(run: (client: ClickHouseClient) => Promise<unknown>, cli
           }
         : Reflect.get(target, key),
   });
-  const walls: number[] = [];
-  const engine: number[] = [];
-  for (let i = 0; i <= reps; i++) {
+  return async () => {
     elapsed = 0;
     const started = performance.now();
     await run(counting);
-    if (i > 0) {
-      walls.push(performance.now() - started);
-      engine.push(elapsed);
-    }
-  }
-  return { wall: summarize(walls), engine: summarize(engine) };
+    return { wall: performance.now() - started, engine: elapsed };
+  };
 }
 
 const config = loadConfig(process.env);
@@ -132,19 +144,41 @@ if (opts.via === "engine") {
   await native.QueryAsyncConnection(session.connection, `USE ${database}`, "TabSeparated");
   engine = { conn: session.connection, native, close: () => session.close() };
 }
+const variants: { name: string; queries: typeof DASHBOARD_QUERIES }[] = [
+  ...(opts.baseline
+    ? [
+        {
+          name: "A baseline",
+          queries: (await import(resolve(opts.baseline, "app/bench/queries.ts"))).DASHBOARD_QUERIES,
+        },
+      ]
+    : []),
+  { name: opts.baseline ? "B this checkout" : "", queries: DASHBOARD_QUERIES },
+];
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
 try {
-  console.log(`ClickHouse via ${opts.via}; median / p95 ms of ${reps} runs after a warm-up\n`);
-  console.log("| query | source | wall | engine elapsed |\n|---|---|---:|---:|");
+  console.log(`ClickHouse via ${opts.via}; median / p95 ms of ${reps} runs after a warm-up; load average ${load()}\n`);
+  console.log("| query | source | variant | wall | engine elapsed |\n|---|---|---|---:|---:|");
   for (const name of opts.queries.split(",") as QueryName[]) {
     for (const source of opts.sources.split(",") as StatsSource[]) {
-      const q: StatsQuery = { ...period, timeZone: config.timeZone, filters: {}, source };
-      const run = (client: ClickHouseClient) => DASHBOARD_QUERIES[name]({ kind: "clickhouse", client }, q);
-      const t = engine
-        ? await timeEngine(await capture(run), engine.conn, engine.native)
-        : await timeHttp(run, http as ClickHouseClient);
-      console.log(`| ${name} | ${source} | ${t.wall.median} / ${t.wall.p95} | ${t.engine.median} / ${t.engine.p95} |`);
+      const q: StatsQuery = { ...period, timeZone: opts.zone ?? config.timeZone, filters: {}, source };
+      const runs: Run[] = [];
+      for (const v of variants) {
+        const run = (client: ClickHouseClient) => v.queries[name]({ kind: "clickhouse", client }, q);
+        runs.push(
+          engine ? engineRun(await capture(run), engine.conn, engine.native) : httpRun(run, http as ClickHouseClient),
+        );
+      }
+      for (const [k, t] of (await alternate(runs)).entries())
+        console.log(
+          `| ${name} | ${source} | ${variants[k]?.name} | ${t.wall.median} / ${t.wall.p95} | ${t.engine.median} / ${t.engine.p95} |`,
+        );
     }
   }
+  console.log(`\nload average after: ${load()}`);
 } finally {
   engine?.close();
   await http?.close();

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
-import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
+import { chCountsByTime, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
@@ -43,8 +43,8 @@ async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const params = createChParams();
   const slices = planSlices(q.from, q.to, q.source);
-  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
-    minute_of_day: (p, c) => `((${chLocalMinute(p, c.minute, segments)} % 1440) + 1440) % 1440`,
+  const counts = chCountsByTime(params, slices, rollupFamily("time", q.filters), q.filters, {
+    minute_of_day: (p, minute) => `((${chLocalMinute(p, minute, segments)} % 1440) + 1440) % 1440`,
   });
   const rows = await chRows<Row>(
     client,

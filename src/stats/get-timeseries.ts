@@ -1,13 +1,13 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
 import { AppError } from "../errors.ts";
-import { type ChDimension, chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
+import { type ChTimeDimension, chCountsByTime, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { type PgTimeDimension, pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
 import { type Bucket, type BucketKind, listBuckets, MAX_POINTS } from "./timeseries-buckets.ts";
-import { alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
+import { alignedTo, alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
 
 export type TimeseriesPoint = { t: string; count: number };
 /** Requests per bucket, every bucket of the period included (count 0 when empty). */
@@ -61,19 +61,26 @@ function fromPostgres(sql: postgres.Sql, q: TimeseriesQuery): Promise<Timeseries
   });
 }
 
-function chBucket(kind: BucketKind, segments: readonly ZoneSegment[]): ChDimension {
-  if (kind === "minute") return (_, c) => c.minute;
-  if (kind === "hour") return (p, c) => `(${c.minute} - ((${chLocalMinute(p, c.minute, segments)} % 60) + 60) % 60)`;
-  return (p, c) => `intDiv(${chLocalMinute(p, c.minute, segments)}, 1440)`;
+function chBucket(kind: BucketKind, segments: readonly ZoneSegment[]): ChTimeDimension {
+  if (kind === "minute") return (_, minute) => minute;
+  if (kind === "hour") return (p, minute) => `(${minute} - ((${chLocalMinute(p, minute, segments)} % 60) + 60) % 60)`;
+  return (p, minute) => `intDiv(${chLocalMinute(p, minute, segments)}, 1440)`;
 }
 
 async function fromClickhouse(client: ClickHouseClient, q: TimeseriesQuery): Promise<Timeseries> {
   const { segments, buckets } = plan(q);
   const params = createChParams();
   const slices = planSlices(q.from, q.to, q.source, tierFor(q.bucket, segments));
-  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
-    bucket: chBucket(q.bucket, segments),
-  });
+  const counts = chCountsByTime(
+    params,
+    slices,
+    rollupFamily("time", q.filters),
+    q.filters,
+    {
+      bucket: chBucket(q.bucket, segments),
+    },
+    q.bucket !== "minute" && alignedTo(segments, 15) ? "quarter" : "minute",
+  );
   const rows = await chRows<Row>(
     client,
     `SELECT k_bucket AS bucket, sum(c) AS n FROM (${counts}) GROUP BY bucket`,

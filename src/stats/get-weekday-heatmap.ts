@@ -1,11 +1,11 @@
 import type { ClickHouseClient } from "@clickhouse/client-web";
 import type postgres from "postgres";
-import { chCounts, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
+import { chCountsByTime, chLocalMinute, chRows, createChParams } from "./clickhouse-counts.ts";
 import { pgCountsByTime, pgLocalMinute, withStatsSettings } from "./postgres-counts.ts";
 import { planSlices, type RollupTier, rollupFamily } from "./slices.ts";
 import type { StatsDb } from "./stats-db.ts";
 import type { StatsQuery } from "./stats-query.ts";
-import { alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
+import { alignedTo, alignedUnit, type ZoneSegment, zoneSegments } from "./zone.ts";
 
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 
@@ -54,12 +54,19 @@ async function fromClickhouse(client: ClickHouseClient, q: StatsQuery): Promise<
   const segments = zoneSegments(q.from, q.to, q.timeZone);
   const params = createChParams();
   const slices = planSlices(q.from, q.to, q.source, hourTier(segments));
-  const counts = chCounts(params, slices, rollupFamily("time", q.filters), q.filters, {
-    hour_of_week: (p, c) => {
-      const local = chLocalMinute(p, c.minute, segments);
-      return `(intDiv(${local}, 1440) + 3) % 7 * 24 + intDiv(${local} % 1440, 60)`;
+  const counts = chCountsByTime(
+    params,
+    slices,
+    rollupFamily("time", q.filters),
+    q.filters,
+    {
+      hour_of_week: (p, minute) => {
+        const local = chLocalMinute(p, minute, segments);
+        return `(intDiv(${local}, 1440) + 3) % 7 * 24 + intDiv(${local} % 1440, 60)`;
+      },
     },
-  });
+    alignedTo(segments, 15) ? "quarter" : "minute",
+  );
   const rows = await chRows<Row>(
     client,
     `SELECT k_hour_of_week AS hour_of_week, sum(c) AS n FROM (${counts}) GROUP BY hour_of_week`,

@@ -18,6 +18,7 @@ import {
   referenceTimeseriesPoints,
   referenceTop,
   referenceTotal,
+  topKeyRows,
 } from "../../test/fixtures/stats-rows.ts";
 import { userFootprintColumns } from "../../test/fixtures/store-rows.ts";
 import { createTestClickhouseDatabase, createTestPostgresDatabase } from "../../test/support/stack.ts";
@@ -54,7 +55,8 @@ let stores: StatsStore[];
 const kst = kstDayRows();
 const ny = newYorkDstRows();
 const random = randomRows(2000, RANDOM_FROM, RANDOM_TO, 7);
-const everything: FootprintRow[] = [...kst, ...ny, ...random];
+const topKeys = topKeyRows();
+const everything: FootprintRow[] = [...kst, ...ny, ...random, ...topKeys];
 
 beforeAll(async () => {
   [pgDb, chDb] = await Promise.all([createTestPostgresDatabase(), createTestClickhouseDatabase()]);
@@ -92,7 +94,7 @@ beforeAll(async () => {
   await pg.migrate();
   await ch.migrate();
   // The rest through the product's insert path, in batches; one batch is delivered twice.
-  const rest = [...ny, ...random];
+  const rest = [...ny, ...random, ...topKeys];
   for (let i = 0; i < rest.length; i += 500) {
     const batch = rest.slice(i, i + 500);
     for (const store of [pg, ch]) await store.insertFootprints(batch, { token: `stats-test/${i}` });
@@ -340,6 +342,24 @@ describe("Monday 2025-05-19 in Korea, worked out by hand", () => {
     SLOW,
   );
 });
+
+test(
+  "top: a method that is a prefix of another or holds a dash, and non-ASCII endpoints, kept apart and in byte order",
+  async () => {
+    const period = { from: at("2023-03-01T00:00:00Z"), to: at("2023-03-02T00:00:00Z"), timeZone: "UTC" };
+    await expectEverywhere((db, source) => getTopEndpoints(db, { ...q(period, source), limit: 10 }), {
+      rows: [
+        { method: "GE", endpoint: "T/a", count: 2, share: 0.25 },
+        { method: "GET", endpoint: "/é", count: 2, share: 0.25 },
+        { method: "GET", endpoint: "/a", count: 1, share: 0.125 },
+        { method: "GET", endpoint: "/z", count: 1, share: 0.125 },
+        { method: "GETX", endpoint: "/a", count: 1, share: 0.125 },
+        { method: "M-SEARCH", endpoint: "/a", count: 1, share: 0.125 },
+      ],
+    });
+  },
+  SLOW,
+);
 
 describe("America/New_York across DST, worked out by hand", () => {
   const fallBackDay = {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseTimestamp } from "../time.ts";
-import { alignedUnit, formatInZone, minuteOf, offsetIn, zoneSegments } from "./zone.ts";
+import { alignedTo, alignedUnit, formatInZone, minuteOf, offsetIn, zoneSegments } from "./zone.ts";
 
 const at = (text: string) => parseTimestamp(text) as number;
 
@@ -49,4 +49,35 @@ test("alignedUnit: the coarsest UTC unit that stays within one local hour or day
   expect(unit("America/New_York", "2025-01-01T00:00:00Z", "2025-12-31T00:00:00Z")).toBe("hour");
   expect(unit("Asia/Kolkata", "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z")).toBe("minute");
   expect(unit("Australia/Lord_Howe", "2024-05-01T00:00:00Z", "2024-06-01T00:00:00Z")).toBe("minute");
+});
+
+test("alignedTo 15: the zones of the statistics tests, DST changes included, over 2000-2026; not an offset or change off the quarter hour", () => {
+  const zones = ["Asia/Seoul", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"];
+  for (const zone of zones) {
+    const segments = zoneSegments(at("2000-01-01T00:00:00Z"), at("2026-12-31T00:00:00Z"), zone);
+    expect({ zone, aligned: alignedTo(segments, 15) }).toEqual({ zone, aligned: true });
+  }
+  // Changes in the period are checked too: New York's fall back is at 06:00 UTC.
+  expect(alignedTo(zoneSegments(at("2024-11-03T00:00:00Z"), at("2024-11-04T00:00:00Z"), "America/New_York"), 60)).toBe(
+    true,
+  );
+  expect(alignedTo(zoneSegments(at("2025-01-01T00:00:00Z"), at("2025-02-01T00:00:00Z"), "Asia/Kathmandu"), 30)).toBe(
+    false,
+  );
+  // Not every zone: St. John's changed at 00:01 local time until 2011 (03:31 UTC); Goose Bay,
+  // Moncton, Gaza, Hebron and Casey also fail over 2000-2026 (checked over every zone Intl knows).
+  expect(alignedTo(zoneSegments(at("2010-03-01T00:00:00Z"), at("2010-04-01T00:00:00Z"), "America/St_Johns"), 15)).toBe(
+    false,
+  );
+  // An offset of 20 minutes (Amsterdam until 1940), or a change off the quarter hour, is not.
+  expect(alignedTo([{ startMinute: 0, offset: 20 }], 15)).toBe(false);
+  expect(
+    alignedTo(
+      [
+        { startMinute: 0, offset: 60 },
+        { startMinute: 1_000_007, offset: 0 },
+      ],
+      15,
+    ),
+  ).toBe(false);
 });
