@@ -52,7 +52,7 @@ export async function runBench(config: Config, o: BenchOptions): Promise<BenchRe
   for (const rows of o.parts.has("load") ? o.sizes : []) {
     log(`— ${rows.toLocaleString("en-US")} rows`);
     // The in-store generation's statements may run longer than the client's usual 30 s.
-    const stores = await createBenchStores(config, { clickhouseTimeoutMs: 3_600_000 });
+    const stores = await createBenchStores(config, o.generate === "in-store" ? { clickhouseTimeoutMs: 3_600_000 } : {});
     try {
       servers ??= await describeBenchServers(stores.pg.stats.sql, stores.ch.stats.client, {
         postgres: config.postgres.url,
