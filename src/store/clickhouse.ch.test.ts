@@ -48,7 +48,7 @@ describe("ClickHouse store (real engine over HTTP)", () => {
     const rs = await ch.store.stats.client.query({
       query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms, query, host,
                 user_agent, referrer, ip_hash, is_bot, bytes_out, toString(toUnixTimestamp64Micro(footprint_time)) AS micros
-              FROM user_footprint WHERE event_id IN {ids:Array(UUID)} ORDER BY event_id`,
+              FROM user_footprint WHERE event_id IN {ids:Array(String)} ORDER BY event_id`, // the alias, text
       query_params: { ids: rows.map((r) => r.eventId) },
       format: "JSONEachRow",
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
