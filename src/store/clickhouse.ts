@@ -89,7 +89,7 @@ export function createClickhouseStore(options: ClickhouseStoreOptions): Clickhou
       // One INSERT per batch: each insert becomes a part, and many small parts were what made the
       // old row-by-row consumer fall behind on merges.
       // The batch as RowBinary (clickhouse-rowbinary.ts): a fifth of JSONEachRow's bytes, with no
-      // text for the server to parse (app/bench/clickhouse-encode.ts, consume-ab.ts).
+      // text for the server to parse (app/bench/clickhouse-insert-ab.ts, consume-ab.ts).
       await insertRowBinary(
         `INSERT INTO user_footprint (${ROW_BINARY_COLUMNS}) FORMAT RowBinary`,
         encodeRowBinary(rows),
