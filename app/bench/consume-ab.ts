@@ -2,7 +2,8 @@
  * `consume` of several checkouts draining the same seed-format backlog, alternately, in one run: a
  * before/after of the consumer on one machine state. The backlog is produced once; each drain gets
  * fresh databases and consumer groups of its own, and counts from `consume` being up until every
- * group committed the whole backlog (as the hot-path bench does), with the CPU of `consume`.
+ * group committed the whole backlog (as the hot-path bench does), with the CPU per row of `consume`
+ * and of the local Kafka, PostgreSQL and ClickHouse endpoint (those found listening on this machine).
  *
  *   bun app/bench/consume-ab.ts [--backlog 200000] [--rounds 2] [--profile DIR] <app/main.ts> [<app/main.ts> …]
  *
@@ -16,7 +17,7 @@ import { loadConfig } from "../../src/config.ts";
 import { sleep } from "../../src/retry.ts";
 import { produceSeedBacklog } from "./backlog.ts";
 import { createBenchStores } from "./bench-databases.ts";
-import { perUnit, startCpuSample } from "./cpu.ts";
+import { localServiceTargets, perUnit, startCpuSample } from "./cpu.ts";
 import { committedOffset, countBoth, createBenchTopic } from "./pipeline.ts";
 import { startSelf } from "./self-process.ts";
 
@@ -37,6 +38,11 @@ const config = loadConfig(process.env);
 const topic = await createBenchTopic(config);
 const admin = topic.kafka.admin();
 await admin.connect();
+const services = localServiceTargets({
+  kafka: config.kafka.brokers[0],
+  postgres: config.postgres.url,
+  clickhouse: config.clickhouse.url,
+});
 
 /** One drain by the `consume` of `main`: seconds from ready to the whole backlog committed, CPU µs/row. */
 async function drain(main: string, tag: string) {
@@ -54,7 +60,7 @@ async function drain(main: string, tag: string) {
     });
     try {
       const started = performance.now();
-      const cpu = startCpuSample({ consume: { pid: consume.pid } });
+      const cpu = startCpuSample({ consume: { pid: consume.pid }, ...services });
       while ((await committedOffset(admin, groupId, topic.topic)).offset < backlog) await sleep(200);
       const used = cpu.stop();
       const seconds = (performance.now() - started) / 1000;

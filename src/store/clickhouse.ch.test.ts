@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { clickhouseMigrations } from "../../sql/index.ts";
-import { rowsAged, sampleRows } from "../../test/fixtures/store-rows.ts";
+import { rowsAged, sampleRows, userFootprintColumns, variedRows } from "../../test/fixtures/store-rows.ts";
 import { describeStoreContract } from "../../test/support/store-contract.ts";
 import { openTestStore, useTestStore } from "../../test/support/test-store.ts";
 import { createClickhouseStore, splitStatements } from "./clickhouse.ts";
@@ -41,6 +41,23 @@ describe("ClickHouse store (real engine over HTTP)", () => {
   const ch = useTestStore("clickhouse");
   const aboutTestDatabase = async (query: string) =>
     (await ch.store.stats.client.query({ query, query_params: { db: ch.database }, format: "JSONEachRow" })).json();
+
+  test("every value comes back exactly as inserted (RowBinary body), whatever the text, numbers or time hold", async () => {
+    const rows = variedRows();
+    await ch.store.insertFootprints(rows, { token: `varied/${rows.length}` });
+    const rs = await ch.store.stats.client.query({
+      query: `SELECT toString(event_id) AS event_id, request, link, route, status, duration_ms, query, host,
+                user_agent, referrer, ip_hash, is_bot, bytes_out, toString(toUnixTimestamp64Micro(footprint_time)) AS micros
+              FROM user_footprint WHERE event_id IN {ids:Array(String)} ORDER BY event_id`, // the alias, text
+      query_params: { ids: rows.map((r) => r.eventId) },
+      format: "JSONEachRow",
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    const byId = (a: { event_id: string }, b: { event_id: string }) => (a.event_id < b.event_id ? -1 : 1);
+    expect(await rs.json()).toEqual(
+      rows.map((r) => ({ ...userFootprintColumns(r), micros: String(r.footprintTime) })).sort(byId),
+    );
+  });
 
   test("the seed's table keeps its columns, engine, partitioning and order", async () => {
     expect(

@@ -324,6 +324,31 @@ describe("chdb-server", () => {
     expect(await csv.text()).toBe('1,"a"\n');
   });
 
+  test("a RowBinary insert in the POST body is stored byte for byte, empty lines ('\\n\\n') in the data too", async () => {
+    await client.command({
+      query: "CREATE TABLE IF NOT EXISTS default.rb (n UInt64, s String) ENGINE = MergeTree ORDER BY n",
+    });
+    // Rows (n UInt64 little-endian, s as length + bytes); 0x0a0a and "\n\n" inside both columns.
+    const body = Buffer.concat([
+      Buffer.from("0a0a000000000000", "hex"),
+      Buffer.from([4]),
+      Buffer.from("a\n\nb"),
+      Buffer.from("0100000000000000", "hex"),
+      Buffer.from([0]),
+    ]);
+    const query = encodeURIComponent("INSERT INTO default.rb (n, s) FORMAT RowBinary");
+    const res = await fetch(`${ep.url}/?query=${query}`, { method: "POST", body });
+    expect([res.status, await res.text()]).toEqual([200, ""]);
+    const rs = await client.query({
+      query: "SELECT toString(n) AS n, s FROM default.rb ORDER BY n",
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([
+      { n: "1", s: "" },
+      { n: String(0x0a0a), s: "a\n\nb" },
+    ]);
+  });
+
   test("database in client config resolves tables there, and does not leak", async () => {
     const [r] = await rows<{ db: string; n: string }>(
       eft,

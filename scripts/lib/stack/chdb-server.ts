@@ -14,6 +14,9 @@
  *   body; insert() sends `INSERT … FORMAT X` in the `query` URL param and the rows
  *   as the body. `param_*` values arrive already in ClickHouse's text form.
  * - Every other URL param that is not protocol plumbing is a setting.
+ * - A binary insert (`INSERT … FORMAT RowBinary`, the store's inserts) goes through a file:
+ *   chdb's raw insert inlines the data into the query text, where an empty line ("\n\n", common
+ *   in binary data) ends it, so the body is written to a file and inserted `FROM INFILE`.
  * - Errors must be non-2xx with `X-ClickHouse-Exception-Code` and the body
  *   `Code: N. DB::Exception: … (TYPE_NAME) (version …)`, or the client only
  *   throws a plain Error instead of ClickHouseError.
@@ -121,6 +124,19 @@ function status(type: string): number {
   return 500;
 }
 
+/** An INSERT whose data is binary: its format name ends the query. */
+const BINARY_INSERT = /\bFORMAT\s+(RowBinary\w*|Native)\s*;?\s*$/i;
+
+/** One body at a time (the engine runs one query at a time), beside the data. */
+const insertBodyFile = join(dataDir, "http-insert-body.bin");
+
+/** The insert with its body read from a file, as clickhouse-local's `INSERT … FROM INFILE` does. */
+async function insertFromFile(query: string, body: Uint8Array): Promise<QueryResult> {
+  await Bun.write(insertBodyFile, body);
+  const fromFile = query.replace(BINARY_INSERT, (format) => ` FROM INFILE ${quote(insertBodyFile)} ${format.trim()}`);
+  return native.QueryAsyncConnection(conn, fromFile, "TabSeparated");
+}
+
 function contentType(format: string): string {
   if (/^(Native|RowBinary\w*|Parquet|Arrow\w*|ORC|Avro|Protobuf\w*|CapnProto|MsgPack|BSONEachRow|Npy)$/.test(format))
     return "application/octet-stream";
@@ -194,6 +210,7 @@ async function handle(req: Request): Promise<Response> {
         // SET … rather than appending SETTINGS: on CREATE TABLE that clause would
         // become table settings.
         if (settings.length) await run(`SET ${settings.map(([k, v]) => `${k} = ${quote(v)}`).join(", ")}`);
+        if (rawInsert && BINARY_INSERT.test(query)) return await insertFromFile(query, body);
         return rawInsert
           ? await native.InsertRawAsyncConnection(conn, query, body, false)
           : await native.QueryAsyncConnection(conn, sql, format, Object.keys(params).length ? params : undefined);
