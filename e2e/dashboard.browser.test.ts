@@ -495,7 +495,14 @@ describe("dashboard in a browser (compiled binary, real stack)", () => {
     await page.goto(`${app.url}/_footprint/`);
     await page.waitForSelector("#total-count[data-count]");
     await page.click("#logout");
-    await page.waitForURL(/\/_footprint\/login/);
+    // The page may navigate twice (a panel answered 401 redirects too): waitForURL then fails on the
+    // aborted first navigation. Wait for where it ends instead.
+    const deadline = Date.now() + 15_000;
+    while (!/\/_footprint\/login/.test(page.url())) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await page.waitForLoadState("load").catch(() => {});
+      await Bun.sleep(20);
+    }
     const res = await page.request.get(`${app.url}/_footprint/api/v1/stats/total`);
     expect(res.status()).toBe(401);
     await context.close();
