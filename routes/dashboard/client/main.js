@@ -145,9 +145,13 @@ let timer;
  * more than one of the dashboard's queries in flight (all seven at once queued behind each other,
  * on a ClickHouse that runs one query at a time, and were timed waiting).
  */
+/** Set by the logout button: the page is leaving, its panels stop. */
+let loggingOut = false;
+
 async function refresh() {
   clearTimeout(timer);
   inFlight?.abort();
+  if (loggingOut) return;
   const controller = new AbortController();
   inFlight = controller;
   const mine = ++round;
@@ -157,7 +161,9 @@ async function refresh() {
     await loadLive(controller.signal);
   } catch (err) {
     if (err instanceof LoggedOutError) {
-      location.assign(`${prefix}/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+      // Logging out navigates itself: a second navigation would abort the first.
+      if (!loggingOut)
+        location.assign(`${prefix}/login?next=${encodeURIComponent(location.pathname + location.search)}`);
       return;
     }
     if (!controller.signal.aborted) console.error(err);
@@ -358,6 +364,10 @@ function wireControls() {
   $("refresh").addEventListener("change", (e) => update({ refresh: Number(fieldValue(e)) }));
   $("tz").addEventListener("change", (e) => update({ tz: fieldValue(e) }));
   $("logout").addEventListener("click", async () => {
+    // No panel is asked for from here on, and none in flight navigates on its 401.
+    loggingOut = true;
+    clearTimeout(timer);
+    inFlight?.abort();
     await fetch(`${prefix}/api/v1/session`, { method: "DELETE" }).catch(() => {});
     location.assign(`${prefix}/login`);
   });
