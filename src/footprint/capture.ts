@@ -4,6 +4,7 @@ import { type EpochMicros, formatZoned } from "../time.ts";
 import type { IpHasher } from "./ip-hash.ts";
 import { DEFAULT_FOOTPRINT_TZ, type FootprintEvent, FIELD_MAX_LENGTH as MAX } from "./message.ts";
 import { inferRoutePattern } from "./route-pattern.ts";
+import { uuidv7 } from "./uuid7.ts";
 
 /**
  * What one request gives, read on the request thread and nothing more: strings as the request
@@ -82,7 +83,7 @@ export type EventBuilder = (captured: CapturedRequest) => FootprintEvent;
 
 export function createEventBuilder(options: EventBuilderOptions = {}): EventBuilder {
   const timeZone = options.timeZone ?? DEFAULT_FOOTPRINT_TZ;
-  const newId = options.newId ?? (() => Bun.randomUUIDv7());
+  const newId = options.newId ?? uuidv7;
   const isBot = options.isBot ?? cachedIsBot();
   const { ipHash, inferRoutes } = options;
   return (r) => {

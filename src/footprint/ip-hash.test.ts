@@ -28,4 +28,23 @@ describe("createIpHasher", () => {
     expect(createIpHasher({ secret })("203.0.113.7", "UA", at)).toBe(expected);
     expect(createIpHasher({ secret })("203.0.113.7", "UA", at)).toBe(expected);
   });
+
+  test.each([
+    ["a-shared-secret-of-some-length", "203.0.113.7", "UA", "2025-05-19T12:00:00Z"],
+    // A secret longer than SHA-256's block is hashed first by HMAC; non-ASCII is hashed as UTF-8.
+    ["s".repeat(100), "2001:db8::1", "Mozilla/5.0 (X11; Linux) ünïcødé ☃", "1999-12-31T23:59:59.999Z"],
+    ["é", "", "", "2038-01-19T03:14:08Z"],
+  ])("the same hash as node:crypto's SHA-256 and HMAC (secret %#)", (secret, ip, ua, iso) => {
+    const date = iso.slice(0, 10);
+    const salt = createHmac("sha256", secret).update(date).digest("hex");
+    const expected = createHash("sha256").update(`${salt}\n${ip}\n${ua}`).digest("hex");
+    expect(createIpHasher({ secret })(ip, ua, day(iso))).toBe(expected);
+  });
+
+  test("a fixed vector: hashes made before the move to a web-standard implementation still match", () => {
+    // Computed with node:crypto when the hasher still used it.
+    expect(createIpHasher({ secret: "fixed" })("198.51.100.1", "curl/8.0", day("2025-01-02T03:04:05Z"))).toBe(
+      "42bf324f3a5ebd3fb2c6f2961d3e20b583a3fd03156b6d2c3d29cc0325f38bd2",
+    );
+  });
 });

@@ -1,4 +1,8 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
+// Pure JS and synchronous: Web Crypto's digest is async only, and a hash is needed while an event
+// is built; node:crypto does not exist on Workers. Same SHA-256 and HMAC, so the same hashes.
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { EpochMicros } from "../time.ts";
 
 /** SHA-256 hex of a client's IP and user agent under the salt of the day `at` falls on. */
@@ -23,7 +27,7 @@ export type IpHasherOptions = {
  * ipHash("203.0.113.7", "Mozilla/5.0 …", Date.now() * 1000); // 64 hex chars
  */
 export function createIpHasher(options: IpHasherOptions = {}): IpHasher {
-  const secret = options.secret ?? randomBytes(32).toString("hex");
+  const secret = utf8ToBytes(options.secret ?? bytesToHex(crypto.getRandomValues(new Uint8Array(32))));
   let saltDay = -1;
   let salt = "";
   // A visitor makes many requests a day: their hash is kept for the day (bounded), not recomputed.
@@ -32,7 +36,7 @@ export function createIpHasher(options: IpHasherOptions = {}): IpHasher {
     const day = Math.floor(at / 86_400_000_000);
     if (day !== saltDay) {
       const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
-      salt = createHmac("sha256", secret).update(date).digest("hex");
+      salt = bytesToHex(hmac(sha256, secret, utf8ToBytes(date)));
       saltDay = day;
       today.clear();
     }
@@ -40,7 +44,7 @@ export function createIpHasher(options: IpHasherOptions = {}): IpHasher {
     const key = `${ip}\n${userAgent}`;
     let hash = today.get(key);
     if (hash === undefined) {
-      hash = createHash("sha256").update(`${salt}\n${key}`).digest("hex");
+      hash = bytesToHex(sha256(utf8ToBytes(`${salt}\n${key}`)));
       if (today.size >= 10_000) today.clear();
       today.set(key, hash);
     }
