@@ -6,6 +6,12 @@
 
 export { headerIp, socketIp } from "./client-ip.ts";
 export { createErrorReporter, type ErrorReporter, type ErrorReporterOptions } from "./error-reporter.ts";
+export {
+  type HttpRecorder,
+  type HttpRecorderDeps,
+  type HttpRecorderOptions,
+  httpRecorder,
+} from "./http-recorder.ts";
 export { createIpHasher, type IpHasher, type IpHasherOptions } from "./ip-hash.ts";
 export { type KafkaRecorder, type KafkaRecorderOptions, kafkaRecorder } from "./kafka-recorder.ts";
 export type { FootprintEvent } from "./message.ts";
