@@ -60,43 +60,103 @@ type ErrorAnswer = { status: number; code: string; message: string };
  * app.use(footprint({ record: recorder.record }));
  */
 export function httpRecorder(options: HttpRecorderOptions, deps: HttpRecorderDeps = {}): HttpRecorder {
-  const { url, key } = options;
-  if (typeof url !== "string" || !URL.canParse(url)) throw new TypeError(`httpRecorder: url is not a URL: ${url}`);
-  if (typeof key !== "string" || key === "") throw new TypeError("httpRecorder: key must be a non-empty string");
-  const batchMax = positive("batchMax", options.batchMax ?? 500, true);
-  const lingerMs = positive("lingerMs", options.lingerMs ?? 20, false);
-  const queueMax = positive("queueMax", options.queueMax ?? 10_000, true);
-  const retryMaxMs = positive("retryMaxMs", options.retryMaxMs ?? 30_000, false);
-  // Looked up when called, not now: a test (or a polyfill) may replace globalThis.fetch later.
-  const send =
-    options.fetch ?? ((input: Parameters<typeof fetch>[0], init?: RequestInit) => globalThis.fetch(input, init));
+  const o = parseOptions(options);
+  const counts: Counts = { sent: 0, dropped: 0, lost: 0, retries: 0 };
   const onError = options.onError ?? createErrorReporter();
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? sleepUnlessAborted;
-  const backoff = deps.backoff ?? createBackoff({ initialMs: 200, maxMs: 10_000 });
-  const headers = { "Content-Type": "application/json", [KEY_HEADER]: key };
-
-  let pending: FootprintEvent[] = [];
-  let inFlight = 0;
-  const counts = { sent: 0, dropped: 0, lost: 0, retries: 0 };
-  let linger: ReturnType<typeof setTimeout> | undefined;
-  let draining: Promise<void> | undefined;
-  let idle: { promise: Promise<void>; resolve: () => void } | undefined;
-  let stopped = false;
-  /** Aborted when stop() runs out of time: the POST in flight and any backoff end at once. */
-  const giveUp = new AbortController();
-  /** Whether contexts carry an execution context with waitUntil; found on the first request. */
-  let hasWaitUntil: boolean | undefined;
-
-  const report = (message: string, details: Record<string, unknown>) => {
+  const report: Report = (message, details) => {
     try {
       onError(message, details);
     } catch {
       // A failing reporter must not stop the sending, nor reach a request.
     }
   };
+  /** Aborted when stop() runs out of time: the POST in flight and any backoff end at once. */
+  const giveUp = new AbortController();
+  const sendBatch = createBatchSender(o, deps, counts, report, giveUp.signal);
+  const queue = createSendQueue(o, sendBatch);
+  const keepAlive = createKeepAlive(queue.whenIdle);
+  let stopped = false;
 
-  /** Resolves once nothing is queued or in flight; one promise for every caller while busy. */
+  return {
+    record(event, c) {
+      try {
+        if (stopped || queue.held() >= o.queueMax) {
+          counts.dropped++;
+          report(
+            stopped
+              ? "footprint dropped: the HTTP recorder is stopped"
+              : `footprint dropped: the HTTP recorder holds ${o.queueMax} events (queueMax) already`,
+            { dropped: counts.dropped },
+          );
+          return false;
+        }
+        queue.push(event);
+        if (c) keepAlive(c);
+        return true;
+      } catch (err) {
+        report(`footprint not recorded: ${messageOf(err)}`, {});
+        return false;
+      }
+    },
+    flush: () => queue.flush(),
+    async stop(timeoutMs = 10_000) {
+      stopped = true;
+      const done = queue.flush();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await Promise.race([
+        done.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        giveUp.abort();
+        await done;
+      }
+    },
+    stats: () => ({ queued: queue.held(), ...counts }),
+  };
+}
+
+type Counts = { sent: number; dropped: number; lost: number; retries: number };
+type Report = (message: string, details: Record<string, unknown>) => void;
+type ParsedOptions = Required<Omit<HttpRecorderOptions, "onError" | "fetch">> & {
+  fetch: (url: string, init: RequestInit) => Promise<Response>;
+};
+/** Sends one batch until it is accepted, refused or given up; never rejects. */
+type SendBatch = (batch: FootprintEvent[]) => Promise<void>;
+
+/** Bad options fail at construction, naming the option. */
+function parseOptions(options: HttpRecorderOptions): ParsedOptions {
+  const { url, key } = options;
+  if (typeof url !== "string" || !URL.canParse(url)) throw new TypeError(`httpRecorder: url is not a URL: ${url}`);
+  if (typeof key !== "string" || key === "") throw new TypeError("httpRecorder: key must be a non-empty string");
+  return {
+    url,
+    key,
+    batchMax: positive("batchMax", options.batchMax ?? 500, true),
+    lingerMs: positive("lingerMs", options.lingerMs ?? 20, false),
+    queueMax: positive("queueMax", options.queueMax ?? 10_000, true),
+    retryMaxMs: positive("retryMaxMs", options.retryMaxMs ?? 30_000, false),
+    // Looked up when called, not now: a test (or a polyfill) may replace globalThis.fetch later.
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+  };
+}
+
+/**
+ * The events waiting, and the one loop that sends them: a full batch goes at once, a smaller one
+ * after lingerMs, or at once when flushed. Whoever waits for it to be idle shares one promise.
+ */
+function createSendQueue(o: ParsedOptions, sendBatch: SendBatch) {
+  let pending: FootprintEvent[] = [];
+  let inFlight = 0;
+  let linger: ReturnType<typeof setTimeout> | undefined;
+  let draining: Promise<void> | undefined;
+  let idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Set by flush(): send what is queued without waiting for batches to fill. */
+  let forced = false;
+
   const whenIdle = (): Promise<void> => {
     if (pending.length === 0 && draining === undefined) return Promise.resolve();
     if (idle === undefined) {
@@ -109,100 +169,145 @@ export function httpRecorder(options: HttpRecorderOptions, deps: HttpRecorderDep
     return idle.promise;
   };
 
-  /** Set by flush() and stop(): send what is queued without waiting for batches to fill. */
-  let forced = false;
+  const sendAll = async () => {
+    try {
+      do {
+        const batch = pending.length <= o.batchMax ? pending : pending.slice(0, o.batchMax);
+        pending = pending.length <= o.batchMax ? [] : pending.slice(o.batchMax);
+        inFlight = batch.length;
+        await sendBatch(batch);
+        inFlight = 0;
+        // Under steady traffic every POST is full or has lingered: fewer, larger requests.
+      } while (pending.length >= o.batchMax || (pending.length > 0 && forced));
+    } finally {
+      inFlight = 0;
+      draining = undefined;
+      if (pending.length > 0) {
+        linger ??= setTimeout(drain, o.lingerMs);
+      } else {
+        forced = false;
+        idle?.resolve();
+        idle = undefined;
+      }
+    }
+  };
 
-  const drain = (force = false): Promise<void> => {
-    if (force) forced = true;
+  function drain(): void {
     if (linger !== undefined) {
       clearTimeout(linger);
       linger = undefined;
     }
-    if (draining) return draining;
-    if (pending.length === 0) return Promise.resolve();
-    draining = (async () => {
-      try {
-        do {
-          const batch = pending.length <= batchMax ? pending : pending.slice(0, batchMax);
-          pending = pending.length <= batchMax ? [] : pending.slice(batchMax);
-          inFlight = batch.length;
-          try {
-            await sendBatch(batch, now() + retryMaxMs);
-          } catch (err) {
-            lose(batch, `${batch.length} footprints lost: ${messageOf(err)}`, {});
-          } finally {
-            inFlight = 0;
-          }
-          // Under steady traffic every POST is full or has lingered: fewer, larger requests.
-        } while (pending.length >= batchMax || (pending.length > 0 && (forced || stopped)));
-      } finally {
-        draining = undefined;
-        if (pending.length > 0) {
-          linger ??= setTimeout(() => drain(), lingerMs);
-        } else {
-          forced = false;
-          idle?.resolve();
-          idle = undefined;
-        }
-      }
-    })();
-    return draining;
-  };
+    if (draining === undefined && pending.length > 0) draining = sendAll();
+  }
 
+  return {
+    whenIdle,
+    held: () => pending.length + inFlight,
+    push(event: FootprintEvent) {
+      pending.push(event);
+      if (draining !== undefined) return;
+      if (pending.length >= o.batchMax) drain();
+      else linger ??= setTimeout(drain, o.lingerMs);
+    },
+    flush(): Promise<void> {
+      forced = true;
+      drain();
+      return whenIdle();
+    },
+  };
+}
+
+/** One batch until it is accepted, refused, or out of time (retryMaxMs); a 413 is sent again in halves. */
+function createBatchSender(
+  o: ParsedOptions,
+  deps: HttpRecorderDeps,
+  counts: Counts,
+  report: Report,
+  giveUp: AbortSignal,
+): SendBatch {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? sleepUnlessAborted;
+  const backoff = deps.backoff ?? createBackoff({ initialMs: 200, maxMs: 10_000 });
+  const headers = { "Content-Type": "application/json", [KEY_HEADER]: o.key };
   const lose = (batch: FootprintEvent[], message: string, details: Record<string, unknown>) => {
     counts.lost += batch.length;
-    report(message, { ...details, lost: counts.lost });
+    report(`${batch.length} footprints lost: ${message}`, { ...details, lost: counts.lost });
   };
 
-  /** One batch until it is accepted, refused, or out of time; a 413 is sent again in halves. */
   const sendBatch = async (batch: FootprintEvent[], deadline: number): Promise<void> => {
     const body = JSON.stringify(batch);
     for (let attempt = 1; ; attempt++) {
-      if (giveUp.signal.aborted) {
-        lose(batch, `${batch.length} footprints lost: the HTTP recorder was stopped before they were sent`, {});
+      if (giveUp.aborted) return lose(batch, "the HTTP recorder was stopped before they were sent", {});
+      const outcome = await post(o, headers, body, giveUp);
+      if (outcome.sent) {
+        counts.sent += batch.length;
         return;
       }
-      let failure: string;
-      let details: Record<string, unknown>;
-      let retryAfterMs: number | undefined;
-      try {
-        const res = await send(url, { method: "POST", headers, body, signal: giveUp.signal });
-        if (res.ok) {
-          await res.body?.cancel().catch(() => {});
-          counts.sent += batch.length;
-          return;
-        }
-        const answer = await errorAnswer(res);
-        if (res.status === 413 && batch.length > 1) {
-          const half = Math.ceil(batch.length / 2);
-          await sendBatch(batch.slice(0, half), deadline);
-          await sendBatch(batch.slice(half), deadline);
-          return;
-        }
-        details = { status: answer.status, code: answer.code, events: batch.length };
-        if (!isRetryable(res.status)) {
-          lose(batch, `${batch.length} footprints lost: ingest answered ${describeAnswer(answer)}`, details);
-          return;
-        }
-        failure = describeAnswer(answer);
-        retryAfterMs = retryAfter(res.headers.get("retry-after"), now());
-      } catch (err) {
-        if (giveUp.signal.aborted) continue;
-        failure = messageOf(err);
-        details = { events: batch.length };
+      const { failure, answer } = outcome;
+      const details = answer
+        ? { status: answer.status, code: answer.code, events: batch.length }
+        : { events: batch.length };
+      if (answer?.status === 413 && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await sendBatch(batch.slice(0, half), deadline);
+        return sendBatch(batch.slice(half), deadline);
       }
-      const wait = retryAfterMs ?? backoff(attempt);
+      if (answer && !isRetryable(answer.status)) return lose(batch, `ingest answered ${failure}`, details);
+      if (giveUp.aborted) continue;
+      const wait = outcome.retryAfterMs ?? backoff(attempt);
       if (now() + wait > deadline) {
-        lose(batch, `${batch.length} footprints lost: not accepted within ${retryMaxMs} ms; last: ${failure}`, details);
-        return;
+        return lose(batch, `not accepted within ${o.retryMaxMs} ms; last: ${failure}`, details);
       }
       if (attempt === 1) report(`ingest failed (${failure}); retrying`, details);
       counts.retries++;
-      await sleep(wait, giveUp.signal);
+      await sleep(wait, giveUp);
     }
   };
+  return async (batch) => {
+    try {
+      await sendBatch(batch, now() + o.retryMaxMs);
+    } catch (err) {
+      lose(batch, messageOf(err), {});
+    }
+  };
+}
 
-  const keepAlive = (c: Context) => {
+type PostOutcome =
+  | { sent: true }
+  | { sent: false; failure: string; answer?: ErrorAnswer | undefined; retryAfterMs?: number | undefined };
+
+/** One POST: sent, or why not (the service's answer, or the network error). */
+async function post(
+  o: ParsedOptions,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<PostOutcome> {
+  try {
+    const res = await o.fetch(o.url, { method: "POST", headers, body, signal });
+    if (res.ok) {
+      await res.body?.cancel().catch(() => {});
+      return { sent: true };
+    }
+    const answer = await errorAnswer(res);
+    return {
+      sent: false,
+      failure: describeAnswer(answer),
+      answer,
+      retryAfterMs: retryAfter(res.headers.get("retry-after")),
+    };
+  } catch (err) {
+    return { sent: false, failure: messageOf(err) };
+  }
+}
+
+/**
+ * Hands the recorder's work to `c.executionCtx.waitUntil` on runtimes that have one (Workers), so
+ * the isolate is kept until the batch is sent; whether they have one is found on the first request.
+ */
+function createKeepAlive(whenIdle: () => Promise<void>): (c: Context) => void {
+  let hasWaitUntil: boolean | undefined;
+  return (c) => {
     if (hasWaitUntil === false) return;
     let ctx: { waitUntil?: unknown } | undefined;
     try {
@@ -218,55 +323,6 @@ export function httpRecorder(options: HttpRecorderOptions, deps: HttpRecorderDep
     }
     hasWaitUntil = true;
     waitUntil.call(ctx, whenIdle());
-  };
-
-  return {
-    record(event, c) {
-      try {
-        if (stopped || pending.length + inFlight >= queueMax) {
-          counts.dropped++;
-          report(
-            stopped
-              ? "footprint dropped: the HTTP recorder is stopped"
-              : `footprint dropped: the HTTP recorder holds ${queueMax} events (queueMax) already`,
-            { dropped: counts.dropped },
-          );
-          return false;
-        }
-        pending.push(event);
-        if (draining === undefined) {
-          if (pending.length >= batchMax) drain();
-          else linger ??= setTimeout(() => drain(), lingerMs);
-        }
-        if (c) keepAlive(c);
-        return true;
-      } catch (err) {
-        report(`footprint not recorded: ${messageOf(err)}`, {});
-        return false;
-      }
-    },
-    flush() {
-      drain(true);
-      return whenIdle();
-    },
-    async stop(timeoutMs = 10_000) {
-      stopped = true;
-      drain(true);
-      const done = whenIdle();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = await Promise.race([
-        done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        giveUp.abort();
-        await done;
-      }
-    },
-    stats: () => ({ queued: pending.length + inFlight, ...counts }),
   };
 }
 
@@ -297,12 +353,12 @@ function describeAnswer(a: ErrorAnswer): string {
 }
 
 /** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
-function retryAfter(header: string | null, nowMs: number): number | undefined {
+function retryAfter(header: string | null): number | undefined {
   if (header === null) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function messageOf(err: unknown): string {
