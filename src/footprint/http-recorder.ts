@@ -16,8 +16,11 @@ export type HttpRecorderOptions = {
   queueMax?: number;
   /** How long a batch is retried before it is given up, counted as lost and reported; 30 s. */
   retryMaxMs?: number;
-  /** `globalThis.fetch` by default. */
-  fetch?: typeof fetch;
+  /**
+   * `globalThis.fetch` by default. Any function of fetch's shape: `typeof fetch` fits,
+   * and so does a wrapper with no cast (Bun's `typeof fetch` would require `preconnect`).
+   */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Told about retried, lost and dropped events; `createErrorReporter()` by default. */
   onError?: (message: string, details: Record<string, unknown>) => void;
 };
