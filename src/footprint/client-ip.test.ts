@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { clientIp, socketIp } from "./client-ip.ts";
+import { clientIp, headerIp, socketIp } from "./client-ip.ts";
 
 /** Runs one request through a Hono app whose env is a Bun-like server with the given peer. */
 async function ipsFor(peer: string | undefined, headers: Record<string, string>, hops: number) {
@@ -73,4 +73,53 @@ test("an answer not remembered is asked again; one remembered is not", async () 
     "198.51.100.2 198.51.100.2 198.51.100.2 198.51.100.2",
   );
   expect(server.asked).toBe(3);
+});
+
+describe("socketIp on each runtime, told apart by the shape of the env Hono was given", () => {
+  /** The socket address a route sees when the app is called with `env`. */
+  async function peerFor(env: unknown, headers: Record<string, string> = {}) {
+    let seen: string | undefined = "not asked";
+    const app = new Hono().get("/", (c) => {
+      seen = socketIp(c);
+      return c.text("ok");
+    });
+    await app.fetch(new Request("http://x/", { headers }), env as never);
+    return seen;
+  }
+
+  test("Deno.serve(app.fetch): the handler info's remoteAddr", async () => {
+    const info = { remoteAddr: { transport: "tcp", hostname: "::ffff:203.0.113.9", port: 5000 }, completed: null };
+    expect(await peerFor(info)).toBe("203.0.113.9");
+    expect(await peerFor({ remoteAddr: { transport: "tcp", hostname: "2001:db8::2", port: 1 } })).toBe("2001:db8::2");
+    // A Unix socket's address has a path, not a hostname.
+    expect(await peerFor({ remoteAddr: { transport: "unix", path: "/tmp/s" } })).toBeUndefined();
+  });
+
+  test("@hono/node-server: the incoming request's socket", async () => {
+    const env = { incoming: { socket: { remoteAddress: "::ffff:198.51.100.4" } }, outgoing: {} };
+    expect(await peerFor(env)).toBe("198.51.100.4");
+    expect(await peerFor({ incoming: { socket: {} }, outgoing: {} })).toBeUndefined();
+  });
+
+  test("Bun's server, or an env holding it", async () => {
+    const server = { requestIP: () => ({ address: "198.51.100.5", family: "IPv4", port: 1 }) };
+    expect(await peerFor(server)).toBe("198.51.100.5");
+    expect(await peerFor({ server, DB: "x" })).toBe("198.51.100.5");
+  });
+
+  test("Workers' bindings, no env, or an env of another shape: no address, and no header is believed", async () => {
+    const headers = { "cf-connecting-ip": "203.0.113.1", "x-forwarded-for": "203.0.113.2" };
+    expect(await peerFor({ KV: {}, INGEST_KEY: "k" }, headers)).toBeUndefined();
+    expect(await peerFor(undefined, headers)).toBeUndefined();
+    expect(await peerFor({ remoteAddr: "1.2.3.4", incoming: null }, headers)).toBeUndefined();
+  });
+});
+
+test("headerIp: a platform's client header, when present", async () => {
+  const app = new Hono().get("/", (c) => c.text(`${headerIp(c, "cf-connecting-ip")}`));
+  const ask = async (headers: Record<string, string>) => (await app.request("/", { headers })).text();
+  expect(await ask({ "CF-Connecting-IP": " 2001:db8::7 " })).toBe("2001:db8::7");
+  expect(await ask({ "cf-connecting-ip": "::ffff:203.0.113.1" })).toBe("203.0.113.1");
+  expect(await ask({ "cf-connecting-ip": "" })).toBe("undefined");
+  expect(await ask({})).toBe("undefined");
 });

@@ -4,9 +4,18 @@
  * service (config, stores, consumer) is.
  */
 
+export { headerIp, socketIp } from "./client-ip.ts";
+export { createErrorReporter, type ErrorReporter, type ErrorReporterOptions } from "./error-reporter.ts";
+export {
+  type HttpRecorder,
+  type HttpRecorderDeps,
+  type HttpRecorderOptions,
+  httpRecorder,
+} from "./http-recorder.ts";
 export { createIpHasher, type IpHasher, type IpHasherOptions } from "./ip-hash.ts";
 export { type KafkaRecorder, type KafkaRecorderOptions, kafkaRecorder } from "./kafka-recorder.ts";
 export type { FootprintEvent } from "./message.ts";
 export { countBytes, type FootprintOptions, footprint, matchedRoute } from "./middleware.ts";
 export { createEventQueue, type EventQueue } from "./queue.ts";
 export { inferRoutePattern } from "./route-pattern.ts";
+export { createUuidV7, uuidv7 } from "./uuid7.ts";

@@ -1,5 +1,6 @@
 import type { Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
+import { createErrorReporter } from "./error-reporter.ts";
 import type { FootprintEvent } from "./message.ts";
 import { type ProducerLoop, startProducerLoop } from "./producer.ts";
 import { createEventQueue } from "./queue.ts";
@@ -13,7 +14,10 @@ export type KafkaRecorderOptions = {
   queueMax?: number;
   /** Most events per Kafka request. */
   batchMax?: number;
-  /** Told about failed sends (retried) and dropped events; never throws into a request. */
+  /**
+   * Told about failed sends (retried) and dropped events; never throws into a request. By default
+   * `createErrorReporter()`: the first at once, then one line a minute at most.
+   */
   onError?: (message: string, details: Record<string, unknown>) => void;
 };
 
@@ -41,7 +45,7 @@ export function kafkaRecorder(options: KafkaRecorderOptions): KafkaRecorder {
   const loop = startProducerLoop({
     queue,
     batchMax: options.batchMax,
-    logger: reportingLogger(options.onError),
+    logger: reportingLogger(options.onError ?? createErrorReporter()),
     send: async (values) => {
       await options.producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
     },
@@ -50,10 +54,10 @@ export function kafkaRecorder(options: KafkaRecorderOptions): KafkaRecorder {
 }
 
 /** The producer loop logs through our Logger; a library user gets its errors and warnings only. */
-function reportingLogger(onError: KafkaRecorderOptions["onError"]): Logger {
+function reportingLogger(onError: NonNullable<KafkaRecorderOptions["onError"]>): Logger {
   const report = (message: string, details: Record<string, unknown> = {}) => {
     try {
-      onError?.(message, details);
+      onError(message, details);
     } catch {
       // A failing reporter must not stop the loop.
     }

@@ -114,6 +114,53 @@ describe("footprint middleware", () => {
     expect(errors).toHaveLength(1);
   });
 
+  test("without onError a failure is not silent: logged once at once, the rest summed up later", async () => {
+    const warn = console.warn;
+    const lines: string[] = [];
+    console.warn = (line: string) => lines.push(line);
+    try {
+      const app = new Hono()
+        .use(
+          footprint({
+            record: () => {
+              throw new ReferenceError("Bun is not defined");
+            },
+          }),
+        )
+        .get("/", (c) => c.text("hi"));
+      for (let i = 0; i < 3; i++) expect(await (await app.request("/")).text()).toBe("hi");
+    } finally {
+      console.warn = warn;
+    }
+    expect(lines).toEqual(["eft-footprint: ReferenceError: Bun is not defined"]);
+  });
+
+  test("record is given the request's context (for a recorder that hands work to waitUntil)", async () => {
+    const paths: string[] = [];
+    const app = new Hono()
+      .use(footprint({ record: (_e, c) => paths.push(`${c.req.method} ${c.req.path} ${c.res.status}`) }))
+      .get("/x", (c) => c.text("x"));
+    await (await app.request("/x")).text();
+    expect(paths).toEqual(["GET /x 200"]);
+  });
+
+  test("clientIpHeader: the platform's header when present, the socket otherwise", async () => {
+    const events: FootprintEvent[] = [];
+    const app = new Hono()
+      .use(
+        footprint({
+          record: (e) => events.push(e),
+          clientIpHeader: "cf-connecting-ip",
+          ipHash: (ip) => `hash(${ip})`,
+        }),
+      )
+      .get("/", (c) => c.text("hi"));
+    const server = { requestIP: () => ({ address: "198.51.100.1", family: "IPv4", port: 1 }) };
+    await app.fetch(new Request("http://x/", { headers: { "cf-connecting-ip": "203.0.113.5" } }), server);
+    await app.fetch(new Request("http://x/"), server);
+    expect(events.map((e) => e.ip_hash)).toEqual(["hash(203.0.113.5)", "hash(198.51.100.1)"]);
+  });
+
   test("default ids are UUIDv7 and default time is now", async () => {
     const events: FootprintEvent[] = [];
     const app = new Hono().use(footprint({ record: (e) => events.push(e) })).get("/", (c) => c.text("hi"));

@@ -2,16 +2,18 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { EpochMicros } from "../time.ts";
 import { type CapturedRequest, type CaptureOptions, captureRequest, createEventBuilder } from "./capture.ts";
-import { clientIp as defaultClientIp } from "./client-ip.ts";
+import { clientIp as defaultClientIp, headerIp } from "./client-ip.ts";
+import { createErrorReporter } from "./error-reporter.ts";
 import { createIpHasher, type IpHasher } from "./ip-hash.ts";
 import type { FootprintEvent } from "./message.ts";
 
 export type FootprintOptions = {
   /**
    * Takes the event; must return at once and never throw (e.g. a bounded queue's offer). Either
-   * this or `capture`.
+   * this or `capture`. Given the request's context too, for a recorder that hands its work to the
+   * runtime (`c.executionCtx.waitUntil` on Workers).
    */
-  record?: (event: FootprintEvent) => unknown;
+  record?: (event: FootprintEvent, c: Context) => unknown;
   /**
    * Takes what the request gave, unformatted, instead of a built event: for a recorder that builds
    * events elsewhere (`serve` hands them to a Worker, see `createEventBuilder`). The event options
@@ -26,7 +28,10 @@ export type FootprintOptions = {
   clock?: () => EpochMicros;
   /** Event ids; UUIDv7 by default so they sort by time. */
   newId?: () => string;
-  /** Called when building or recording an event failed; the request is never affected. */
+  /**
+   * Called when building or recording an event failed; the request is never affected. By default
+   * `createErrorReporter()`: the first failure is logged at once, then one line a minute at most.
+   */
   onError?: (err: unknown) => void;
   /** The request's route pattern (`/items/:id`); by default the pattern of the Hono route that answered. */
   routePattern?: (c: Context) => string | undefined;
@@ -41,8 +46,17 @@ export type FootprintOptions = {
    * default) takes the socket's peer address, which a client cannot forge.
    */
   trustProxyHops?: number;
-  /** The client's IP; by default Bun's `server.requestIP`, then X-Forwarded-For per `trustProxyHops`. */
+  /**
+   * The client's IP; by default the socket's peer (Bun, Deno, @hono/node-server; see `socketIp`),
+   * then X-Forwarded-For per `trustProxyHops`.
+   */
   clientIp?: (c: Context) => string | undefined;
+  /**
+   * A header the platform in front of the app sets to the client's address and a client cannot
+   * forge: `cf-connecting-ip` on Cloudflare Workers, which have no socket to ask. Taken before the
+   * default when present; only set it where that header can be believed.
+   */
+  clientIpHeader?: string;
   /** Hashes IP + user agent with a daily salt; `false` leaves `ip_hash` out. */
   ipHash?: IpHasher | false;
   /** Whether a user agent is a bot; by default the `isbot` package's maintained list. */
@@ -59,6 +73,11 @@ export const BYTES_OUT_VAR = "footprint.bytesOut";
 /** `performance.timeOrigin` is read once: a getter per call cost more than the clock itself. */
 const originMicros = performance.timeOrigin * 1000;
 const defaultClock = (): EpochMicros => Math.round(originMicros + performance.now() * 1000);
+/**
+ * Bun answers a body held in memory at once, which `peek` reads without a turn of the event loop;
+ * looked up once, as other runtimes have no `Bun`.
+ */
+const peek = (globalThis as { Bun?: { peek?: typeof Bun.peek } }).Bun?.peek;
 
 /**
  * Records one footprint per request, after the response is ready, without awaiting anything.
@@ -82,18 +101,19 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
     routePattern: options.routePattern ?? matchedRoute,
     recordQuery: options.recordQuery ?? false,
     clientIp:
-      options.ipHash === false ? undefined : (options.clientIp ?? ((c) => defaultClientIp(c, trustedHops, false))),
+      options.ipHash === false ? undefined : (options.clientIp ?? clientIpOf(options.clientIpHeader, trustedHops)),
   };
+  const onError = options.onError ?? createErrorReporter();
   const report = (err: unknown) => {
     try {
-      options.onError?.(err);
+      onError(err);
     } catch {
       // An error reporter that fails must not fail the request either.
     }
   };
-  const takeReported = (captured: CapturedRequest) => {
+  const takeReported = (captured: CapturedRequest, c: Context) => {
     try {
-      take(captured);
+      take(captured, c);
     } catch (err) {
       report(err);
     }
@@ -110,12 +130,12 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
         const size = bytesOut(c);
         if (typeof size === "number") {
           captured.bytesOut = size;
-          take(captured);
+          take(captured, c);
         } else {
           // Recorded once the body has been sent (or the client went away), never before.
           size.then((n) => {
             captured.bytesOut = n;
-            takeReported(captured);
+            takeReported(captured, c);
           }, report);
         }
       } catch (err) {
@@ -126,7 +146,7 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
 }
 
 /** Where a captured request goes: to `capture` as it is, or built into an event for `record`. */
-function taker(options: FootprintOptions): (captured: CapturedRequest) => unknown {
+function taker(options: FootprintOptions): (captured: CapturedRequest, c: Context) => unknown {
   const { record, capture } = options;
   if (capture) return capture;
   if (!record) throw new TypeError("footprint() needs a record or a capture function");
@@ -136,7 +156,12 @@ function taker(options: FootprintOptions): (captured: CapturedRequest) => unknow
     ipHash: options.ipHash === false ? undefined : (options.ipHash ?? createIpHasher()),
     isBot: options.isBot,
   });
-  return (captured) => record(build(captured));
+  return (captured, c) => record(build(captured), c);
+}
+
+function clientIpOf(header: string | undefined, trustedHops: number): (c: Context) => string | undefined {
+  if (header === undefined) return (c) => defaultClientIp(c, trustedHops, false);
+  return (c) => headerIp(c, header) ?? defaultClientIp(c, trustedHops, false);
 }
 
 /**
@@ -163,7 +188,7 @@ function bytesOut(c: Context): number | Promise<number | undefined> {
     return total;
   }
   const blob = res.clone().blob();
-  if (Bun.peek.status(blob) === "fulfilled") return (Bun.peek(blob) as Blob).size;
+  if (peek?.status(blob) === "fulfilled") return (peek(blob) as Blob).size;
   return blob.then((b) => b.size);
 }
 

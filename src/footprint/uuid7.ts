@@ -33,6 +33,9 @@ export function createUuidV7(options: UuidV7Options = {}): () => string {
   let at = pool.length;
   let lastMs = -1;
   let counter = 0;
+  /** The timestamp's part of the id, kept while the millisecond lasts. */
+  let prefix = "";
+  let prefixMs = -1;
   return () => {
     if (at === pool.length) {
       fillRandom(pool);
@@ -54,9 +57,13 @@ export function createUuidV7(options: UuidV7Options = {}): () => string {
         ms = ++lastMs;
       }
     }
-    const time = ms.toString(16).padStart(12, "0");
+    if (ms !== prefixMs) {
+      const time = ms.toString(16).padStart(12, "0");
+      prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
+      prefixMs = ms;
+    }
     return (
-      `${time.slice(0, 8)}-${time.slice(8)}-7${DIGITS[counter >> 8]}${HEX[counter & 0xff]}-` +
+      `${prefix}${DIGITS[counter >> 8]}${HEX[counter & 0xff]}-` +
       `${HEX[0x80 | ((pool[r] as number) & 0x3f)]}${HEX[pool[r + 1] as number]}-` +
       `${HEX[pool[r + 2] as number]}${HEX[pool[r + 3] as number]}${HEX[pool[r + 4] as number]}` +
       `${HEX[pool[r + 5] as number]}${HEX[pool[r + 6] as number]}${HEX[pool[r + 7] as number]}`
