@@ -27,7 +27,9 @@ export type IpHasherOptions = {
  * ipHash("203.0.113.7", "Mozilla/5.0 …", Date.now() * 1000); // 64 hex chars
  */
 export function createIpHasher(options: IpHasherOptions = {}): IpHasher {
-  const secret = utf8ToBytes(options.secret ?? bytesToHex(crypto.getRandomValues(new Uint8Array(32))));
+  // Drawn on the first hash, not here: Workers refuse random values in global scope, where an app
+  // calls footprint() (e2e/runtimes.test.ts, workerd).
+  let secret = options.secret === undefined ? undefined : utf8ToBytes(options.secret);
   let saltDay = -1;
   let salt = "";
   // A visitor makes many requests a day: their hash is kept for the day (bounded), not recomputed.
@@ -36,6 +38,7 @@ export function createIpHasher(options: IpHasherOptions = {}): IpHasher {
     const day = Math.floor(at / 86_400_000_000);
     if (day !== saltDay) {
       const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
+      secret ??= utf8ToBytes(bytesToHex(crypto.getRandomValues(new Uint8Array(32))));
       salt = bytesToHex(hmac(sha256, secret, utf8ToBytes(date)));
       saltDay = day;
       today.clear();
