@@ -36,6 +36,27 @@ function appWith(options: Partial<Parameters<typeof footprint>[0]> = {}) {
 }
 
 describe("footprint middleware", () => {
+  test("a footprint recorded after the response (its size still being read) is handed to the runtime's waitUntil, as Workers need", async () => {
+    const { app, events } = appWith();
+    // A body whose end is not known yet when the middleware looks: its size is a promise.
+    const body = () =>
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await Promise.resolve();
+          controller.enqueue(new TextEncoder().encode("four"));
+          controller.close();
+        },
+      });
+    app.get("/streamed", () => new Response(body()));
+    const handed: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => handed.push(p), passThroughOnException() {}, props: {} };
+    const res = await app.fetch(new Request("http://localhost/streamed"), {}, ctx);
+    expect(await res.text()).toBe("four");
+    expect(handed).toHaveLength(1);
+    await Promise.all(handed);
+    expect(events.map((e) => [e.link, e.bytes_out])).toEqual([["/streamed", 4]]);
+  });
+
   test("records the seed's fields plus id, status, duration and the matched route", async () => {
     const { app, events } = appWith();
     const res = await app.request("/api/v1/items/123?ref=home");

@@ -133,16 +133,31 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
           take(captured, c);
         } else {
           // Recorded once the body has been sent (or the client went away), never before.
-          size.then((n) => {
+          const recorded = size.then((n) => {
             captured.bytesOut = n;
             takeReported(captured, c);
           }, report);
+          // On Workers the request's context ends with the response: without waitUntil the
+          // recording (and any timer or fetch the recorder starts in it) is cancelled unseen.
+          keepAlive(c, recorded);
         }
       } catch (err) {
         report(err);
       }
     }
   };
+}
+
+/** Hands `work` to the runtime's `waitUntil` where there is one (Workers); elsewhere nothing to do. */
+function keepAlive(c: Context, work: Promise<unknown>): void {
+  let ctx: { waitUntil?: unknown } | undefined;
+  try {
+    // Hono's getter throws when the runtime gave no execution context.
+    ctx = c.executionCtx as { waitUntil?: unknown } | undefined;
+  } catch {
+    return;
+  }
+  if (typeof ctx?.waitUntil === "function") ctx.waitUntil(work);
 }
 
 /** Where a captured request goes: to `capture` as it is, or built into an event for `record`. */
