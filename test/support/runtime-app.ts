@@ -5,7 +5,7 @@
  * each runtime loads), hono and the library's other imports, and the runtime's own packages from
  * scripts/install-runtimes.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { repoRoot } from "./binary.ts";
@@ -16,7 +16,7 @@ export type Runtime = (typeof RUNTIMES)[number];
 
 const FIXTURES = join(repoRoot, "test/fixtures/runtime-apps");
 
-function run(what: string, cmd: string[], cwd = repoRoot): string {
+export function run(what: string, cmd: string[], cwd = repoRoot): string {
   const result = Bun.spawnSync(cmd, { cwd, stdout: "pipe", stderr: "pipe", env: process.env });
   if (result.exitCode !== 0) {
     throw new Error(`${what} failed (${result.exitCode}):\n${result.stderr.toString()}${result.stdout.toString()}`);
@@ -53,25 +53,35 @@ function link(target: string, path: string): void {
 }
 
 /**
+ * Makes `dir` a package whose node_modules has what an app of the published library has:
+ * `eft-footprint` (this repo), its imports, hono, and the runtimes' own packages.
+ */
+export function linkPackages(dir: string, runtimesDir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "package.json"), '{ "private": true, "type": "module" }\n');
+  link(repoRoot, join(dir, "node_modules/eft-footprint"));
+  const repoModules = join(repoRoot, "node_modules");
+  for (const name of ["hono", "isbot", "zod", "@noble/hashes"]) {
+    if (existsSync(join(repoModules, name))) link(join(repoModules, name), join(dir, "node_modules", name));
+  }
+  for (const name of ["@hono/node-server", "miniflare"]) {
+    link(join(runtimesDir, "node_modules", name), join(dir, "node_modules", name));
+  }
+}
+
+/**
  * Lays out one directory per runtime under a temporary dir and builds what must be built: Node
  * runs JavaScript (bun build, packages left as imports), a Worker is one bundle with Hono and the
  * library in it (bun build with the workerd/worker conditions, as wrangler's esbuild does).
  */
 export function prepareRuntimeApps(runtimesDir: string): RuntimeApps {
   const root = mkdtempSync(join(tmpdir(), "eft-runtime-apps-"));
-  const repoModules = join(repoRoot, "node_modules");
   const runtimeModules = join(runtimesDir, "node_modules");
   for (const runtime of RUNTIMES) {
     const dir = join(root, runtime);
     cpSync(join(FIXTURES, runtime), dir, { recursive: true });
-    Bun.write(join(dir, "package.json"), '{ "private": true, "type": "module" }\n');
-    link(repoRoot, join(dir, "node_modules/eft-footprint"));
-    for (const name of ["hono", "isbot", "zod", "@noble/hashes"]) {
-      if (existsSync(join(repoModules, name))) link(join(repoModules, name), join(dir, "node_modules", name));
-    }
+    linkPackages(dir, runtimesDir);
   }
-  link(join(runtimeModules, "@hono/node-server"), join(root, "node/node_modules/@hono/node-server"));
-  link(join(runtimeModules, "miniflare"), join(root, "workerd/node_modules/miniflare"));
   const bun = process.execPath;
   run(
     "bun build (node app)",
