@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "bun";
 import { closedPort } from "../../test/support/closed-port.ts";
-import { buildLibrary, installRuntimes, linkPackages, run } from "../../test/support/runtime-app.ts";
+import { buildLibrary, denoBinary, installRuntimes, linkPackages, run } from "../../test/support/runtime-app.ts";
 import { waitFor } from "../../test/support/wait-for.ts";
 import type { CostResult } from "./runtime-cost.ts";
 
@@ -33,7 +33,7 @@ const runtimesDir = installRuntimes();
 const bundle = buildLibrary();
 const dir = mkdtempSync(join(tmpdir(), "eft-bench-runtimes-"));
 const bun = process.execPath;
-const deno = join(runtimesDir, "node_modules/.bin/deno");
+const deno = denoBinary(runtimesDir);
 
 try {
   linkPackages(dir, runtimesDir);

@@ -40,6 +40,14 @@ export function buildLibrary(): string {
   return join(repoRoot, "dist/lib/index.js");
 }
 
+/**
+ * Deno's own binary: the package's bin (`.bin/deno`) is a Node script that runs it as a child, and
+ * a signal to the script would leave Deno running. scripts/install-runtimes puts it there.
+ */
+export function denoBinary(runtimesDir: string): string {
+  return join(runtimesDir, "node_modules/deno/deno");
+}
+
 export type RuntimeApps = {
   /** The command that serves `runtime`'s app on `port`, and the directory to run it in. */
   command(runtime: Runtime, port: number): { cmd: string[]; cwd: string };
@@ -76,7 +84,6 @@ export function linkPackages(dir: string, runtimesDir: string): void {
  */
 export function prepareRuntimeApps(runtimesDir: string): RuntimeApps {
   const root = mkdtempSync(join(tmpdir(), "eft-runtime-apps-"));
-  const runtimeModules = join(runtimesDir, "node_modules");
   for (const runtime of RUNTIMES) {
     const dir = join(root, runtime);
     cpSync(join(FIXTURES, runtime), dir, { recursive: true });
@@ -105,7 +112,7 @@ export function prepareRuntimeApps(runtimesDir: string): RuntimeApps {
     ],
     join(root, "workerd"),
   );
-  const deno = join(runtimeModules, ".bin/deno");
+  const deno = denoBinary(runtimesDir);
   return {
     command(runtime, port) {
       const cwd = join(root, runtime);
