@@ -1,7 +1,8 @@
 /**
  * The footprint middleware as a library: `import { footprint } from "eft-footprint"` in any Hono
  * app. Only this folder (and src/time.ts, src/retry.ts) is reachable from here; nothing of the
- * service (config, stores, consumer) is.
+ * service (config, stores, consumer) is, and no `node:` module or `Bun` API (portable.test.ts):
+ * the same code runs on Bun, Deno, Node and Cloudflare Workers.
  */
 
 export { headerIp, socketIp } from "./client-ip.ts";
