@@ -104,6 +104,7 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
       options.ipHash === false ? undefined : (options.clientIp ?? clientIpOf(options.clientIpHeader, trustedHops)),
   };
   const onError = options.onError ?? createErrorReporter();
+  const keepAlive = createKeepAlive();
   const report = (err: unknown) => {
     try {
       onError(err);
@@ -148,16 +149,25 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
   };
 }
 
-/** Hands `work` to the runtime's `waitUntil` where there is one (Workers); elsewhere nothing to do. */
-function keepAlive(c: Context, work: Promise<unknown>): void {
-  let ctx: { waitUntil?: unknown } | undefined;
-  try {
-    // Hono's getter throws when the runtime gave no execution context.
-    ctx = c.executionCtx as { waitUntil?: unknown } | undefined;
-  } catch {
-    return;
-  }
-  if (typeof ctx?.waitUntil === "function") ctx.waitUntil(work);
+/**
+ * Hands a request's `work` to the runtime's `waitUntil` where there is one (Workers); elsewhere
+ * nothing to do. Whether the runtime gives requests an execution context is learnt from the first
+ * request that asks (a runtime gives one to every request or to none): Hono's getter throws when
+ * there is none, and an Error per request (every proxied one in `serve`) costs microseconds.
+ */
+function createKeepAlive(): (c: Context, work: Promise<unknown>) => void {
+  let none = false;
+  return (c, work) => {
+    if (none) return;
+    let ctx: { waitUntil?: unknown } | undefined;
+    try {
+      ctx = c.executionCtx as { waitUntil?: unknown } | undefined;
+    } catch {
+      none = true;
+      return;
+    }
+    if (typeof ctx?.waitUntil === "function") ctx.waitUntil(work);
+  };
 }
 
 /** Where a captured request goes: to `capture` as it is, or built into an event for `record`. */
