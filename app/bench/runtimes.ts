@@ -4,7 +4,10 @@
  * in one run per runtime (app/bench/runtime-cost.ts, through `app.fetch`, the recorder's POSTs
  * answered by a stub). Not a test: it prints a Markdown table.
  *
- *   bun app/bench/runtimes.ts [--rounds 10] [--per-round 5000]
+ *   bun app/bench/runtimes.ts [--rounds 10] [--per-round 5000] [--bytes-out]
+ *
+ * `--bytes-out` measures instead the ways to learn the size of a body without Content-Length
+ * (app/bench/bytes-out-cost.ts), each alone against no middleware, on the same runtimes.
  *
  * Runtimes come from scripts/install-runtimes and the library from scripts/build-lib, as in
  * e2e/runtimes.test.ts. workerd's clock stands still while a Worker computes, so there each round
@@ -19,9 +22,12 @@ import { gzipSync } from "bun";
 import { closedPort } from "../../test/support/closed-port.ts";
 import { buildLibrary, denoBinary, installRuntimes, linkPackages, run } from "../../test/support/runtime-app.ts";
 import { waitFor } from "../../test/support/wait-for.ts";
+import type { BytesOutResult } from "./bytes-out-cost.ts";
 import type { CostResult } from "./runtime-cost.ts";
 
-const { values } = parseArgs({ options: { rounds: { type: "string" }, "per-round": { type: "string" } } });
+const { values } = parseArgs({
+  options: { rounds: { type: "string" }, "per-round": { type: "string" }, "bytes-out": { type: "boolean" } },
+});
 const rounds = Number(values.rounds ?? 10);
 const perRound = Number(values["per-round"] ?? 5000);
 if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(perRound) && perRound > 0)) {
@@ -37,13 +43,14 @@ const deno = denoBinary(runtimesDir);
 
 try {
   linkPackages(dir, runtimesDir);
-  for (const file of ["runtime-cost.ts", "runtime-cost-main.ts", "runtime-cost-worker.ts"]) {
+  const bench = values["bytes-out"] ? "bytes-out-cost" : "runtime-cost";
+  for (const file of [`${bench}.ts`, `${bench}-main.ts`, `${bench}-worker.ts`]) {
     cpSync(join(import.meta.dir, file), join(dir, file));
   }
   cpSync(join(import.meta.dir, "../../test/fixtures/runtime-apps/workerd/run.mjs"), join(dir, "run.mjs"));
   run(
     "bun build (node)",
-    [bun, "build", "runtime-cost-main.ts", "--target", "node", "--packages", "external", "--outfile", "main.js"],
+    [bun, "build", `${bench}-main.ts`, "--target", "node", "--packages", "external", "--outfile", "main.js"],
     dir,
   );
   const worker = (entry: string, out: string) =>
@@ -52,69 +59,84 @@ try {
       [bun, "build", entry, "--target", "browser", "--conditions", "workerd", "--minify", "--outfile", out],
       dir,
     );
-  worker("runtime-cost-worker.ts", "worker.js");
-  // The size a Worker grows by: a Hono app with the footprint and recorder against the same app without.
-  writeFileSync(
-    join(dir, "plain-worker.ts"),
-    'import { Hono } from "hono";\nexport default new Hono().get("/items/:id", (c) => c.json({ id: c.req.param("id") }));\n',
-  );
-  writeFileSync(
-    join(dir, "footprint-worker.ts"),
-    'import { footprint, httpRecorder } from "eft-footprint";\nimport { Hono } from "hono";\nconst recorder = httpRecorder({ url: "http://x/", key: "k" });\nexport default new Hono().use(footprint({ record: recorder.record })).get("/items/:id", (c) => c.json({ id: c.req.param("id") }));\n',
-  );
-  worker("plain-worker.ts", "plain.js");
-  worker("footprint-worker.ts", "footprint.js");
-  const size = (path: string) => {
-    const bytes = readFileSync(path);
-    return { raw: bytes.length, gzip: gzipSync(bytes).length };
-  };
+  worker(`${bench}-worker.ts`, "worker.js");
+  if (values["bytes-out"]) await compareBytesOut(dir, [bun, deno]);
+  else {
+    // The size a Worker grows by: a Hono app with the footprint and recorder against the same app without.
+    writeFileSync(
+      join(dir, "plain-worker.ts"),
+      'import { Hono } from "hono";\nexport default new Hono().get("/items/:id", (c) => c.json({ id: c.req.param("id") }));\n',
+    );
+    writeFileSync(
+      join(dir, "footprint-worker.ts"),
+      'import { footprint, httpRecorder } from "eft-footprint";\nimport { Hono } from "hono";\nconst recorder = httpRecorder({ url: "http://x/", key: "k" });\nexport default new Hono().use(footprint({ record: recorder.record })).get("/items/:id", (c) => c.json({ id: c.req.param("id") }));\n',
+    );
+    worker("plain-worker.ts", "plain.js");
+    worker("footprint-worker.ts", "footprint.js");
+    const size = (path: string) => {
+      const bytes = readFileSync(path);
+      return { raw: bytes.length, gzip: gzipSync(bytes).length };
+    };
 
-  const results: [string, CostResult][] = [];
-  const inProcess = (cmd: string[]) =>
-    JSON.parse(
-      run(cmd[0] ?? "", cmd, dir)
-        .trim()
-        .split("\n")
-        .at(-1) ?? "",
-    ) as CostResult;
-  results.push(["bun", inProcess([bun, "run", "runtime-cost-main.ts", String(rounds), String(perRound)])]);
-  results.push(["node", inProcess(["node", "main.js", String(rounds), String(perRound)])]);
-  results.push([
-    "deno",
-    inProcess([
-      deno,
-      "run",
-      "--allow-env",
-      "--allow-read",
-      "--node-modules-dir=manual",
-      "--no-lock",
-      "runtime-cost-main.ts",
-      String(rounds),
-      String(perRound),
-    ]),
-  ]);
-  results.push(["workerd", await measureWorkerd(dir)]);
+    const results: [string, CostResult][] = [];
+    const inProcess = (cmd: string[]) =>
+      JSON.parse(
+        run(cmd[0] ?? "", cmd, dir)
+          .trim()
+          .split("\n")
+          .at(-1) ?? "",
+      ) as CostResult;
+    results.push(["bun", inProcess([bun, "run", "runtime-cost-main.ts", String(rounds), String(perRound)])]);
+    results.push(["node", inProcess(["node", "main.js", String(rounds), String(perRound)])]);
+    results.push([
+      "deno",
+      inProcess([
+        deno,
+        "run",
+        "--allow-env",
+        "--allow-read",
+        "--node-modules-dir=manual",
+        "--no-lock",
+        "runtime-cost-main.ts",
+        String(rounds),
+        String(perRound),
+      ]),
+    ]);
+    results.push(["workerd", await measureWorkerd(dir)]);
 
-  const lib = size(bundle);
-  const plain = size(join(dir, "plain.js"));
-  const withFootprint = size(join(dir, "footprint.js"));
-  console.log(
-    `library: dist/lib/index.js ${lib.raw} bytes, ${lib.gzip} gzipped (hono, isbot and @noble/hashes are imports)`,
-  );
-  console.log(
-    `a Worker (minified, bundled): Hono alone ${plain.raw} bytes (${plain.gzip} gz), with footprint + httpRecorder ${withFootprint.raw} (${withFootprint.gzip} gz): +${withFootprint.raw - plain.raw} (+${withFootprint.gzip - plain.gzip} gz)`,
-  );
-  console.log(`\n${rounds} alternated rounds of ${perRound} requests through app.fetch, median µs a request:\n`);
-  console.log("| runtime | without footprint | with footprint + httpRecorder | cost of a footprint |");
-  console.log("|---|---:|---:|---:|");
-  for (const [runtime, r] of results) {
-    console.log(`| ${runtime} | ${r.offUs.toFixed(2)} | ${r.onUs.toFixed(2)} | ${(r.onUs - r.offUs).toFixed(2)} |`);
+    const lib = size(bundle);
+    const plain = size(join(dir, "plain.js"));
+    const withFootprint = size(join(dir, "footprint.js"));
+    console.log(
+      `library: dist/lib/index.js ${lib.raw} bytes, ${lib.gzip} gzipped (hono, isbot and @noble/hashes are imports)`,
+    );
+    console.log(
+      `a Worker (minified, bundled): Hono alone ${plain.raw} bytes (${plain.gzip} gz), with footprint + httpRecorder ${withFootprint.raw} (${withFootprint.gzip} gz): +${withFootprint.raw - plain.raw} (+${withFootprint.gzip - plain.gzip} gz)`,
+    );
+    console.log(`\n${rounds} alternated rounds of ${perRound} requests through app.fetch, median µs a request:\n`);
+    console.log("| runtime | without footprint | with footprint + httpRecorder | cost of a footprint |");
+    console.log("|---|---:|---:|---:|");
+    for (const [runtime, r] of results) {
+      console.log(`| ${runtime} | ${r.offUs.toFixed(2)} | ${r.onUs.toFixed(2)} | ${(r.onUs - r.offUs).toFixed(2)} |`);
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 async function measureWorkerd(cwd: string): Promise<CostResult> {
+  const { us, last } = await timeWorkerd(cwd, ["off", "on"]);
+  return { offUs: us.off ?? Number.NaN, onUs: us.on ?? Number.NaN, rounds, perRound, sent: last.sent as number };
+}
+
+/**
+ * Median µs a request of each of the Worker's `apps` (`GET /run?app=<name>&n=N`), rounds of each
+ * alternated; `last` is the Worker's answer to a final call of none.
+ */
+async function timeWorkerd(
+  cwd: string,
+  apps: string[],
+): Promise<{ us: Record<string, number>; last: Record<string, unknown> }> {
   const port = closedPort();
   const proc = Bun.spawn(["node", "run.mjs", "worker.js", String(port)], {
     cwd,
@@ -123,27 +145,70 @@ async function measureWorkerd(cwd: string): Promise<CostResult> {
   });
   try {
     const url = `http://127.0.0.1:${port}`;
-    const call = async (app: "on" | "off", n: number) => {
-      const res = await fetch(`${url}/run?app=${app}&n=${n}`);
+    const call = async (app: string, n: number) => {
+      const res = await fetch(`${url}/run?app=${encodeURIComponent(app)}&n=${n}`);
       if (!res.ok) throw new Error(`workerd answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { sent: number }).sent;
+      return (await res.json()) as Record<string, unknown>;
     };
-    await waitFor("workerd", () => call("off", 1).then(() => true), Boolean, 60_000);
-    await call("off", perRound);
-    await call("on", perRound);
-    const off: number[] = [];
-    const on: number[] = [];
+    const first = apps[0] ?? "";
+    await waitFor("workerd", () => call(first, 1).then(() => true), Boolean, 60_000);
+    for (const app of apps) await call(app, perRound);
+    const times = new Map<string, number[]>(apps.map((app) => [app, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const app of r % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
+      for (const app of r % 2 === 0 ? apps : [...apps].reverse()) {
         const started = performance.now();
         await call(app, perRound);
-        (app === "on" ? on : off).push(((performance.now() - started) * 1000) / perRound);
+        times.get(app)?.push(((performance.now() - started) * 1000) / perRound);
       }
     }
     const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? Number.NaN;
-    return { offUs: median(off), onUs: median(on), rounds, perRound, sent: await call("off", 0) };
+    return {
+      us: Object.fromEntries(apps.map((app) => [app, median(times.get(app) ?? [])])),
+      last: await call(first, 0),
+    };
   } finally {
     proc.kill("SIGTERM");
     await proc.exited;
+  }
+}
+
+/** The bytes-out candidates on Node, Deno and workerd (Bun keeps its own path): a Markdown table. */
+async function compareBytesOut(cwd: string, [bun, deno]: [string, string]): Promise<void> {
+  const inProcess = (cmd: string[]) =>
+    JSON.parse(
+      run(cmd[0] ?? "", cmd, cwd)
+        .trim()
+        .split("\n")
+        .at(-1) ?? "",
+    ) as BytesOutResult;
+  const args = [String(rounds), String(perRound)];
+  const results: [string, BytesOutResult][] = [
+    ["bun", inProcess([bun, "run", "bytes-out-cost-main.ts", ...args])],
+    ["node", inProcess(["node", "main.js", ...args])],
+    [
+      "deno",
+      inProcess([
+        deno,
+        "run",
+        "--allow-env",
+        "--allow-read",
+        "--node-modules-dir=manual",
+        "--no-lock",
+        "bytes-out-cost-main.ts",
+        ...args,
+      ]),
+    ],
+  ];
+  const names = Object.keys(results[0]?.[1].us ?? {});
+  const workerd = await timeWorkerd(cwd, names);
+  results.push(["workerd", { us: workerd.us, wrong: workerd.last.wrong as number }]);
+  console.log(`\n${rounds} alternated rounds of ${perRound} requests through app.fetch, median µs a request:\n`);
+  const candidates = names.filter((name) => name !== "none");
+  console.log(`| runtime | no middleware | ${candidates.map((c) => `+ ${c}`).join(" | ")} | wrong sizes |`);
+  console.log(`|---|---:|${candidates.map(() => "---:|").join("")}---:|`);
+  for (const [runtime, r] of results) {
+    const none = r.us.none ?? Number.NaN;
+    const cells = candidates.map((c) => `+${((r.us[c] ?? Number.NaN) - none).toFixed(1)}`);
+    console.log(`| ${runtime} | ${none.toFixed(1)} | ${cells.join(" | ")} | ${r.wrong} |`);
   }
 }
