@@ -25,9 +25,17 @@ import { waitFor } from "../../test/support/wait-for.ts";
 import type { BytesOutResult } from "./bytes-out-cost.ts";
 import type { CostResult } from "./runtime-cost.ts";
 
-const { values } = parseArgs({
-  options: { rounds: { type: "string" }, "per-round": { type: "string" }, "bytes-out": { type: "boolean" } },
-});
+const USAGE = "usage: bun app/bench/runtimes.ts [--rounds N] [--per-round N] [--bytes-out]";
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: { rounds: { type: "string" }, "per-round": { type: "string" }, "bytes-out": { type: "boolean" } },
+    });
+  } catch (err) {
+    console.error(`bench runtimes: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
 const rounds = Number(values.rounds ?? 10);
 const perRound = Number(values["per-round"] ?? 5000);
 if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(perRound) && perRound > 0)) {
