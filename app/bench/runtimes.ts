@@ -48,6 +48,17 @@ const bundle = buildLibrary();
 const dir = mkdtempSync(join(tmpdir(), "eft-bench-runtimes-"));
 const bun = process.execPath;
 const deno = denoBinary(runtimesDir);
+/** Deno running a script of the bench's dir, with the packages linked there (no lock file). */
+const denoRun = (script: string, args: string[]) => [
+  deno,
+  "run",
+  "--allow-env",
+  "--allow-read",
+  "--node-modules-dir=manual",
+  "--no-lock",
+  script,
+  ...args,
+];
 
 try {
   linkPackages(dir, runtimesDir);
@@ -68,7 +79,7 @@ try {
       dir,
     );
   worker(`${bench}-worker.ts`, "worker.js");
-  if (values["bytes-out"]) await compareBytesOut(dir, [bun, deno]);
+  if (values["bytes-out"]) await compareBytesOut(dir, bun);
   else {
     // The size a Worker grows by: a Hono app with the footprint and recorder against the same app without.
     writeFileSync(
@@ -96,20 +107,7 @@ try {
       ) as CostResult;
     results.push(["bun", inProcess([bun, "run", "runtime-cost-main.ts", String(rounds), String(perRound)])]);
     results.push(["node", inProcess(["node", "main.js", String(rounds), String(perRound)])]);
-    results.push([
-      "deno",
-      inProcess([
-        deno,
-        "run",
-        "--allow-env",
-        "--allow-read",
-        "--node-modules-dir=manual",
-        "--no-lock",
-        "runtime-cost-main.ts",
-        String(rounds),
-        String(perRound),
-      ]),
-    ]);
+    results.push(["deno", inProcess(denoRun("runtime-cost-main.ts", [String(rounds), String(perRound)]))]);
     results.push(["workerd", await measureWorkerd(dir)]);
 
     const lib = size(bundle);
@@ -181,7 +179,7 @@ async function timeWorkerd(
 }
 
 /** The bytes-out candidates on Node, Deno and workerd (Bun keeps its own path): a Markdown table. */
-async function compareBytesOut(cwd: string, [bun, deno]: [string, string]): Promise<void> {
+async function compareBytesOut(cwd: string, bun: string): Promise<void> {
   const inProcess = (cmd: string[]) =>
     JSON.parse(
       run(cmd[0] ?? "", cmd, cwd)
@@ -193,19 +191,7 @@ async function compareBytesOut(cwd: string, [bun, deno]: [string, string]): Prom
   const results: [string, BytesOutResult][] = [
     ["bun", inProcess([bun, "run", "bytes-out-cost-main.ts", ...args])],
     ["node", inProcess(["node", "main.js", ...args])],
-    [
-      "deno",
-      inProcess([
-        deno,
-        "run",
-        "--allow-env",
-        "--allow-read",
-        "--node-modules-dir=manual",
-        "--no-lock",
-        "bytes-out-cost-main.ts",
-        ...args,
-      ]),
-    ],
+    ["deno", inProcess(denoRun("bytes-out-cost-main.ts", args))],
   ];
   const names = Object.keys(results[0]?.[1].us ?? {});
   const workerd = await timeWorkerd(cwd, names);
