@@ -202,7 +202,10 @@ async function compareBytesOut(cwd: string, bun: string): Promise<void> {
   console.log(`|---|---:|${candidates.map(() => "---:|").join("")}---:|`);
   for (const [runtime, r] of results) {
     const none = r.us.none ?? Number.NaN;
-    const cells = candidates.map((c) => `+${((r.us[c] ?? Number.NaN) - none).toFixed(1)}`);
+    const cells = candidates.map((c) => {
+      const added = (r.us[c] ?? Number.NaN) - none;
+      return `${added < 0 ? "" : "+"}${added.toFixed(1)}`;
+    });
     console.log(`| ${runtime} | ${none.toFixed(1)} | ${cells.join(" | ")} | ${r.wrong} |`);
   }
 }
