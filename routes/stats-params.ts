@@ -5,7 +5,8 @@
 import { z } from "zod";
 import type { BucketKind, StatsFilters } from "../src/stats/index.ts";
 import { autoBucket } from "../src/stats/index.ts";
-import { type EpochMicros, parseTimestamp, TimeZoneSchema } from "../src/time.ts";
+import { type EpochMicros, parseTimestamp } from "../src/time.ts";
+import { TimeZoneSchema } from "../src/time-schema.ts";
 
 /** Presets for `from`: that long before `to` (default now). `1m` is the dashboard's live count. */
 export const PRESETS = { "1m": 60, "15m": 900, "1h": 3600, "24h": 86_400, "7d": 604_800, "30d": 2_592_000 } as const;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AppError } from "./errors.ts";
 import { DEFAULT_FOOTPRINT_TZ } from "./footprint/message.ts";
-import { TimeZoneSchema } from "./time.ts";
+import { TimeZoneSchema } from "./time-schema.ts";
 
 /**
  * Every setting, read once at start-up from the environment (and an optional .env file).

@@ -1,15 +1,11 @@
-import { z } from "zod";
-
 /**
  * Instants are carried as whole epoch microseconds: the wire format has microsecond precision,
  * PostgreSQL timestamptz and ClickHouse DateTime64(6) keep it, and JS Date would drop it.
  */
 export type EpochMicros = number;
 
-/** A zone name this runtime knows (IANA, e.g. Asia/Seoul, or UTC), for the FOOTPRINT_TZ setting and the stats API's `tz`. */
-export const TimeZoneSchema = z.string().refine(isTimeZone, "must be an IANA time zone name such as Asia/Seoul or UTC");
-
-function isTimeZone(name: string): boolean {
+/** Whether this runtime knows the zone name (IANA, e.g. Asia/Seoul, or UTC). */
+export function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: name });
     return true;

@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import { isbot } from "isbot";
 import { type EpochMicros, formatZoned } from "../time.ts";
+import { DEFAULT_FOOTPRINT_TZ, FIELD_MAX_LENGTH as MAX } from "./fields.ts";
 import type { IpHasher } from "./ip-hash.ts";
-import { DEFAULT_FOOTPRINT_TZ, type FootprintEvent, FIELD_MAX_LENGTH as MAX } from "./message.ts";
+import type { FootprintEvent } from "./message.ts";
 import { inferRoutePattern } from "./route-pattern.ts";
 import { uuidv7 } from "./uuid7.ts";
 

@@ -1,27 +1,14 @@
 import { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
 import { type EpochMicros, parseTimestamp } from "../time.ts";
+import { FIELD_MAX_LENGTH } from "./fields.ts";
 
 /**
  * The one definition of a footprint message on the wire: what the consumer stores, what the
  * ingest endpoint accepts and documents, and what the middleware writes (cut to these limits).
  */
 
-/** The zone footprint_time is written in unless configured otherwise: the old system's Korea time. */
-export const DEFAULT_FOOTPRINT_TZ = "Asia/Seoul";
-
-/**
- * Longest value of each text field, in UTF-16 code units (what `string.length` and zod count).
- * The middleware cuts longer values to these, so they are shortened, not dead-lettered.
- */
-export const FIELD_MAX_LENGTH = {
-  link: 8192,
-  route: 8192,
-  query: 8192,
-  host: 255,
-  user_agent: 2048,
-  referrer: 8192,
-} as const;
+export { DEFAULT_FOOTPRINT_TZ, FIELD_MAX_LENGTH } from "./fields.ts";
 
 /** Largest message value accepted; anything bigger is not a footprint. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
