@@ -111,6 +111,14 @@ describe("capture on Bun, Node, Deno and workerd: footprint() + httpRecorder →
         const madeAt = inPostgres.map((id) => Number.parseInt(id.replace("-", "").slice(0, 12), 16));
         expect(Math.min(...madeAt)).toBeGreaterThanOrEqual(started - 1000);
         expect(Math.max(...madeAt)).toBeLessThanOrEqual(Date.now() + 1000);
+        // bytes_out is the body's size, however the runtime had it measured (c.text sets no
+        // Content-Length; middleware.ts measures it the cheapest way for each runtime).
+        const sizes = await (pipeline as PipelineBinary).resources.pg.stats.sql.unsafe<
+          { link: string; bytes_out: string }[]
+        >("select link, bytes_out from user_footprint where link like $1", [`${prefix}%`]);
+        expect(sizes.filter((r) => Number(r.bytes_out) !== `hello ${r.link.slice("/hello/".length)}`.length)).toEqual(
+          [],
+        );
       } finally {
         await app.stop();
       }
