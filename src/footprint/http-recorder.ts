@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { type Backoff, createBackoff, sleepUnlessAborted } from "../retry.ts";
 import { createErrorReporter } from "./error-reporter.ts";
 import type { FootprintEvent } from "./message.ts";
+import { createWaitUntil } from "./wait-until.ts";
 
 export type HttpRecorderOptions = {
   /** Full ingest URL, e.g. "http://host:8080/_footprint/api/v1/footprints". */
@@ -77,7 +78,7 @@ export function httpRecorder(options: HttpRecorderOptions, deps: HttpRecorderDep
   const giveUp = new AbortController();
   const sendBatch = createBatchSender(o, deps, counts, report, giveUp.signal);
   const queue = createSendQueue(o, sendBatch);
-  const keepAlive = createKeepAlive(queue.whenIdle);
+  const waitUntil = createWaitUntil();
   let stopped = false;
 
   return {
@@ -94,7 +95,8 @@ export function httpRecorder(options: HttpRecorderOptions, deps: HttpRecorderDep
           return false;
         }
         queue.push(event);
-        if (c) keepAlive(c);
+        // On Workers the isolate is kept until the batch is sent.
+        if (c) waitUntil(c, queue.whenIdle);
         return true;
       } catch (err) {
         report(`footprint not recorded: ${messageOf(err)}`, {});
@@ -302,31 +304,6 @@ async function post(
   } catch (err) {
     return { sent: false, failure: messageOf(err) };
   }
-}
-
-/**
- * Hands the recorder's work to `c.executionCtx.waitUntil` on runtimes that have one (Workers), so
- * the isolate is kept until the batch is sent; whether they have one is found on the first request.
- */
-function createKeepAlive(whenIdle: () => Promise<void>): (c: Context) => void {
-  let hasWaitUntil: boolean | undefined;
-  return (c) => {
-    if (hasWaitUntil === false) return;
-    let ctx: { waitUntil?: unknown } | undefined;
-    try {
-      // Hono's getter throws when the runtime gave no execution context.
-      ctx = c.executionCtx as { waitUntil?: unknown } | undefined;
-    } catch {
-      ctx = undefined;
-    }
-    const waitUntil = ctx?.waitUntil;
-    if (typeof waitUntil !== "function") {
-      hasWaitUntil ??= false;
-      return;
-    }
-    hasWaitUntil = true;
-    waitUntil.call(ctx, whenIdle());
-  };
 }
 
 /** 5xx (KAFKA_UNAVAILABLE, TOPIC_MISSING, a proxy's 502), 429 and 408 may pass; other 4xx will not. */

@@ -6,6 +6,7 @@ import { clientIp as defaultClientIp, headerIp } from "./client-ip.ts";
 import { createErrorReporter } from "./error-reporter.ts";
 import { createIpHasher, type IpHasher } from "./ip-hash.ts";
 import type { FootprintEvent } from "./message.ts";
+import { createWaitUntil } from "./wait-until.ts";
 
 export type FootprintOptions = {
   /**
@@ -104,7 +105,7 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
       options.ipHash === false ? undefined : (options.clientIp ?? clientIpOf(options.clientIpHeader, trustedHops)),
   };
   const onError = options.onError ?? createErrorReporter();
-  const keepAlive = createKeepAlive();
+  const waitUntil = createWaitUntil();
   const report = (err: unknown) => {
     try {
       onError(err);
@@ -140,33 +141,12 @@ export function footprint(options: FootprintOptions): MiddlewareHandler {
           }, report);
           // On Workers the request's context ends with the response: without waitUntil the
           // recording (and any timer or fetch the recorder starts in it) is cancelled unseen.
-          keepAlive(c, recorded);
+          waitUntil(c, () => recorded);
         }
       } catch (err) {
         report(err);
       }
     }
-  };
-}
-
-/**
- * Hands a request's `work` to the runtime's `waitUntil` where there is one (Workers); elsewhere
- * nothing to do. Whether the runtime gives requests an execution context is learnt from the first
- * request that asks (a runtime gives one to every request or to none): Hono's getter throws when
- * there is none, and an Error per request (every proxied one in `serve`) costs microseconds.
- */
-function createKeepAlive(): (c: Context, work: Promise<unknown>) => void {
-  let none = false;
-  return (c, work) => {
-    if (none) return;
-    let ctx: { waitUntil?: unknown } | undefined;
-    try {
-      ctx = c.executionCtx as { waitUntil?: unknown } | undefined;
-    } catch {
-      none = true;
-      return;
-    }
-    if (typeof ctx?.waitUntil === "function") ctx.waitUntil(work);
   };
 }
 
