@@ -98,13 +98,7 @@ try {
     };
 
     const results: [string, CostResult][] = [];
-    const inProcess = (cmd: string[]) =>
-      JSON.parse(
-        run(cmd[0] ?? "", cmd, dir)
-          .trim()
-          .split("\n")
-          .at(-1) ?? "",
-      ) as CostResult;
+    const inProcess = (cmd: string[]) => lastJsonLine<CostResult>(cmd, dir);
     results.push(["bun", inProcess([bun, "run", "runtime-cost-main.ts", String(rounds), String(perRound)])]);
     results.push(["node", inProcess(["node", "main.js", String(rounds), String(perRound)])]);
     results.push(["deno", inProcess(denoRun("runtime-cost-main.ts", [String(rounds), String(perRound)]))]);
@@ -178,15 +172,19 @@ async function timeWorkerd(
   }
 }
 
+/** Runs a measuring script to its end; its result is the JSON of its last line of output. */
+function lastJsonLine<T>(cmd: string[], cwd: string): T {
+  return JSON.parse(
+    run(cmd[0] ?? "", cmd, cwd)
+      .trim()
+      .split("\n")
+      .at(-1) ?? "",
+  ) as T;
+}
+
 /** The bytes-out candidates on Node, Deno and workerd (Bun keeps its own path): a Markdown table. */
 async function compareBytesOut(cwd: string, bun: string): Promise<void> {
-  const inProcess = (cmd: string[]) =>
-    JSON.parse(
-      run(cmd[0] ?? "", cmd, cwd)
-        .trim()
-        .split("\n")
-        .at(-1) ?? "",
-    ) as BytesOutResult;
+  const inProcess = (cmd: string[]) => lastJsonLine<BytesOutResult>(cmd, cwd);
   const args = [String(rounds), String(perRound)];
   const results: [string, BytesOutResult][] = [
     ["bun", inProcess([bun, "run", "bytes-out-cost-main.ts", ...args])],
